@@ -247,10 +247,18 @@ def _table_sheet(spec: Spec, table: Table, meta: SheetLayout) -> SheetLayout:
             s.last_row = check_row
             check_row += 1
         else:
+            # several relations of one rule on one row (表四's three groups) need a column each,
+            # or their checks would land in the same cell
             hr = s.header_rows[gkey]
+            used: set[int] = set()
             s.boxes.append(Box(title, hr[0], check_col, hr[-1], check_col, "check_label", rule, gkey))
             for e in group:
                 r = rowmap[gkey][e.along.key]
+                if r in used:
+                    check_col += 1
+                    used.clear()
+                    s.boxes.append(Box(title, hr[0], check_col, hr[-1], check_col, "check_label", rule, gkey))
+                used.add(r)
                 s.checks.append(_check(s, meta, e, r, check_col))
             check_col += 1
     del g
