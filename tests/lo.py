@@ -1,0 +1,190 @@
+"""LibreOffice headless helpers for tests: recalculate, convert, render.
+
+A workbook written by openpyxl has formulas but no cached results; opening it in LibreOffice with
+"always recalculate on load" and saving it again gives a file whose cached values openpyxl can read
+with ``data_only=True`` — the same numbers Excel or WPS would show. One private LibreOffice profile
+is made per test process (a fresh profile is slow to initialise, and a shared one would clash with
+a LibreOffice the developer has open), with the recalc options preset in its
+``registrymodifications.xcu``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pytest
+from lxml import html as lxml_html
+
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+TIMEOUT = 240
+
+XLSX_FILTER = 'xlsx:Calc MS Excel 2007 XML'
+ODS_FILTER = "ods"
+PDF_FILTER = "pdf:calc_pdf_Export"
+HTML_FILTER = "html:HTML (StarCalc)"
+
+_XCU = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" \
+xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse">\
+<value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse">\
+<value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Misc"><prop oor:name="FirstRun" oor:op="fuse">\
+<value>false</value></prop></item>
+</oor:items>
+"""
+
+requires_lo = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed")
+
+
+def available() -> bool:
+    return SOFFICE is not None
+
+
+@cache
+def profile() -> Path:
+    """A private LibreOffice user profile with recalc-on-load forced (removed at exit)."""
+    root = Path(tempfile.mkdtemp(prefix="gxsheet-lo-"))
+    user = root / "user"
+    user.mkdir()
+    (user / "registrymodifications.xcu").write_text(_XCU, encoding="utf-8")
+    atexit.register(shutil.rmtree, root, True)
+    return root
+
+
+def convert(src: str | Path, target: str, outdir: str | Path) -> Path:
+    """Convert ``src`` with ``soffice --convert-to target`` into ``outdir``; return the new file.
+
+    ``target`` is ``ext`` or ``ext:Filter name`` (see the *_FILTER constants). Raises on failure,
+    with LibreOffice's output, so a broken conversion is a test error rather than a silent skip.
+    """
+    if SOFFICE is None:
+        raise RuntimeError("soffice not found")
+    src, outdir = Path(src), Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    ext = target.split(":", 1)[0]
+    out = outdir / f"{src.stem}.{ext}"
+    if out.exists():
+        out.unlink()
+    cmd = [SOFFICE, f"-env:UserInstallation={profile().as_uri()}", "--headless", "--norestore",
+           "--nologo", "--nodefault", "--nolockcheck", "--convert-to", target, "--outdir", str(outdir), str(src)]
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=TIMEOUT)
+    if proc.returncode != 0 or not out.exists():
+        raise RuntimeError(f"soffice failed ({proc.returncode}): {proc.stdout}\n{proc.stderr}")
+    return out
+
+
+def recalc(src: str | Path, outdir: str | Path) -> Path:
+    """Open in LibreOffice (recalculating every formula) and save as .xlsx with cached values."""
+    return convert(src, XLSX_FILTER, outdir)
+
+
+def to_ods(src: str | Path, outdir: str | Path) -> Path:
+    return convert(src, ODS_FILTER, outdir)
+
+
+def to_pdf(src: str | Path, outdir: str | Path) -> Path:
+    return convert(src, PDF_FILTER, outdir)
+
+
+def to_html(src: str | Path, outdir: str | Path) -> Path:
+    """HTML export: LibreOffice writes each cell's displayed background, conditional formats included."""
+    return convert(src, HTML_FILTER, outdir)
+
+
+def pdf_to_pngs(pdf: str | Path, outdir: str | Path, *, dpi: int = 60) -> list[Path]:
+    """Render every page of ``pdf`` with pdftoppm; return the PNGs in page order."""
+    exe = shutil.which("pdftoppm")
+    if exe is None:
+        raise RuntimeError("pdftoppm not found")
+    pdf, outdir = Path(pdf), Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    prefix = outdir / pdf.stem
+    subprocess.run([exe, "-r", str(dpi), "-png", str(pdf), str(prefix)], check=True, timeout=TIMEOUT)
+    return sorted(outdir.glob(f"{pdf.stem}-*.png"))
+
+
+def pdf_to_pgms(pdf: str | Path, outdir: str | Path, *, dpi: int = 60) -> list[Path]:
+    """Render every page of ``pdf`` as greyscale PGM: trivially parsed without an imaging library."""
+    exe = shutil.which("pdftoppm")
+    if exe is None:
+        raise RuntimeError("pdftoppm not found")
+    pdf, outdir = Path(pdf), Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    prefix = outdir / (pdf.stem + "-gray")
+    subprocess.run([exe, "-r", str(dpi), "-gray", str(pdf), str(prefix)], check=True, timeout=TIMEOUT)
+    return sorted(outdir.glob(f"{prefix.name}-*.pgm"))
+
+
+@dataclass(frozen=True)
+class Page:
+    width: int
+    height: int
+    pixels: bytes  # one byte per pixel, 0 black .. 255 white
+
+    def ink(self, threshold: int = 200) -> float:
+        """Fraction of pixels darker than ``threshold``."""
+        return sum(1 for b in self.pixels if b < threshold) / max(1, len(self.pixels))
+
+    def ink_columns(self, threshold: int = 200) -> tuple[int, int]:
+        """Leftmost and rightmost pixel column with ink (-1, -1 on a blank page)."""
+        cols = [x for x in range(self.width)
+                if any(self.pixels[y * self.width + x] < threshold for y in range(0, self.height, 2))]
+        return (cols[0], cols[-1]) if cols else (-1, -1)
+
+
+def read_pgm(path: str | Path) -> Page:
+    """Parse a binary (P5, 8-bit) PGM as written by pdftoppm."""
+    data = Path(path).read_bytes()
+    m = re.match(rb"P5\s+(\d+)\s+(\d+)\s+(\d+)\s", data)
+    if not m:
+        raise ValueError(f"{path}: not a binary PGM")
+    w, h = int(m.group(1)), int(m.group(2))
+    return Page(w, h, data[m.end():m.end() + w * h])
+
+
+@dataclass(frozen=True)
+class HtmlCell:
+    text: str
+    bgcolor: str | None  # "#RRGGBB" as LibreOffice displays it, conditional formats applied
+
+
+def html_cells(path: str | Path) -> dict[str, dict[tuple[int, int], HtmlCell]]:
+    """Cells of a LibreOffice HTML export: sheet -> (row, col) -> displayed text and background.
+
+    LibreOffice's HTML export writes the background a cell shows on screen, with conditional
+    formatting evaluated, which is the only reliable way to see from outside whether a rule fired.
+    Rows and columns are 1-based sheet coordinates (the export starts at A1), merged spans are
+    resolved from rowspan/colspan.
+    """
+    doc = lxml_html.fromstring(Path(path).read_bytes())
+    names = [em.text_content() for em in doc.xpath("//h1/em")]
+    tables = doc.xpath("//table[not(ancestor::table)]")
+    if len(tables) > len(names):  # an overview table of links may precede the sheets
+        tables = tables[len(tables) - len(names):]
+    out: dict[str, dict[tuple[int, int], HtmlCell]] = {}
+    for name, table in zip(names, tables):
+        cells: dict[tuple[int, int], HtmlCell] = {}
+        taken: set[tuple[int, int]] = set()
+        for r, tr in enumerate(table.xpath("./tr|./tbody/tr"), start=1):
+            c = 1
+            for td in tr.xpath("./td"):
+                while (r, c) in taken:
+                    c += 1
+                rs, cs = int(td.get("rowspan", 1)), int(td.get("colspan", 1))
+                for dr in range(rs):
+                    for dc in range(cs):
+                        taken.add((r + dr, c + dc))
+                bg = td.get("bgcolor")
+                cells[(r, c)] = HtmlCell(td.text_content().strip(), bg.upper() if bg else None)
+                c += cs
+        out[name] = cells
+    return out
