@@ -83,7 +83,7 @@ TITLE_ROW_PT = 30.0
 PROSE_ROW_PT = 150.0
 LABEL_CAP = 40.0  # widest a single label column grows (in column units) before wrapping
 MULTI_CAP = 50.0
-VALUE_MIN, VALUE_MAX = 9.0, 16.0
+VALUE_MIN, VALUE_MAX = 10.0, 16.0
 FORM_TARGET_W = 92.0  # a narrow form (表二) is widened to about a portrait page
 CHECK_COL_W = 11.0
 GAP_COL_W = 2.0
@@ -179,7 +179,7 @@ def _label_widths(s: SheetLayout) -> dict[int, float]:
             continue
         rows = b.row2 - b.row + 1
         if rows > 1:  # a group label: a narrow column, text wrapping down the span
-            need = max(8.0, math.ceil(_units(b.text) / rows / 2) * 2)
+            need = max(10.0, math.ceil(_units(b.text) / rows / 2) * 2)
         else:
             need = min(_units(b.text), LABEL_CAP)
         widths[b.col] = max(widths[b.col], need + 1.5)
@@ -405,7 +405,7 @@ def _protect(ws: Worksheet) -> None:
 def _meta_sheet(ws: Worksheet, spec: Spec, layout: WorkbookLayout, s: SheetLayout) -> None:
     for b in s.boxes:
         _write_box(ws, b)
-    widths = {1: max(_units(b.text) for b in s.boxes if b.role == "meta_label") + 4, 2: 30.0, 3: 44.0}
+    widths = {1: max(_units(b.text) for b in s.boxes if b.role == "meta_label") + 4, 2: 44.0, 3: 40.0}
     _set_widths(ws, widths)
     base: dict[int, float] = {}
     note_col = s.width
@@ -438,7 +438,10 @@ def _meta_sheet(ws: Worksheet, spec: Spec, layout: WorkbookLayout, s: SheetLayou
         hc = ws.cell(r, note_col)
         hc.value = hint
         _apply(hc, STYLES["hint"])
-        base[r] = max(INPUT_ROW_PT, math.ceil(_units(hint) / (widths[3] - 1)) * LINE_PT + ROW_PAD_PT)
+        lines = math.ceil(_units(hint) / (widths[3] - 1))
+        if key == SUMMARY_KEY:  # "✗ 有N处…" may wrap once in Excel's wider 宋体 glyphs
+            lines = max(lines, 2)
+        base[r] = max(INPUT_ROW_PT, lines * LINE_PT + ROW_PAD_PT)
     # the rows between the fields and the summary stay outside the form: no border
     _row_heights(ws, s, widths, base)
     ws.freeze_panes = "A3"
