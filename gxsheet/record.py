@@ -37,6 +37,9 @@ class Record:
     structure: list[Finding] = field(default_factory=list)
     #: section headings in the order found (importers; workbooks have a fixed prose sheet)
     headings_found: list[str] | None = None
+    #: value keys that could not be located (their row/column/sheet was removed): the structural
+    #: finding already says so, so value and arithmetic rules stay silent about them
+    missing: set[str] = field(default_factory=set)
 
     @property
     def spec(self) -> Spec:

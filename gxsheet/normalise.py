@@ -1,0 +1,121 @@
+"""Normalising cell text: remove harmless noise, keep everything that changes meaning.
+
+Whitespace (ASCII, full-width, NBSP), full-width digits and signs and thousands separators are
+noise: " 0", "０", "1,234" are the numbers 0, 0, 1234. Anything else — a unit, 无, 十, 1200余, a
+fraction — is kept as text or as a float so the validator can report it: a count of 3.5 is never
+turned into 3.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime, timedelta
+from typing import Any
+
+_SPACE = re.compile(r"[\s\u3000\u00a0\u200b\ufeff]+")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_AMOUNT = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*(亿元|万元|千元|元)$")
+UNIT_SCALE = {"元": 1, "千元": 1_000, "万元": 10_000, "亿元": 100_000_000}
+
+Number = int | float
+
+
+def clean_text(text: str) -> str:
+    """Unicode-normalise and drop all whitespace (labels and numbers carry no meaningful spaces)."""
+    return _SPACE.sub("", unicodedata.normalize("NFKC", text))
+
+
+def as_number(v: Number) -> Number:
+    """12.0 → 12 (Excel stores every number as a double); 3.5 stays 3.5."""
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+        return int(v)
+    return v
+
+
+def normalise_value(raw: Any) -> int | float | str | None:
+    """A cell's content as the validator sees it: number, text, or None for blank."""
+    if raw is None:
+        return None
+    if isinstance(raw, bool):
+        return str(raw).upper()
+    if isinstance(raw, (int, float)):
+        if isinstance(raw, float) and raw != raw:  # NaN
+            return None
+        return as_number(raw)
+    text = str(raw)
+    t = clean_text(text).replace("−", "-").replace("—", "—")
+    if not t:
+        return None
+    if _THOUSANDS.match(t):
+        t = t.replace(",", "")
+    if _NUMBER.match(t):
+        return as_number(float(t)) if ("." in t) else int(t)
+    return text.strip(" \t\r\n\u3000\u00a0")
+
+
+def parse_amount(text: str) -> tuple[float | int, str] | None:
+    """``'288.79万元'`` → (288.79, '万元'); None when the text is not a number with a money unit."""
+    m = _AMOUNT.match(clean_text(text).replace(",", ""))
+    if not m:
+        return None
+    v = float(m.group(1))
+    return as_number(v), m.group(2)
+
+
+def parse_year(raw: Any) -> int | None:
+    if isinstance(raw, bool) or raw is None:
+        return None
+    if isinstance(raw, (int, float)):
+        return int(raw) if float(raw).is_integer() and 1900 < raw < 2200 else None
+    m = re.fullmatch(r"(\d{4})(年度?|年)?", clean_text(str(raw)))
+    return int(m.group(1)) if m else None
+
+
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+
+
+def parse_date(raw: Any) -> str | None:
+    """A date as ISO text from an Excel serial, a datetime or the usual written forms."""
+    if raw is None or isinstance(raw, bool):
+        return None
+    if isinstance(raw, datetime):
+        return raw.date().isoformat()
+    if isinstance(raw, date):
+        return raw.isoformat()
+    if isinstance(raw, (int, float)):
+        if 1 <= raw < 2958466:
+            return (_EXCEL_EPOCH + timedelta(days=float(raw))).date().isoformat()
+        return None
+    t = clean_text(str(raw))
+    m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:T?\d{1,2}:\d{2}(?::\d{2})?)?", t)
+    if not m:
+        return None
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+    except ValueError:
+        return None
+
+
+def label_key(text: str | None) -> str:
+    """A label reduced for comparison: NFKC, no spaces, enumerators unified (1、 1． → 1.)."""
+    if not text:
+        return ""
+    t = clean_text(text)
+    t = re.sub(r"^(\d+)[、,，.．]", r"\1.", t)
+    return t
+
+
+def similarity(a: str, b: str) -> float:
+    """How alike two labels are (0..1): character-bigram overlap, cheap and order-tolerant."""
+    if a == b:
+        return 1.0
+    if not a or not b:
+        return 0.0
+
+    def grams(s: str) -> set[str]:
+        return {s[i:i + 2] for i in range(len(s) - 1)} or {s}
+
+    ga, gb = grams(a), grams(b)
+    return 2 * len(ga & gb) / (len(ga) + len(gb))

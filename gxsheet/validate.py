@@ -1,0 +1,440 @@
+"""Validation: pandera schemas built from the spec, run over a frame of report records.
+
+One row per report, so one workbook and ten thousand go through the same code. Value rules
+(V-*) are column checks on every value key; arithmetic rules (T*-*) are frame checks generated
+from the spec's relations, one named check per equation; metadata rules (S-EDITION, M-META,
+N-PERIOD) are frame checks too. Failures come back from pandera as (check name, column, row
+index) and are turned into Findings with the numbers and the cells of that record.
+
+Blank or non-numeric cells make an equation "not computable" rather than failing it: the value
+rule already names the cell, and a cascade of arithmetic errors would bury it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from datetime import date
+from functools import cache
+
+import numpy as np
+import pandas as pd
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import pandera.pandas as pa
+    from pandera.errors import SchemaErrors
+
+from . import findings as F
+from .normalise import parse_amount
+from .record import META_PREFIX, Record
+from .spec import Cell, Equation, Spec, load_spec
+
+VALUE_RULES = ("V-BLANK", "V-NUMBER", "V-INTEGER", "V-NEGATIVE")
+
+# ------------------------------------------------------------------ element tests (vectorised)
+
+
+def _is_num(v: object) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and v == v
+
+
+def _map(s: pd.Series, fn: Callable[[object], bool]) -> pd.Series:
+    return pd.Series([fn(v) for v in s.array], index=s.index, dtype=bool)
+
+
+def _blank_ok(v: object) -> bool:
+    return v is not None and not (isinstance(v, float) and v != v)
+
+
+def _number_ok_count(v: object) -> bool:
+    return not isinstance(v, str)
+
+
+def _number_ok_amount(v: object) -> bool:
+    return not isinstance(v, str) or parse_amount(v) is not None
+
+
+def _integer_ok(v: object) -> bool:
+    return not isinstance(v, float) or v != v or v.is_integer()
+
+
+def _negative_ok(v: object) -> bool:
+    if _is_num(v):
+        return v >= 0  # type: ignore[operator]
+    if isinstance(v, str):
+        a = parse_amount(v)
+        return a is None or a[0] >= 0
+    return True
+
+
+def _value_checks(cell: Cell) -> list[pa.Check]:
+    checks = [pa.Check(lambda s: _map(s, _blank_ok), name="V-BLANK", ignore_na=False)]
+    if cell.type == "amount":
+        checks.append(pa.Check(lambda s: _map(s, _number_ok_amount), name="V-NUMBER", ignore_na=False))
+    else:
+        checks.append(pa.Check(lambda s: _map(s, _number_ok_count), name="V-NUMBER", ignore_na=False))
+        checks.append(pa.Check(lambda s: _map(s, _integer_ok), name="V-INTEGER", ignore_na=False))
+    if cell.type != "signed_count":
+        checks.append(pa.Check(lambda s: _map(s, _negative_ok), name="V-NEGATIVE", ignore_na=False))
+    return checks
+
+
+def _numeric(df: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    cols = {}
+    for k in keys:
+        s = df[k] if k in df else pd.Series([None] * len(df), index=df.index)
+        cols[k] = pd.to_numeric(s.map(lambda v: v if _is_num(v) else np.nan), errors="coerce")
+    return pd.DataFrame(cols, index=df.index)
+
+
+def equation_sides(df: pd.DataFrame, eq: Equation) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(lhs, rhs, computable) of an equation for every row of the frame."""
+    num = _numeric(df, eq.keys)
+    computable = num.notna().all(axis=1)
+    lhs = num[list(eq.lhs)].sum(axis=1)
+    rhs = num[list(eq.rhs)].sum(axis=1) if eq.rhs else pd.Series(0, index=df.index)
+    return lhs, rhs, computable
+
+
+def _holds(lhs: pd.Series, op: str, rhs: pd.Series) -> pd.Series:
+    if op == "==":
+        return (lhs - rhs).abs() < 1e-9
+    if op == ">=":
+        return lhs >= rhs - 1e-9
+    return lhs <= rhs + 1e-9
+
+
+def _equation_check(eq: Equation) -> pa.Check:
+    def check(df: pd.DataFrame) -> pd.Series:
+        lhs, rhs, ok = equation_sides(df, eq)
+        applies = ok
+        if eq.when:
+            col = META_PREFIX + eq.when[0]
+            level = df[col] if col in df else pd.Series([None] * len(df), index=df.index)
+            applies = applies & level.isin(eq.when[1])
+        return ~applies | _holds(lhs, eq.op, rhs)
+
+    return pa.Check(check, name=eq.name)
+
+
+def _unit_check(cell: Cell) -> pa.Check:
+    def check(df: pd.DataFrame) -> pd.Series:
+        return pd.Series([unit_problem(cell, v, u) is None for v, u in zip(
+            df[cell.key].array, _unit_column(df, cell).array)], index=df.index, dtype=bool)
+
+    return pa.Check(check, name=f"V-UNIT@{cell.key}")
+
+
+def _unit_column(df: pd.DataFrame, cell: Cell) -> pd.Series:
+    col = META_PREFIX + cell.unit_field if cell.unit_field else None
+    if col and col in df:
+        return df[col]
+    return pd.Series([None] * len(df), index=df.index)
+
+
+def unit_problem(cell: Cell, v: object, stated_unit: object) -> tuple[str, str] | None:
+    """(zh, en) detail when an amount's scale is uncertain, else None."""
+    official = cell.unit
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    if isinstance(v, str):
+        a = parse_amount(v)
+        if a is None:
+            return None  # not a number at all: V-NUMBER speaks
+        num, unit = a
+        expected = official or (stated_unit if isinstance(stated_unit, str) and stated_unit else None)
+        if expected is None:
+            return (f"金额写成“{v.strip()}”，单位写在了数字里；请只填数字，并在“基本信息”中选择金额单位。",
+                    f"the amount is written \"{v.strip()}\" with the unit inside the cell; enter the number only and choose the unit on the 基本信息 sheet.")
+        if unit != expected:
+            return (f"金额写成“{v.strip()}”，而本栏单位是{expected}；请换算成{expected}后只填数字。",
+                    f"the amount is written \"{v.strip()}\" but this column is in {expected}; convert to {expected} and enter the number only.")
+        return None
+    if _is_num(v) and official is None and not (isinstance(stated_unit, str) and stated_unit):
+        from .findings import fmt_number
+
+        return (f"金额 {fmt_number(v)} 未注明单位（元还是万元？），请在“基本信息”中选择金额单位。",
+                f"the amount {fmt_number(v)} has no unit (元 or 万元?); choose the unit on the 基本信息 sheet.")
+    return None
+
+
+def _edition_check(spec: Spec) -> pa.Check:
+    def check(df: pd.DataFrame) -> pd.Series:
+        years = df[META_PREFIX + "year"] if META_PREFIX + "year" in df else pd.Series([None] * len(df), index=df.index)
+        return pd.Series([not _is_num(y) or spec.covers_year(int(y)) for y in years.array], index=df.index, dtype=bool)
+
+    return pa.Check(check, name="S-EDITION")
+
+
+def meta_problems(spec: Spec, meta: dict) -> list[tuple[str, str, str]]:
+    """(field key, zh, en) for each missing or invalid metadata value."""
+    out = []
+    for f in spec.metadata:
+        v = meta.get(f.key)
+        if v is None or v == "":
+            if f.required:
+                out.append((f.key, "未填写，请补充。", "missing; please fill it in."))
+            continue
+        if f.type == "choice" and v not in f.choices:
+            out.append((f.key, f"“{v}”不是可选值（{'、'.join(f.choices)}）。", f"\"{v}\" is not one of {', '.join(f.choices)}."))
+        elif f.type == "year" and not isinstance(v, int):
+            out.append((f.key, f"“{v}”不是年份，请填四位数字年份。", f"\"{v}\" is not a year; enter a four-digit year."))
+        elif f.type == "date" and not _is_iso(v):
+            out.append((f.key, f"“{v}”不是日期，请填 yyyy-mm-dd。", f"\"{v}\" is not a date; enter yyyy-mm-dd."))
+    s, e = meta.get("period_start"), meta.get("period_end")
+    if _is_iso(s) and _is_iso(e) and s > e:
+        out.append(("period_end", f"统计期限止（{e}）早于统计期限起（{s}）。", f"the period end ({e}) is before its start ({s})."))
+    return out
+
+
+def _is_iso(v: object) -> bool:
+    if not isinstance(v, str):
+        return False
+    try:
+        date.fromisoformat(v)
+        return True
+    except ValueError:
+        return False
+
+
+def period_problem(meta: dict) -> tuple[str, str] | None:
+    """N-PERIOD: the statistics period is not 1月1日–12月31日 of the report year."""
+    y, s, e = meta.get("year"), meta.get("period_start"), meta.get("period_end")
+    if not isinstance(y, int) or not (_is_iso(s) or _is_iso(e)):
+        return None
+    want_s, want_e = f"{y}-01-01", f"{y}-12-31"
+    if (not _is_iso(s) or s == want_s) and (not _is_iso(e) or e == want_e):
+        return None
+
+    def cn(d: object) -> str:
+        if not _is_iso(d):
+            return "（未写）"
+        x = date.fromisoformat(d)  # type: ignore[arg-type]
+        return f"{x.year}年{x.month}月{x.day}日"
+
+    return (f"统计期限为{cn(s)}至{cn(e)}，应为{y}年1月1日至{y}年12月31日。",
+            f"the statistics period is {s or '?'} to {e or '?'}; it should be {want_s} to {want_e}.")
+
+
+def _meta_check(spec: Spec) -> pa.Check:
+    def check(df: pd.DataFrame) -> pd.Series:
+        cols = [c for c in df.columns if c.startswith(META_PREFIX)]
+        rows = df[cols].to_dict("records")
+        return pd.Series([not meta_problems(spec, _meta(r)) for r in rows], index=df.index, dtype=bool)
+
+    return pa.Check(check, name="M-META")
+
+
+def _period_check() -> pa.Check:
+    def check(df: pd.DataFrame) -> pd.Series:
+        cols = [c for c in df.columns if c.startswith(META_PREFIX)]
+        return pd.Series([period_problem(_meta(r)) is None for r in df[cols].to_dict("records")], index=df.index, dtype=bool)
+
+    return pa.Check(check, name="N-PERIOD")
+
+
+def _meta(row: dict) -> dict:
+    return {k[len(META_PREFIX):]: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+
+
+@cache
+def schema_for(edition: str) -> pa.DataFrameSchema:
+    """The pandera schema of one edition, built once from its spec."""
+    spec = load_spec(edition)
+    columns = {k: pa.Column(object, nullable=True, required=False, checks=_value_checks(c), coerce=False)
+               for k, c in spec.cells.items()}
+    frame_checks = [_equation_check(e) for e in spec.equations]
+    frame_checks += [_unit_check(c) for c in spec.cells.values() if c.type == "amount"]
+    frame_checks += [_edition_check(spec), _meta_check(spec), _period_check()]
+    return pa.DataFrameSchema(columns, checks=frame_checks, strict=False, name=f"gxsheet-{edition}")
+
+
+# ------------------------------------------------------------------ findings
+
+
+def describe(spec: Spec, key: str) -> tuple[str, str]:
+    """A value cell in words (zh, en): 表三 “一、本年新收…” 行 自然人 列."""
+    c = spec.cells[key]
+    t = spec.table(c.table)
+    g = spec.grid(c.grid)
+    name = t.sheet
+    parts = [name]
+    if g.caption:
+        parts.append(g.caption)
+    if c.row.label:
+        parts.append(f"“{row_words(c.row)}”行")
+    parts.append(column_words(g, c.column) + "列")
+    zh = " ".join(parts)
+    return zh, zh
+
+
+def column_words(grid, node) -> str:
+    """A column's label path, without a root group that spans the whole grid (申请人情况)."""
+    path = list(node.path)
+    if len(grid.columns) == 1 and len(path) > 1:
+        path = path[1:]
+    return "·".join(path)
+
+
+def row_words(node) -> str:
+    """A row's label: the leaf, with its group when the leaf alone is ambiguous (1.属于国家秘密)."""
+    path = [p for p in node.path if p]
+    return "·".join(path[-2:]) if len(path) > 2 else (path[-1] if path else "")
+
+
+def _loc(rec: Record, keys: Sequence[str]) -> list[str]:
+    out = []
+    for k in keys:
+        try:
+            out.append(rec.locate(k))
+        except KeyError:
+            pass
+    return out
+
+
+def _sheet_of(cells: list[str]) -> str | None:
+    return cells[0].split("!", 1)[0] if cells and "!" in cells[0] else None
+
+
+def _value_finding(rule: str, rec: Record, key: str, v: object) -> F.Finding:
+    zh, en = describe(rec.spec, key)
+    cells = _loc(rec, [key])
+    where_zh = f"{zh}（{cells[0]}）" if cells else zh
+    from .findings import fmt_number
+
+    raw = fmt_number(v) if _is_num(v) else str(v)
+    if isinstance(v, str) and v.startswith("="):
+        raw = f"{v}（公式没有计算结果）"
+    return F.make(rule, keys=[key], cells=cells, sheet=_sheet_of(cells), source=rec.source,
+                  where=where_zh, where_en=f"{en} ({cells[0]})" if cells else en, raw=raw)
+
+
+def _equation_finding(rec: Record, eq: Equation, lhs: float, rhs: float) -> F.Finding:
+    spec = rec.spec
+    g = spec.grid(eq.grid)
+    along = (column_words(g, eq.along) if eq.over == "columns" else row_words(eq.along)) or eq.along.key
+    params: dict = {"along": along, "lhs": lhs, "rhs": rhs, "diff": abs(lhs - rhs)}
+    if eq.grid == "t4":
+        params["group"] = "·".join(eq.along.path[:-1]) if eq.over == "columns" else "·".join(g.column(eq.lhs[0].split(".")[-1]).path[:-1])
+    if eq.when:
+        params["level"] = rec.meta.get(eq.when[0])
+    cells = _loc(rec, eq.keys)
+    return F.make(eq.rule, keys=list(eq.keys), cells=cells, sheet=_sheet_of(cells), source=rec.source, **params)
+
+
+def _frame_rows(records: Sequence[Record]) -> pd.DataFrame:
+    return pd.DataFrame.from_records([r.to_row() for r in records], index=range(len(records)))
+
+
+def validate_records(records: Sequence[Record]) -> list[list[F.Finding]]:
+    """Findings for each record (same order), structural findings from reading first."""
+    out: list[list[F.Finding]] = [list(r.structure) for r in records]
+    by_edition: dict[str, list[int]] = {}
+    for i, r in enumerate(records):
+        by_edition.setdefault(r.edition, []).append(i)
+    for edition, idx in by_edition.items():
+        recs = [records[i] for i in idx]
+        df = _frame_rows(recs)
+        for k in load_spec(edition).cells:
+            if k not in df:
+                df[k] = None
+        df = df.astype({k: object for k in load_spec(edition).cells})
+        for j, fs in _run(edition, df, recs).items():
+            out[idx[j]].extend(fs)
+    return [sorted(fs, key=_order) for fs in out]
+
+
+def _order(f: F.Finding) -> tuple:
+    return (0 if f.severity == "error" else 1, f.rule, f.cells)
+
+
+def _run(edition: str, df: pd.DataFrame, recs: Sequence[Record]) -> dict[int, list[F.Finding]]:
+    spec = load_spec(edition)
+    schema = schema_for(edition)
+    try:
+        schema.validate(df, lazy=True)
+        return {}
+    except SchemaErrors as err:
+        cases = err.failure_cases
+    # pandera reports a frame-wide check once per column of the failing row: keep one per row
+    cases = cases[cases["index"].notna()]
+    is_value = (cases["schema_context"] == "Column") & cases["check"].isin(VALUE_RULES)
+    cases = pd.concat([cases[is_value], cases[~is_value].drop_duplicates(["check", "index"])])
+    out: dict[int, list[F.Finding]] = {}
+    eqs = {e.name: e for e in spec.equations}
+    sides: dict[str, tuple[pd.Series, pd.Series, pd.Series]] = {}
+    seen: set[tuple] = set()
+    for row in cases.itertuples(index=False):
+        check = str(row.check)
+        idx = row.index
+        if idx is None or (isinstance(idx, float) and idx != idx):
+            continue
+        j = int(idx)
+        rec = recs[j]
+        col = row.column if check in VALUE_RULES else None
+        sig = (j, check, col)
+        if sig in seen:
+            continue
+        seen.add(sig)
+        f: F.Finding | None = None
+        if check in VALUE_RULES and col in spec.cells:
+            if col in rec.missing:
+                continue
+            f = _value_finding(check, rec, col, df.at[j, col])
+        elif check in eqs:
+            eq = eqs[check]
+            if any(k in rec.missing for k in eq.keys):
+                continue
+            if check not in sides:
+                sides[check] = equation_sides(df, eq)
+            lhs, rhs, _ = sides[check]
+            f = _equation_finding(rec, eq, float(lhs[j]), float(rhs[j]))
+        elif check.startswith("V-UNIT@"):
+            key = check.split("@", 1)[1]
+            cell = spec.cells[key]
+            prob = unit_problem(cell, df.at[j, key], rec.meta.get(cell.unit_field) if cell.unit_field else None)
+            if prob and key not in rec.missing:
+                zh, en = describe(spec, key)
+                cells = _loc(rec, [key])
+                f = F.make("V-UNIT", keys=[key], cells=cells, sheet=_sheet_of(cells), source=rec.source,
+                           where=f"{zh}（{cells[0]}）" if cells else zh, where_en=en, detail=prob[0], detail_en=prob[1])
+        elif check == "S-EDITION":
+            y = rec.meta.get("year")
+            want = _edition_for(y)
+            cells = _loc(rec, ["meta.year"])
+            f = F.make("S-EDITION", keys=["meta.year"], cells=cells, sheet=_sheet_of(cells), source=rec.source,
+                       detail=(f"报告年度为{y}年，应使用{want.edition}版表格（{want.issued_with}），本报告用的是{spec.edition}版（{spec.issued_with}）。"
+                               if want else f"报告年度{y}年没有对应的表格版本。"),
+                       detail_en=(f"the report year is {y}: it must use the {want.edition} edition ({want.issued_with}), but this report uses the {spec.edition} edition."
+                                  if want else f"no edition of the tables covers the year {y}."))
+        elif check == "M-META":
+            for key, zh, en in meta_problems(spec, rec.meta):
+                label = spec.field(key).label
+                cells = _loc(rec, ["meta." + key])
+                out.setdefault(j, []).append(F.make(
+                    "M-META", keys=["meta." + key], cells=cells, sheet=_sheet_of(cells), source=rec.source,
+                    where=f"{label}（{cells[0]}）" if cells else label, where_en=label, detail=zh, detail_en=en))
+            continue
+        elif check == "N-PERIOD":
+            prob = period_problem(rec.meta)
+            if prob:
+                cells = _loc(rec, ["meta.period_start", "meta.period_end"])
+                f = F.make("N-PERIOD", keys=["meta.period_start", "meta.period_end"], cells=cells,
+                           sheet=_sheet_of(cells), source=rec.source, detail=prob[0], detail_en=prob[1])
+        if f is not None:
+            out.setdefault(j, []).append(f)
+    return out
+
+
+def _edition_for(year: object) -> Spec | None:
+    from .spec import edition_for_year
+
+    if not _is_num(year):
+        return None
+    e = edition_for_year(int(year))  # type: ignore[arg-type]
+    return load_spec(e) if e else None
+
+
+def validate_record(rec: Record) -> list[F.Finding]:
+    return validate_records([rec])[0]
