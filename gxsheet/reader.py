@@ -17,24 +17,22 @@ from .align import align
 from .layout import (
     EDITION_KEY, META_SHEET, PROSE_SHEET, SUMMARY_KEY, SheetLayout, WorkbookLayout, a1, workbook_layout,
 )
-from .loader import Limits
+from .loader import Limits, LoadError
 from .normalise import clean_text, label_key, normalise_value, parse_date, parse_year, similarity
 from .record import Record
 from .spec import Spec, all_specs, load_spec
 from .xlsx import RawCell, SheetCells, WorkbookCells, read_workbook
 
 
-class NotAReport(Exception):
+class NotAReport(LoadError):
     """A readable workbook that is not a gxsheet report (no 基本信息 / 表二 / 表三 / 表四)."""
 
-    def __init__(self, path: str):
-        self.path = path
-        self.kind = "not-a-report"
-        self.message_zh = (f"{path}：不是政府信息公开年报工作簿（找不到“基本信息”和表二/表三/表四工作表），"
-                           "请使用 gxsheet 标准模板填写。")
-        self.message_en = (f"{path}: not an annual-report workbook (no 基本信息 sheet and no tables 二/三/四); "
-                           "fill in the gxsheet standard template.")
-        super().__init__(self.message_zh)
+    def __init__(self, path: str, *_ignored: object):
+        super().__init__(
+            path, "not-a-report",
+            f"{path}：不是政府信息公开年报工作簿（找不到“基本信息”和表二/表三/表四工作表），请使用 gxsheet 标准模板填写。",
+            f"{path}: not an annual-report workbook (no 基本信息 sheet and no tables 二/三/四); fill in the gxsheet standard template.",
+        )
 
 
 def read_report(path: str | Path, *, limits: Limits | None = None) -> Record:
@@ -254,7 +252,7 @@ def _find_sheet(wb: WorkbookCells, name: str, claimed: set[str], layout_title: s
 def detect_edition(wb: WorkbookCells) -> tuple[str | None, dict[str, str]]:
     """The edition whose tables fit best overall, and the best edition per table sheet."""
     totals: dict[str, float] = {}
-    per_table: dict[str, tuple[float, str]] = {}
+    scores: dict[str, dict[str, float]] = {}
     for spec in all_specs():
         lay = workbook_layout(spec)
         total = 0.0
@@ -264,13 +262,17 @@ def detect_edition(wb: WorkbookCells) -> tuple[str | None, dict[str, str]]:
                 continue
             sc = _score_table(s, lay.table_sheet(t.key))
             total += sc
-            if t.key not in per_table or sc > per_table[t.key][0]:
-                per_table[t.key] = (sc, spec.edition)
+            scores.setdefault(t.key, {})[spec.edition] = sc
         totals[spec.edition] = total
     if not totals or max(totals.values()) <= -50:
         return None, {}
     best = max(totals, key=lambda e: (totals[e], e))
-    return best, {k: v[1] for k, v in per_table.items()}
+    # a table fits another edition only when it fits it strictly better (表四 is the same in all)
+    per_table = {}
+    for tkey, by_ed in scores.items():
+        top = max(by_ed, key=lambda e: (by_ed[e], e == best))
+        per_table[tkey] = top if by_ed[top] > by_ed.get(best, float("-inf")) else best
+    return best, per_table
 
 
 def _meta_value(sheet: _Sheet | None, lay: SheetLayout, key: str) -> tuple[object, str | None]:

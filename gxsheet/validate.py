@@ -342,7 +342,20 @@ def validate_records(records: Sequence[Record]) -> list[list[F.Finding]]:
         df = df.astype({k: object for k in load_spec(edition).cells})
         for j, fs in _run(edition, df, recs).items():
             out[idx[j]].extend(fs)
+    for i, r in enumerate(records):
+        out[i].extend(_narrative(r))
     return [sorted(fs, key=_order) for fs in out]
+
+
+def _narrative(rec: Record) -> list[F.Finding]:
+    """Rules on the prose (S-SECTIONS, N-*): gxsheet.narrative when present in this build."""
+    try:
+        from .narrative import narrative_findings
+    except ModuleNotFoundError as e:
+        if e.name != "gxsheet.narrative":
+            raise
+        return []
+    return narrative_findings(rec)
 
 
 def _order(f: F.Finding) -> tuple:

@@ -1,0 +1,783 @@
+"""The guarded loader: every command opens user workbooks through here.
+
+Workbooks come from hundreds of offices we do not control, so before a single byte of XML
+is parsed the file is vetted:
+
+* the path must be a readable, non-empty regular file (directories, FIFOs, dangling
+  symlinks and symlink loops are refused without blocking);
+* the type is decided by *content*, not by extension, so a renamed ``.xls``, an encrypted
+  workbook or an HTML table saved as ``.xlsx`` gets a message that says what to do;
+* the zip container is checked from its central directory before anything is inflated:
+  size, member count, declared total and per-member compression ratio (zip bombs);
+* XML is parsed with expat with any DOCTYPE refused outright, which rules out entity
+  expansion ("billion laughs") and external entities (XXE) - Excel never writes a DOCTYPE.
+
+Macros, external links and embedded objects are never executed or followed; the reader
+simply never opens those parts.
+
+Every refusal is a :class:`LoadError` with a short machine ``kind`` and a one-line message
+in Chinese and English naming the file, the problem and the fix.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import struct
+import zipfile
+import zlib
+from dataclasses import dataclass
+from typing import IO, Any, Self
+from xml.etree import ElementTree as ET
+from xml.parsers import expat
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "Limits",
+    "LoadError",
+    "Package",
+    "new_parser",
+    "open_package",
+    "sniff",
+]
+
+MB = 1024 * 1024
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+
+MACRO_CONTENT_TYPE = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+MACRO_TEMPLATE_CONTENT_TYPE = "application/vnd.ms-excel.template.macroEnabled.main+xml"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Ceilings on what one submitted workbook may cost us to read.
+
+    The defaults are sized for the annual-report workbooks (5 sheets, a few hundred cells,
+    well under 1 MB) with one to two orders of magnitude of headroom, so a genuine report
+    is never refused while a hostile or runaway file is refused in milliseconds.  Override
+    per call, e.g. ``Limits(max_rows=20_000)`` for a bulky attachment sheet.
+    """
+
+    #: Size of the file on disk.  Real reports are < 1 MB; 20 MB allows embedded pictures.
+    max_file_bytes: int = 20 * MB
+    #: Zip members.  An Excel report has ~15 parts; 500 allows many images/drawings.
+    max_members: int = 500
+    #: Sum of the declared uncompressed sizes of all members (zip-bomb guard).
+    max_total_bytes: int = 100 * MB
+    #: Per-member uncompressed:compressed ratio; real XML parts stay far below 100:1 ...
+    max_ratio: float = 200.0
+    #: ... and the ratio is only checked for members larger than this, since tiny
+    #: repetitive parts legitimately compress very well.
+    ratio_min_bytes: int = 1 * MB
+    #: Sheet extent, checked against ``<dimension>`` and every non-empty cell as it streams.
+    max_rows: int = 5000
+    max_cols: int = 200
+    #: Non-empty cells (value or formula) kept per sheet.
+    max_cells: int = 100_000
+    #: Entries in the shared-string table.
+    max_shared_strings: int = 200_000
+    #: Longest cell text kept; longer text is truncated (not refused), like Excel's limit.
+    max_text_len: int = 32767
+
+
+DEFAULT_LIMITS = Limits()
+
+
+# --------------------------------------------------------------------------- errors
+
+_MESSAGES: dict[str, tuple[str, str]] = {
+    "empty": (
+        "{path}：文件是空的（0 字节），请重新导出或另存后再提交。",
+        "{path}: the file is empty (0 bytes); re-export or re-save it and submit again.",
+    ),
+    "not-a-file": (
+        "{path}：{what_zh}，请检查文件路径后重试。",
+        "{path}: {what_en}; check the path and try again.",
+    ),
+    "directory": (
+        "{path}：这是一个文件夹，不是 Excel 文件，请选择文件夹中的 .xlsx 文件。",
+        "{path}: this is a folder, not an Excel file; pick the .xlsx files inside it.",
+    ),
+    "symlink-loop": (
+        "{path}：符号链接形成循环，无法打开，请改为直接提供实际的 .xlsx 文件。",
+        "{path}: symbolic link loop, cannot be opened; point to the actual .xlsx file instead.",
+    ),
+    "unreadable": (
+        "{path}：无法读取该文件（{detail}），请检查文件权限或关闭占用该文件的程序后重试。",
+        (
+            "{path}: cannot read the file ({detail}); check its permissions or close the program "
+            "holding it and try again."
+        ),
+    ),
+    "xls": (
+        "{path}：这是旧版 Excel 97-2003 (.xls) 文件，请在 Excel/WPS 中另存为 .xlsx 后再提交。",
+        ("{path}: this is an old Excel 97-2003 (.xls) file; open it in Excel/WPS, save it as .xlsx and submit again."),
+    ),
+    "encrypted": (
+        "{path}：文件设置了打开密码（已加密），请在 Excel/WPS 中取消密码后另存为 .xlsx 再提交。",
+        (
+            "{path}: the file is password-protected (encrypted); remove the password in Excel/WPS, "
+            "save it as .xlsx and submit again."
+        ),
+    ),
+    "not-xlsx": (
+        "{path}：{what_zh}，不是 Excel 工作簿 (.xlsx)，请在 Excel/WPS 中打开后另存为 .xlsx 再提交。",
+        ("{path}: {what_en}, not an Excel workbook (.xlsx); open it in Excel/WPS, save it as .xlsx and submit again."),
+    ),
+    "corrupt-zip": (
+        "{path}：文件已损坏（压缩包结构错误：{detail}），请在 Excel/WPS 中打开修复后另存为 .xlsx 再提交。",
+        (
+            "{path}: the file is damaged (broken zip container: {detail}); open and repair it in "
+            "Excel/WPS, save it as .xlsx and submit again."
+        ),
+    ),
+    "corrupt": (
+        "{path}：文件内容已损坏（{detail}），请在 Excel/WPS 中打开后重新另存为 .xlsx 再提交。",
+        (
+            "{path}: the workbook content is damaged ({detail}); open it in Excel/WPS, save it "
+            "again as .xlsx and resubmit."
+        ),
+    ),
+    "zip-bomb": (
+        (
+            "{path}：文件内部数据解压后异常膨胀（{detail}），疑似压缩炸弹，已拒绝读取；如确为正常报表，"
+            "请在 Excel/WPS 中另存为新的 .xlsx 后再提交。"
+        ),
+        (
+            "{path}: the file inflates abnormally when decompressed ({detail}), a suspected zip "
+            "bomb, so it was not read; if it is a genuine report, save it as a new .xlsx in "
+            "Excel/WPS and resubmit."
+        ),
+    ),
+    "too-many-members": (
+        "{path}：文件内部部件过多（{detail}），已拒绝读取；请删除多余的图片、对象后另存为 .xlsx 再提交。",
+        (
+            "{path}: the file has too many internal parts ({detail}) and was not read; delete "
+            "surplus pictures/objects, save it as .xlsx and resubmit."
+        ),
+    ),
+    "too-large": (
+        "{path}：文件过大（{detail}），请删除多余的图片、空行或无关工作表后再提交。",
+        (
+            "{path}: the file is too large ({detail}); remove surplus pictures, empty rows or "
+            "unrelated sheets and resubmit."
+        ),
+    ),
+    "xml-entities": (
+        (
+            "{path}：文件内含 XML 实体声明 (DOCTYPE，位于 {detail})，Excel 不会生成这种内容，出于安全"
+            "考虑已拒绝读取；请在 Excel/WPS 中另存为新的 .xlsx 后再提交。"
+        ),
+        (
+            "{path}: the file contains an XML DOCTYPE/entity declaration (in {detail}), which Excel "
+            "never writes, so it was refused for safety; save it as a new .xlsx in Excel/WPS and "
+            "resubmit."
+        ),
+    ),
+    "too-many-cells": (
+        "{path}：{detail_zh}，已拒绝读取；请删除与报表无关的内容后再提交。",
+        ("{path}: {detail_en}, so it was not read; delete content unrelated to the report and resubmit."),
+    ),
+    "sheet-too-large": (
+        (
+            "{path}：工作表「{sheet}」的范围过大（{detail}，上限 {max_rows} 行 × {max_cols} 列），"
+            "请删除表格范围以外的多余内容（包括空白格式）后另存再提交。"
+        ),
+        (
+            "{path}: sheet '{sheet}' is too large ({detail}, limit {max_rows} rows x {max_cols} "
+            "columns); delete stray content (including blank formatting) outside the table, "
+            "save and resubmit."
+        ),
+    ),
+}
+
+_NOT_XLSX_WHAT: dict[str, tuple[str, str]] = {
+    "docx": ("这是 Word 文档", "this is a Word document"),
+    "ods": (
+        "这是 OpenDocument 电子表格 (.ods)",
+        "this is an OpenDocument spreadsheet (.ods)",
+    ),
+    "xlsb": (
+        "这是 Excel 二进制工作簿 (.xlsb)",
+        "this is an Excel binary workbook (.xlsb)",
+    ),
+    "text": (
+        "这是文本/网页/CSV 文件（可能只是改了扩展名）",
+        "this is a text/HTML/CSV file (perhaps just renamed)",
+    ),
+    "zip": ("这是普通压缩包", "this is a plain zip archive"),
+    "ole": (
+        "这是其他 Office 97-2003 文档（如 .doc）",
+        "this is another Office 97-2003 document",
+    ),
+    "unknown": ("无法识别的文件格式", "the file format is not recognised"),
+}
+
+
+class LoadError(Exception):
+    """A submitted workbook that cannot (or must not) be read.
+
+    ``kind`` is a short machine id for tallies and tests; ``message_zh``/``message_en`` are
+    one-line messages for the person who submitted the file: which file, what is wrong,
+    what to do.  ``str(e)`` is the Chinese message because that is what users read.
+    """
+
+    def __init__(self, path: str, kind: str, message_zh: str, message_en: str, detail: str = "") -> None:
+        super().__init__(message_zh)
+        self.path = path
+        self.kind = kind
+        self.message_zh = message_zh
+        self.message_en = message_en
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return self.message_zh
+
+    @classmethod
+    def make(cls, path: str, kind: str, detail: str = "", **params: Any) -> LoadError:
+        """Build the error for ``kind`` from the message table (for readers built on this).
+
+        ``detail`` is a short technical note embedded in the messages; some kinds take
+        extra fields (``sheet``, ``max_rows``, ``max_cols`` for 'sheet-too-large';
+        ``detail_zh``/``detail_en`` for 'too-many-cells').
+        """
+        return _error(path, kind, detail, **params)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            type(self),
+            (self.path, self.kind, self.message_zh, self.message_en, self.detail),
+        )
+
+
+def _error(path: str, kind: str, detail: str = "", **params: Any) -> LoadError:
+    """Build a LoadError from the message table; ``detail`` is embedded where it helps."""
+    zh, en = _MESSAGES[kind]
+    fields = {"path": path, "detail": detail, **params}
+    fields.setdefault("detail_zh", detail)
+    fields.setdefault("detail_en", detail)
+    return LoadError(path, kind, zh.format(**fields), en.format(**fields), detail)
+
+
+def _not_xlsx(path: str, what: str) -> LoadError:
+    zh, en = _NOT_XLSX_WHAT.get(what, _NOT_XLSX_WHAT["unknown"])
+    return _error(path, "not-xlsx", what, what_zh=zh, what_en=en)
+
+
+def _human(n: float) -> str:
+    return f"{n / MB:.1f} MB" if n >= MB else f"{n / 1024:.0f} KB"
+
+
+# --------------------------------------------------------------------------- XML
+
+
+class _XmlEntitiesError(Exception):
+    """Raised from expat handlers when a DOCTYPE/entity shows up; mapped to LoadError."""
+
+
+def _refuse_dtd(*_args: Any) -> Any:
+    raise _XmlEntitiesError
+
+
+def new_parser() -> Any:
+    """An expat parser that refuses any DOCTYPE, entity declaration or external entity.
+
+    Namespace processing is on (separator ``' '``), so element names arrive as
+    ``"<namespace-uri> <local>"`` whatever prefix the writer chose (Excel, WPS and the .NET
+    SDK use different ones).  Text is buffered so each text node normally arrives in one
+    callback.  Feed it with :meth:`Package.parse` so refusals become :class:`LoadError`.
+    """
+    p = expat.ParserCreate(namespace_separator=" ")
+    p.buffer_text = True
+    p.StartDoctypeDeclHandler = _refuse_dtd
+    p.EntityDeclHandler = _refuse_dtd
+    p.UnparsedEntityDeclHandler = _refuse_dtd
+    p.ExternalEntityRefHandler = _refuse_dtd
+    p.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    return p
+
+
+# --------------------------------------------------------------------------- sniffing
+
+
+def _looks_like_text(head: bytes) -> bool:
+    """Text (CSV, HTML, XML Spreadsheet 2003 ...): a BOM, or no binary control bytes."""
+    if head.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return True
+    bad = sum(1 for b in head if b < 9 or 13 < b < 32)
+    return bad == 0
+
+
+def _classify_zip(zf: zipfile.ZipFile) -> tuple[str, str | None]:
+    """Classify an opened zip by member names: ('xlsx'|'xlsm', workbook part) or (other, None).
+
+    Other kinds: 'xlsb', 'docx', 'ods', 'zip'.  Only tiny parts are inflated (the content
+    types, ``mimetype``), and only after the caller vetted their declared sizes.
+    """
+    lower = {n.replace("\\", "/").lower(): n for n in zf.namelist()}
+    if "[content_types].xml" in lower:
+        workbook = lower.get("xl/workbook.xml") or _office_document(zf, lower)
+        if workbook is not None:
+            if any(n.endswith("vbaproject.bin") for n in lower):
+                return "xlsm", workbook
+            ct = _read_small(zf, lower["[content_types].xml"], 1 * MB)
+            if ct is not None and b"macroEnabled.main+xml" in ct:
+                return "xlsm", workbook
+            return "xlsx", workbook
+    if "xl/workbook.bin" in lower:
+        return "xlsb", None
+    if "word/document.xml" in lower:
+        return "docx", None
+    if "mimetype" in lower:
+        mime = _read_small(zf, lower["mimetype"], 200)
+        if mime is not None and b"opendocument.spreadsheet" in mime:
+            return "ods", None
+    return "zip", None
+
+
+def _bounded_read(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """A member's bytes, never inflating more than its declared (vetted) size.
+
+    ``zf.read()`` must not be used on untrusted input: it inflates the whole compressed
+    stream in one call before cutting it to the declared size, so a member whose header
+    understates its size could still expand to gigabytes.  ``read(n)`` caps each inflate
+    call at ``n`` bytes and zipfile stops (and checks the CRC) at the declared size.
+    """
+    with zf.open(info) as stream:
+        return stream.read(info.file_size)
+
+
+def _read_small(zf: zipfile.ZipFile, name: str, max_size: int) -> bytes | None:
+    """A member's bytes if it is small and readable, else None (classification only)."""
+    info = zf.getinfo(name)
+    if info.file_size > max_size or info.flag_bits & 1:
+        return None
+    try:
+        return _bounded_read(zf, info)
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        OSError,
+        EOFError,
+        NotImplementedError,
+        RuntimeError,
+    ):
+        return None
+
+
+def _office_document(zf: zipfile.ZipFile, lower: dict[str, str]) -> str | None:
+    """The main part named by ``_rels/.rels`` when it is a SpreadsheetML workbook."""
+    name = lower.get("_rels/.rels")
+    if name is None:
+        return None
+    data = _read_small(zf, name, 1 * MB)
+    if data is None:
+        return None
+    rels: list[tuple[str, str]] = []
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        if tag.endswith(" Relationship") and attrs.get("TargetMode") != "External":
+            rels.append((attrs.get("Type", ""), attrs.get("Target", "")))
+
+    p = new_parser()
+    p.StartElementHandler = start
+    try:
+        p.Parse(data, True)
+    except (_XmlEntitiesError, expat.ExpatError):
+        return None
+    for typ, target in rels:
+        if typ.endswith("/officeDocument"):
+            part = target.lstrip("/").lower()
+            if part.endswith(".xml") and part in lower:
+                return lower[part]
+    return None
+
+
+# What olefile raises on malformed input (it does not wrap its errors in one class).
+_OLE_ERRORS = (
+    OSError,
+    ValueError,
+    IndexError,
+    KeyError,
+    TypeError,
+    UnicodeError,
+    RecursionError,
+    struct.error,
+)
+
+
+def _classify_ole(f: IO[bytes]) -> str:
+    """'encrypted' (encrypted OOXML), 'xls' (BIFF workbook) or 'ole' (anything else)."""
+    import olefile  # only needed for the rare OLE submissions; keep startup light
+
+    try:
+        f.seek(0)
+        ole = olefile.OleFileIO(f)
+    except _OLE_ERRORS:
+        return "ole"
+    try:
+        top = {entry[0].lower() for entry in ole.listdir(streams=True, storages=True)}
+    except _OLE_ERRORS:
+        return "ole"
+    finally:
+        ole.close()
+    if "encryptioninfo" in top and "encryptedpackage" in top:
+        return "encrypted"
+    if "workbook" in top or "book" in top:
+        return "xls"
+    return "ole"
+
+
+# sniff() only names the format, so it tolerates far more members than the loader.
+_SNIFF_LIMITS = Limits(max_members=20_000)
+
+
+def sniff(path: str | os.PathLike[str]) -> str:
+    """The file's type judged by content, not by its extension.
+
+    Returns one of 'xlsx', 'xlsm', 'xls', 'encrypted', 'docx', 'ods', 'zip', 'ole',
+    'empty', 'text', 'unknown' (and 'xlsb' for a binary workbook, which is a zip without
+    ``xl/workbook.xml``).  Paths that are not regular files raise :class:`LoadError`
+    ('directory', 'not-a-file', 'symlink-loop', 'unreadable').
+    """
+    spath = os.fspath(path)
+    f, size = _open_regular(spath)
+    with f:
+        if size == 0:
+            return "empty"
+        head = f.read(4096)
+        if head.startswith(ZIP_MAGICS):
+            try:
+                # bound the central directory zipfile is about to materialise
+                _check_central_directory(f, size, _SNIFF_LIMITS, spath)
+            except LoadError:
+                return "zip"
+            try:
+                with zipfile.ZipFile(f) as zf:
+                    return _classify_zip(zf)[0]
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+                return "zip"
+        if head.startswith(OLE_MAGIC):
+            return _classify_ole(f)
+        if _looks_like_text(head):
+            return "text"
+        return "unknown"
+
+
+# --------------------------------------------------------------------------- opening
+
+
+def _open_regular(path: str) -> tuple[IO[bytes], int]:
+    """Open ``path`` for reading if (and only if) it is a regular file.
+
+    O_NONBLOCK keeps a FIFO from hanging the whole batch; the type check is done with
+    fstat on the opened descriptor, so the file cannot be swapped between check and use.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    flags |= getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise _path_error(path, exc) from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise _error(path, "directory")
+        if not stat.S_ISREG(st.st_mode):
+            raise _error(
+                path,
+                "not-a-file",
+                what_zh="这不是普通文件（可能是设备或管道）",
+                what_en="this is not a regular file (a device or pipe?)",
+            )
+        f = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    return f, st.st_size
+
+
+def _path_error(path: str, exc: OSError) -> LoadError:
+    code = exc.errno
+    if code == errno.ELOOP:
+        return _error(path, "symlink-loop")
+    if code == errno.EISDIR or (code in (errno.EACCES, errno.EPERM) and os.path.isdir(path)):
+        return _error(path, "directory")
+    if code in (errno.ENOENT, errno.ENOTDIR):
+        if os.path.islink(path):
+            return _error(
+                path,
+                "not-a-file",
+                what_zh="符号链接指向的文件不存在",
+                what_en="the symbolic link points to a missing file",
+            )
+        return _error(path, "not-a-file", what_zh="找不到该文件", what_en="no such file")
+    return _error(path, "unreadable", exc.strerror or type(exc).__name__)
+
+
+_EOCD = struct.Struct("<4sHHHHIIH")
+_ZIP64_LOCATOR = struct.Struct("<4sIQI")
+_ZIP64_EOCD = struct.Struct("<4sQHHIIQQQQ")
+
+
+def _check_central_directory(f: IO[bytes], size: int, limits: Limits, path: str) -> None:
+    """Refuse oversized central directories before zipfile materialises one ZipInfo per entry.
+
+    Both the entry count and the directory's byte size are checked: zipfile walks the
+    directory by size, so a forged small count alone would not protect us.
+    """
+    tail_len = min(size, _EOCD.size)
+    f.seek(size - tail_len)
+    tail = f.read(tail_len)
+    pos = 0 if tail[:4] == b"PK\x05\x06" else -1
+    if pos < 0:  # archive comment present: search the last 64 KiB
+        tail_len = min(size, _EOCD.size + 65535)
+        f.seek(size - tail_len)
+        tail = f.read(tail_len)
+        pos = tail.rfind(b"PK\x05\x06")
+        if pos < 0 or len(tail) - pos < _EOCD.size:
+            raise _error(path, "corrupt-zip", "no end-of-central-directory record")
+    _, _, _, n_disk, n_total, cd_size, _, _ = _EOCD.unpack_from(tail, pos)
+    if n_total == 0xFFFF or n_disk == 0xFFFF or cd_size == 0xFFFFFFFF:
+        eocd_at = size - tail_len + pos
+        if eocd_at >= _ZIP64_LOCATOR.size:
+            f.seek(eocd_at - _ZIP64_LOCATOR.size)
+            sig, _, z64_at, _ = _ZIP64_LOCATOR.unpack(f.read(_ZIP64_LOCATOR.size))
+            if sig == b"PK\x06\x07" and z64_at + _ZIP64_EOCD.size <= size:
+                f.seek(z64_at)
+                rec = f.read(_ZIP64_EOCD.size)
+                if rec[:4] == b"PK\x06\x06":
+                    fields = _ZIP64_EOCD.unpack(rec)
+                    n_disk, n_total, cd_size = fields[6], fields[7], fields[8]
+    count = max(n_total, n_disk)
+    if count > limits.max_members:
+        raise _error(path, "too-many-members", f"{count} > {limits.max_members}")
+    # An entry needs 46 bytes + name + extra + comment; 1 KiB each is far more than real.
+    if cd_size > limits.max_members * 1024 + 65536:
+        raise _error(path, "too-many-members", f"central directory of {_human(cd_size)}")
+
+
+class Package:
+    """An opened, vetted .xlsx/.xlsm zip: only read its parts through :meth:`read`/:meth:`parse`.
+
+    Member names are matched case-insensitively and with ``\\`` treated as ``/`` because
+    OPC part names are case-insensitive and some writers are sloppy about both.
+    """
+
+    __slots__ = (
+        "_file",
+        "_lower",
+        "_names",
+        "kind",
+        "limits",
+        "path",
+        "workbook_part",
+        "zf",
+    )
+
+    def __init__(
+        self,
+        path: str,
+        kind: str,
+        workbook_part: str,
+        limits: Limits,
+        zf: zipfile.ZipFile,
+        file: IO[bytes],
+    ) -> None:
+        self.path = path
+        #: 'xlsx' or 'xlsm' (macro-enabled content type or a vbaProject part).
+        self.kind = kind
+        #: Member name of the workbook part (normally ``xl/workbook.xml``).
+        self.workbook_part = workbook_part
+        self.limits = limits
+        self.zf = zf
+        self._file = file
+        self._names: dict[str, zipfile.ZipInfo] = {i.filename: i for i in zf.infolist()}
+        self._lower: dict[str, str] | None = None
+
+    # -- naming
+    def names(self) -> list[str]:
+        """Member names as stored."""
+        return list(self._names)
+
+    def find(self, name: str) -> str | None:
+        """The stored member name for part ``name`` (no leading '/'), or None."""
+        if name in self._names:
+            return name
+        lower = self._lower
+        if lower is None:
+            lower = self._lower = {n.replace("\\", "/").lower(): n for n in self._names}
+        return lower.get(name.replace("\\", "/").lower())
+
+    # -- reading
+    def _info(self, name: str) -> zipfile.ZipInfo:
+        member = self.find(name)
+        if member is None:
+            raise _error(self.path, "corrupt", f"missing part {name}")
+        return self._names[member]
+
+    def read(self, name: str) -> bytes:
+        """The bytes of part ``name``; sizes were vetted at open, zipfile caps output at them."""
+        info = self._info(name)
+        try:
+            return _bounded_read(self.zf, info)
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            EOFError,
+            NotImplementedError,
+            OSError,
+            ValueError,
+        ) as exc:
+            raise _error(self.path, "corrupt-zip", f"{info.filename}: {exc}") from None
+        except RuntimeError as exc:  # zipfile: "File is encrypted, password required"
+            raise _error(self.path, "encrypted", str(exc)) from None
+
+    def size(self, name: str) -> int:
+        """Declared uncompressed size of part ``name`` (vetted against the limits at open)."""
+        return self._info(name).file_size
+
+    def tree(self, name: str) -> ET.Element:
+        """Part ``name`` as an ElementTree element, built by the guarded parser.
+
+        Tree building happens in C (expat -> C TreeBuilder, no Python call per element),
+        which makes it the fastest way to read small parts; use :meth:`parse` with your
+        own handlers for parts too large to hold as a tree.  Tags are
+        ``"<namespace-uri> <local>"`` as produced by :func:`new_parser`.
+        """
+        builder = ET.TreeBuilder()
+        parser = new_parser()
+        parser.StartElementHandler = builder.start
+        parser.EndElementHandler = builder.end
+        parser.CharacterDataHandler = builder.data
+        self.parse(name, parser)
+        return builder.close()
+
+    def parse(self, name: str, parser: Any) -> None:
+        """Feed part ``name`` through an expat ``parser`` from :func:`new_parser`.
+
+        Small parts are inflated in one go (fastest); large ones stream in 1 MiB chunks so
+        memory stays flat.  A DOCTYPE becomes 'xml-entities', malformed XML 'corrupt'; a
+        LoadError raised by the caller's handlers (limits) propagates unchanged.
+        """
+        info = self._info(name)
+        try:
+            if info.file_size <= 4 * MB:
+                parser.Parse(self.read(name), True)
+            else:
+                with self.zf.open(info) as stream:
+                    while chunk := stream.read(MB):
+                        parser.Parse(chunk, False)
+                    parser.Parse(b"", True)
+        except _XmlEntitiesError:
+            raise _error(self.path, "xml-entities", info.filename) from None
+        except expat.ExpatError as exc:
+            detail = f"{info.filename}: XML {expat.ErrorString(exc.code)} line {exc.lineno}"
+            raise _error(self.path, "corrupt", detail) from None
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+            raise _error(self.path, "corrupt-zip", f"{info.filename}: {exc}") from None
+
+    # -- lifetime
+    def close(self) -> None:
+        try:
+            self.zf.close()
+        finally:
+            self._file.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_package(path: str | os.PathLike[str], limits: Limits | None = None) -> Package:
+    """Open and vet a workbook; raise :class:`LoadError` for anything we should not read.
+
+    Costs a couple of small reads beyond what ``zipfile.ZipFile`` does itself; nothing is
+    inflated here except, for non-workbooks, a tiny part needed to name the format.
+    """
+    limits = limits or DEFAULT_LIMITS
+    spath = os.fspath(path)
+    f, size = _open_regular(spath)
+    try:
+        if size == 0:
+            raise _error(spath, "empty")
+        if size > limits.max_file_bytes:
+            raise _error(spath, "too-large", f"{_human(size)} > {_human(limits.max_file_bytes)}")
+        head = f.read(8)
+        if not head.startswith(ZIP_MAGICS):
+            if head.startswith(OLE_MAGIC):
+                kind = _classify_ole(f)
+                if kind in ("xls", "encrypted"):
+                    raise _error(spath, kind)
+                raise _not_xlsx(spath, "ole")
+            f.seek(0)
+            raise _not_xlsx(spath, "text" if _looks_like_text(f.read(4096)) else "unknown")
+        _check_central_directory(f, size, limits, spath)
+        try:
+            zf = zipfile.ZipFile(f)
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            EOFError,
+            ValueError,
+            OSError,
+            struct.error,
+        ) as exc:
+            raise _error(spath, "corrupt-zip", str(exc) or type(exc).__name__) from None
+        try:
+            _vet_members(zf, limits, spath)
+            kind, workbook = _classify_zip(zf)
+            if workbook is None:
+                raise _not_xlsx(spath, kind)
+        except BaseException:
+            zf.close()
+            raise
+    except BaseException:
+        f.close()
+        raise
+    return Package(spath, kind, workbook, limits, zf, f)
+
+
+def _vet_members(zf: zipfile.ZipFile, limits: Limits, path: str) -> None:
+    """Declared sizes bound what zipfile will ever inflate, so vetting them is sufficient."""
+    infos = zf.infolist()
+    if len(infos) > limits.max_members:
+        raise _error(path, "too-many-members", f"{len(infos)} > {limits.max_members}")
+    total = 0
+    names = set()
+    for info in infos:
+        usize = info.file_size
+        total += usize
+        if usize > limits.ratio_min_bytes:
+            ratio = usize / max(info.compress_size, 1)
+            if ratio > limits.max_ratio:
+                raise _error(
+                    path,
+                    "zip-bomb",
+                    f"{info.filename} {_human(usize)}, {ratio:.0f}:1 > {limits.max_ratio:.0f}:1",
+                )
+        if info.flag_bits & 1:
+            raise _error(path, "encrypted", f"zip member {info.filename} is encrypted")
+        if info.compress_size > usize + usize // 64 + 4096:
+            # Compression never expands data this much: the declared size is a lie,
+            # the classic way to sneak a bomb past size checks.
+            raise _error(
+                path,
+                "corrupt-zip",
+                f"{info.filename}: declared size {usize} < compressed {info.compress_size}",
+            )
+        names.add(info.filename.replace("\\", "/").lower())
+    if total > limits.max_total_bytes:
+        raise _error(
+            path,
+            "zip-bomb",
+            f"{_human(total)} uncompressed > {_human(limits.max_total_bytes)}",
+        )
+    if len(names) != len(infos):
+        # Two parts with one name: different readers would see different content.
+        raise _error(path, "corrupt-zip", "duplicate member names")
