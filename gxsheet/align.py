@@ -58,9 +58,9 @@ def _pair_gaps(pairs: dict[int, int], n: int, m: int, expected: Sequence[str], f
     rows with labels changed beyond recognition: pair them in order (non-empty found rows only)."""
     anchors = sorted(pairs.items())
     bounds = [(-1, -1)] + anchors + [(n, m)]
-    for (e0, f0), (e1, f1) in zip(bounds, bounds[1:]):
+    for (e0, f0), (e1, f1) in zip(bounds, bounds[1:], strict=False):
         es = [e for e in range(e0 + 1, e1) if e not in pairs]
         fs = [f for f in range(f0 + 1, f1) if found[f]]
         if es and len(es) == len(fs):
-            for e, f in zip(es, fs):
+            for e, f in zip(es, fs, strict=False):
                 pairs[e] = f

@@ -215,7 +215,7 @@ def _table_sheet(spec: Spec, table: Table, meta: SheetLayout) -> SheetLayout:
         _place_columns(g.columns, s, g, row, hd, label_cols + 1, width)
         row += hd
         end = _place_rows(g.rows, s, g, row)
-        rowmap[g.key] = dict(zip([n.key for n in g.leaf_rows()], s.data_rows[g.key]))
+        rowmap[g.key] = dict(zip([n.key for n in g.leaf_rows()], s.data_rows[g.key], strict=False))
         leaf_cols = g.leaf_columns()
         for rkey, r in rowmap[g.key].items():
             for i, c in enumerate(leaf_cols):

@@ -282,6 +282,35 @@ def _refuse_dtd(*_args: Any) -> Any:
     raise _XmlEntitiesError
 
 
+class _RootReached(Exception):
+    """Stops the prolog check at the root element."""
+
+
+def _stop_at_root(*_args: Any) -> None:
+    raise _RootReached
+
+
+def _check_prolog(data: bytes, path: str, member: str) -> None:
+    """Refuse a DOCTYPE in ``data``'s prolog (everything before the root element).
+
+    Uses the same guarded expat (so any encoding expat understands is handled) and stops
+    at the root's start tag, so it costs next to nothing; a DOCTYPE anywhere after that
+    point is not well-formed and the real parser rejects it.
+    """
+    p = new_parser()
+    p.StartElementHandler = _stop_at_root
+    try:
+        p.Parse(data, True)
+    except _RootReached:
+        return
+    except _XmlEntitiesError:
+        raise _error(path, "xml-entities", member) from None
+    except expat.ExpatError as exc:
+        detail = f"{member}: XML {expat.ErrorString(exc.code)} line {exc.lineno}"
+        raise _error(path, "corrupt", detail) from None
+    raise _error(path, "corrupt", f"{member}: no root element")
+
+
 def new_parser() -> Any:
     """An expat parser that refuses any DOCTYPE, entity declaration or external entity.
 
@@ -311,31 +340,31 @@ def _looks_like_text(head: bytes) -> bool:
     return bad == 0
 
 
-def _classify_zip(zf: zipfile.ZipFile) -> tuple[str, str | None]:
-    """Classify an opened zip by member names: ('xlsx'|'xlsm', workbook part) or (other, None).
+def _classify_zip(zf: zipfile.ZipFile) -> tuple[str, str | None, bytes | None]:
+    """Classify an opened zip by member names.
 
-    Other kinds: 'xlsb', 'docx', 'ods', 'zip'.  Only tiny parts are inflated (the content
+    Returns ('xlsx'|'xlsm', workbook part, content-types bytes) for workbooks, else
+    ('xlsb'|'docx'|'ods'|'zip', None, None).  Only tiny parts are inflated (the content
     types, ``mimetype``), and only after the caller vetted their declared sizes.
     """
     lower = {n.replace("\\", "/").lower(): n for n in zf.namelist()}
     if "[content_types].xml" in lower:
         workbook = lower.get("xl/workbook.xml") or _office_document(zf, lower)
         if workbook is not None:
-            if any(n.endswith("vbaproject.bin") for n in lower):
-                return "xlsm", workbook
             ct = _read_small(zf, lower["[content_types].xml"], 1 * MB)
-            if ct is not None and b"macroEnabled.main+xml" in ct:
-                return "xlsm", workbook
-            return "xlsx", workbook
+            macros = any(n.endswith("vbaproject.bin") for n in lower) or (
+                ct is not None and b"macroEnabled.main+xml" in ct
+            )
+            return ("xlsm" if macros else "xlsx"), workbook, ct
     if "xl/workbook.bin" in lower:
-        return "xlsb", None
+        return "xlsb", None, None
     if "word/document.xml" in lower:
-        return "docx", None
+        return "docx", None, None
     if "mimetype" in lower:
         mime = _read_small(zf, lower["mimetype"], 200)
         if mime is not None and b"opendocument.spreadsheet" in mime:
-            return "ods", None
-    return "zip", None
+            return "ods", None, None
+    return "zip", None, None
 
 
 def _bounded_read(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
@@ -641,20 +670,26 @@ class Package:
         return self._info(name).file_size
 
     def tree(self, name: str) -> ET.Element:
-        """Part ``name`` as an ElementTree element, built by the guarded parser.
+        """Part ``name`` as an ElementTree element (Clark ``{uri}local`` tags).
 
-        Tree building happens in C (expat -> C TreeBuilder, no Python call per element),
-        which makes it the fastest way to read small parts; use :meth:`parse` with your
-        own handlers for parts too large to hold as a tree.  Tags are
-        ``"<namespace-uri> <local>"`` as produced by :func:`new_parser`.
+        Meant for normal-size parts: the tree is built entirely in C (ElementTree's
+        expat-based XMLParser with its C TreeBuilder, no Python call per element), the
+        fastest way to read them.  That parser cannot be given a DOCTYPE handler, so the
+        prolog is first run through :func:`new_parser`'s guarded expat: a DOCTYPE can
+        only appear before the root element, so refusing one there rules out entity
+        declarations (hence expansion and external entities) for the whole document.
         """
-        builder = ET.TreeBuilder()
-        parser = new_parser()
-        parser.StartElementHandler = builder.start
-        parser.EndElementHandler = builder.end
-        parser.CharacterDataHandler = builder.data
-        self.parse(name, parser)
-        return builder.close()
+        data = self.read(name)
+        member = self._info(name).filename
+        _check_prolog(data, self.path, member)
+        parser = ET.XMLParser()
+        try:
+            parser.feed(data)
+            return parser.close()
+        except ET.ParseError as exc:
+            line, col = exc.position
+            detail = f"{member}: XML {expat.ErrorString(exc.code)} line {line} col {col}"
+            raise _error(self.path, "corrupt", detail) from None
 
     def parse(self, name: str, parser: Any) -> None:
         """Feed part ``name`` through an expat ``parser`` from :func:`new_parser`.
@@ -731,9 +766,12 @@ def open_package(path: str | os.PathLike[str], limits: Limits | None = None) -> 
             raise _error(spath, "corrupt-zip", str(exc) or type(exc).__name__) from None
         try:
             _vet_members(zf, limits, spath)
-            kind, workbook = _classify_zip(zf)
+            kind, workbook, content_types = _classify_zip(zf)
             if workbook is None:
                 raise _not_xlsx(spath, kind)
+            if content_types is not None:
+                # never parsed here, but other commands may hand the file to openpyxl
+                _check_prolog(content_types, spath, "[Content_Types].xml")
         except BaseException:
             zf.close()
             raise

@@ -15,7 +15,14 @@ from pathlib import Path
 from . import findings as F
 from .align import align
 from .layout import (
-    EDITION_KEY, META_SHEET, PROSE_SHEET, SUMMARY_KEY, SheetLayout, WorkbookLayout, a1, workbook_layout,
+    EDITION_KEY,
+    META_SHEET,
+    PROSE_SHEET,
+    SUMMARY_KEY,
+    SheetLayout,
+    WorkbookLayout,
+    a1,
+    workbook_layout,
 )
 from .loader import Limits, LoadError
 from .normalise import clean_text, label_key, normalise_value, parse_date, parse_year, similarity
@@ -157,11 +164,11 @@ def _read_table(sheet: _Sheet, lay: SheetLayout, spec: Spec, source: str) -> _Ta
         matched = set(out.colmap[gkey].values())
         if matched:
             lo, hi = min(matched), max(matched)
-            for c, s in zip(fcols, fsigs):
+            for c, s in zip(fcols, fsigs, strict=False):
                 if c not in matched and lo < c < hi:
                     out.findings.append(F.make(
                         "S-LAYOUT", sheet=sheet_name, cells=[f"{sheet_name}!{a1(frows[-1], c)}"], source=source,
-                        detail=f"{sheet_name} 第{a1(frows[-1], c)}格：插入了官方表格中没有的列“{s}”，请删除该列。",
+                        detail=f"{sheet_name}!{a1(frows[-1], c)}：插入了官方表格中没有的列“{s}”，请删除该列。",
                         detail_en=f"{sheet_name} {a1(frows[-1], c)}: a column not in the official table was inserted (\"{s}\"); delete it."))
         for c in exp_cols:
             if c not in out.colmap[gkey]:
@@ -188,9 +195,10 @@ def _read_table(sheet: _Sheet, lay: SheetLayout, spec: Spec, source: str) -> _Ta
             continue
         fc = b.col
         if b.role == "header" and b.grid:
-            fc = out.colmap.get(b.grid, {}).get(b.col, b.col) if b.key in lay.value_cols.get(b.grid, {}) else b.col + _shift(out.colmap.get(b.grid, {}))
-            if b.key in lay.value_cols.get(b.grid, {}) and b.col not in out.colmap.get(b.grid, {}):
-                continue
+            cm = out.colmap.get(b.grid, {})
+            if b.key in lay.value_cols.get(b.grid, {}) and b.col not in cm:
+                continue  # a removed column: already an S-LAYOUT finding
+            fc = cm.get(b.col, b.col + _shift(cm))  # a group header starts at its first leaf column
         found = sheet.text(fr, fc)
         if clean_text(found) == clean_text(b.text) or _same_text(found, b.text):
             continue
@@ -209,7 +217,8 @@ def _read_table(sheet: _Sheet, lay: SheetLayout, spec: Spec, source: str) -> _Ta
     # check formulas overwritten
     for chk in lay.checks:
         fr = out.rowmap.get(chk.row)
-        fc = chk.col + _shift(out.colmap.get(chk.equation.grid, {}))
+        cm = out.colmap.get(chk.equation.grid, {})
+        fc = cm.get(chk.col, chk.col + _shift(cm))
         if fr is None:
             continue
         raw = sheet.value(fr, fc)
@@ -249,8 +258,12 @@ def _find_sheet(wb: WorkbookCells, name: str, claimed: set[str], layout_title: s
     return None, False
 
 
-def detect_edition(wb: WorkbookCells) -> tuple[str | None, dict[str, str]]:
-    """The edition whose tables fit best overall, and the best edition per table sheet."""
+def detect_edition(wb: WorkbookCells, declared: str | None = None) -> tuple[str | None, dict[str, str]]:
+    """The edition whose tables fit best overall, and the best edition per table sheet.
+
+    In a mix (some tables of one edition, some of another) the declared edition wins when some
+    table really is of that edition: the report is of that edition with a foreign table in it.
+    """
     totals: dict[str, float] = {}
     scores: dict[str, dict[str, float]] = {}
     for spec in all_specs():
@@ -267,6 +280,9 @@ def detect_edition(wb: WorkbookCells) -> tuple[str | None, dict[str, str]]:
     if not totals or max(totals.values()) <= -50:
         return None, {}
     best = max(totals, key=lambda e: (totals[e], e))
+    tops = {max(by_ed, key=lambda e: by_ed[e]) for by_ed in scores.values() if len(set(by_ed.values())) > 1}
+    if declared in tops and declared in totals:
+        best = declared
     # a table fits another edition only when it fits it strictly better (表四 is the same in all)
     per_table = {}
     for tkey, by_ed in scores.items():
@@ -300,12 +316,12 @@ def read_cells(wb: WorkbookCells, source: str) -> Record:
     """Build a Record from a workbook's cells (no file access: usable on any cell source)."""
     meta_sheet = _Sheet(wb.sheets[META_SHEET]) if META_SHEET in wb.sheets else None
     prose_sheet = _Sheet(wb.sheets[PROSE_SHEET]) if PROSE_SHEET in wb.sheets else None
-    structural, per_table = detect_edition(wb)
     declared_raw = None
     if meta_sheet is not None:
         lay0 = workbook_layout(all_specs()[-1]).sheet(META_SHEET)
         declared_raw, _ = _meta_value(meta_sheet, lay0, EDITION_KEY)
     declared = str(normalise_value(declared_raw)) if declared_raw is not None else None
+    structural, per_table = detect_edition(wb, declared)
     if structural is None:
         if meta_sheet is None:
             raise NotAReport(source)
@@ -346,7 +362,9 @@ def read_cells(wb: WorkbookCells, source: str) -> Record:
                 "S-EDITION", sheet=sheet.cells.name, cells=[sheet.cells.name], source=source,
                 detail=f"{sheet.cells.name}：用的是{other.edition}版表格（{other.issued_with}），其他表是{spec.edition}版；同一报告须统一使用{spec.edition}版。",
                 detail_en=f"{sheet.cells.name}: uses the {other.edition} edition of the table while the others are {spec.edition}; one report must use one edition."))
-            tr.findings = [f for f in tr.findings if f.rule != "S-LAYOUT"]
+            # the edition finding explains the differences; nothing in a foreign table can be trusted
+            tr.findings = []
+            tr.missing |= set(lay.inputs)
         rec.structure += tr.findings
         rec.missing.update(tr.missing)
         _read_values(rec, spec, lay, sheet, tr)
@@ -402,7 +420,10 @@ def _evaluate(formula: str, sheet: _Sheet, seen: set[tuple[int, int]]) -> int | 
     """Compute a simple formula with no cached value (=3+4, =SUM(D5:D9), =D5+D6) or give up."""
     from .formula import evaluate
 
-    return evaluate(formula, lambda r, c: _cell_number(sheet, r, c, seen))
+    try:
+        return evaluate(formula, lambda r, c: _cell_number(sheet, r, c, seen))
+    except (ValueError, ZeroDivisionError, OverflowError, RecursionError):
+        return None
 
 
 def _cell_number(sheet: _Sheet, r: int, c: int, seen: set[tuple[int, int]]) -> int | float | None:

@@ -131,7 +131,7 @@ def fill_workbook(path_in: str | Path, path_out: str | Path, values: Mapping[str
 
 def template_path(edition: str) -> Path:
     """The committed standard template of an edition."""
-    from .template import templates_dir, template_name
+    from .template import template_name, templates_dir
 
     return Path(templates_dir()) / template_name(edition)
 

@@ -319,8 +319,8 @@ def parse_spec(data: dict[str, Any]) -> Spec:
             if k not in named:
                 raise SpecError(f"relation {rel['rule']}: {k} is not a leaf {'row' if rel['over'] == 'columns' else 'column'} of {grid.key}")
         for along in along_nodes:
-            def key(k: str, along: Node = along) -> str:
-                return grid.cell_key(k, along.key) if rel["over"] == "columns" else grid.cell_key(along.key, k)
+            def key(k: str, along: Node = along, grid: Grid = grid, over: str = rel["over"]) -> str:
+                return grid.cell_key(k, along.key) if over == "columns" else grid.cell_key(along.key, k)
             equations.append(Equation(
                 rule=rel["rule"], grid=grid.key, op=rel["op"],
                 lhs=tuple(key(k) for k in rel["lhs"]), rhs=tuple(key(k) for k in rel["rhs"]),

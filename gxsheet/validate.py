@@ -121,7 +121,7 @@ def _equation_check(eq: Equation) -> pa.Check:
 def _unit_check(cell: Cell) -> pa.Check:
     def check(df: pd.DataFrame) -> pd.Series:
         return pd.Series([unit_problem(cell, v, u) is None for v, u in zip(
-            df[cell.key].array, _unit_column(df, cell).array)], index=df.index, dtype=bool)
+            df[cell.key].array, _unit_column(df, cell).array, strict=False)], index=df.index, dtype=bool)
 
     return pa.Check(check, name=f"V-UNIT@{cell.key}")
 
@@ -254,19 +254,21 @@ def schema_for(edition: str) -> pa.DataFrameSchema:
 
 
 def describe(spec: Spec, key: str) -> tuple[str, str]:
-    """A value cell in words (zh, en): 表三 “一、本年新收…” 行 自然人 列."""
+    """A value cell in words (zh, en): 表三 “一、本年新收…”行 自然人列 / 表三, row “…”, column 自然人."""
     c = spec.cells[key]
     t = spec.table(c.table)
     g = spec.grid(c.grid)
-    name = t.sheet
-    parts = [name]
+    zh = [t.sheet]
+    en = [t.sheet]
     if g.caption:
-        parts.append(g.caption)
+        zh.append(g.caption)
+        en.append(g.caption)
     if c.row.label:
-        parts.append(f"“{row_words(c.row)}”行")
-    parts.append(column_words(g, c.column) + "列")
-    zh = " ".join(parts)
-    return zh, zh
+        zh.append(f"“{row_words(c.row)}”行")
+        en.append(f"row “{row_words(c.row)}”")
+    zh.append(column_words(g, c.column) + "列")
+    en.append(f"column {column_words(g, c.column)}")
+    return " ".join(zh), ", ".join(en)
 
 
 def column_words(grid, node) -> str:

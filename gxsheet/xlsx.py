@@ -73,9 +73,12 @@ _LOCALS = (
 # Qualified element name -> local name, for the names we care about.  Elements in other
 # namespaces (extLst, mc:AlternateContent, x14 ...) map to nothing and are skipped; names
 # without a namespace are accepted too because some generators omit xmlns altogether.
+# Both spellings: ``{uri}local`` from ElementTree (tree path) and ``uri local`` from
+# loader.new_parser (streaming path).
 _LOCAL: dict[str, str] = {f"{ns} {name}": name for ns in _MAIN_NS for name in _LOCALS}
+_LOCAL.update({f"{{{ns}}}{name}": name for ns in _MAIN_NS for name in _LOCALS})
 _LOCAL.update({name: name for name in _LOCALS})
-_REL_ID_ATTRS = tuple(f"{ns} id" for ns in _REL_NS)
+_REL_ID_ATTRS = tuple(f"{{{ns}}}id" for ns in _REL_NS)
 
 
 # --------------------------------------------------------------------------- A1 helpers
@@ -283,6 +286,7 @@ def _shift_one(m: re.Match[str], drow: int, dcol: int) -> str:
 #: callbacks per element); larger ones stream through Python handlers so memory stays
 #: flat.  Real report sheets are 10-100 KB.
 _TREE_MAX_BYTES = 2 * 1024 * 1024
+_MISSING = object()
 
 
 def _read_rels(pkg: Package, part: str) -> list[tuple[str, str, str | None]]:
@@ -330,7 +334,7 @@ def _read_workbook_xml(pkg: Package, part: str) -> tuple[list[tuple[str, str, st
             attrs = el.attrib
             rid = next((attrs[key] for key in _REL_ID_ATTRS if key in attrs), "")
             if not rid:  # unknown relationships namespace: take any '... id' attribute
-                rid = next((v for key, v in attrs.items() if key.endswith(" id")), "")
+                rid = next((v for key, v in attrs.items() if key.endswith("}id")), "")
             sheets.append((attrs.get("name", ""), attrs.get("state", "visible"), rid))
         elif k == "workbookPr":
             date1904 = el.get("date1904", "").lower() in ("1", "true")
@@ -607,14 +611,14 @@ def _walk_tree(root: ET.Element, sheet: _Sheet) -> None:
     sst = sheet.sst
     n_sst = len(sst)
     max_rows, max_cols, max_cells = sheet.max_rows, sheet.max_cols, sheet.max_cells
-    # exact tag strings for this document's namespace, for cheap identity-free compares
-    ns, _, _ = root.tag.rpartition(" ")
-    if ns in _MAIN_NS:
-        tag_c, tag_v = f"{ns} c", f"{ns} v"
-    elif not ns:
-        tag_c, tag_v = "c", "v"
+    # exact tag strings for this document's namespace, for cheap compares
+    ns, _, _ = root.tag.rpartition("}")
+    if ns[1:] in _MAIN_NS or not ns:
+        prefix = f"{ns}}}" if ns else ""
+        tag_c, tag_v, tag_is, tag_t = (prefix + name for name in ("c", "v", "is", "t"))
     else:
-        tag_c = tag_v = None
+        tag_c = tag_v = tag_is = tag_t = None
+    cap = sheet.cap
     for part in root:
         k = local(part.tag)
         if k == "sheetData":
@@ -640,28 +644,40 @@ def _walk_tree(root: ET.Element, sheet: _Sheet) -> None:
                     if c.tag != tag_c and local(c.tag) != "c":
                         continue
                     t = get("t")
-                    if n == 1 and (t is None or t == "n" or t == "s") and c[0].tag == tag_v:
-                        vtext = c[0].text
-                        if not vtext:
-                            continue
-                        if len(cells) < max_cells and row <= max_rows and col <= max_cols:
-                            try:
-                                if t == "s":
+                    if n == 1 and len(cells) < max_cells and row <= max_rows and col <= max_cols:
+                        # fast path: <v> of a number / shared string, or a plain inline string
+                        first = c[0]
+                        value: Any = _MISSING
+                        try:
+                            if first.tag == tag_v:
+                                vtext = first.text
+                                if not vtext:
+                                    continue
+                                if t is None or t == "n":
+                                    if "." in vtext or "e" in vtext or "E" in vtext:
+                                        value = float(vtext)
+                                    else:
+                                        value = int(vtext)
+                                elif t == "s":
                                     idx = int(vtext)
-                                    if not 0 <= idx < n_sst:
-                                        raise ValueError
-                                    value = sst[idx]
-                                elif "." in vtext or "e" in vtext or "E" in vtext:
-                                    value = float(vtext)
-                                else:
-                                    value = int(vtext)
+                                    if 0 <= idx < n_sst:
+                                        value = sst[idx]
+                                        if not value:
+                                            continue  # empty string: not a value
+                            elif first.tag == tag_is and t == "inlineStr" and len(first) == 1:
+                                only = first[0]
+                                if only.tag == tag_t:
+                                    value = only.text
+                                    if not value:
+                                        continue
+                                    if "_x" in value or len(value) > cap:
+                                        value = _text(value, cap)
+                            if value is not _MISSING:
                                 style = get("s")
-                                cells[pos] = RawCell(value, None, t or "", int(style or 0))
+                                cells[pos] = RawCell(value, None, t or "", int(style) if style else 0)
                                 continue
-                            except ValueError:
-                                pass  # odd text: let the general path decide
-                        add(pos, t or "", get("s"), vtext, None, None, None)
-                        continue
+                        except ValueError:
+                            pass  # odd number or style text: the general path decides
                     vtext = ftext = inline = fattrs = None
                     for ch in c:
                         kk = local(ch.tag)

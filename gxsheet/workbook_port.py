@@ -1,0 +1,115 @@
+"""A small workbook interface: what annotating and the add-in need from a spreadsheet.
+
+Two implementations: ``OpenpyxlBook`` here (files on disk: the CLI's ``--annotate`` and the tests)
+and ``XlwingsBook`` in ``gxsheet/xlwings_book.py`` (the workbook open in Excel — the only module
+that imports xlwings). The add-in's logic is written once against this protocol, so the exact code
+that runs behind the Excel ribbon runs in the Linux tests through the openpyxl implementation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+from openpyxl import load_workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Font, PatternFill
+
+AUTHOR = "gxsheet"
+
+
+class BookPort(Protocol):
+    def sheet_names(self) -> list[str]: ...
+    def add_sheet(self, name: str, first: bool = True) -> None: ...
+    def delete_sheet(self, name: str) -> None: ...
+    def get_value(self, sheet: str, a1: str) -> Any: ...
+    def set_value(self, sheet: str, a1: str, value: Any, bold: bool = False) -> None: ...
+    def get_fill(self, sheet: str, a1: str) -> str | None: ...
+    def set_fill(self, sheet: str, a1: str, rgb: str | None) -> None: ...
+    def set_comment(self, sheet: str, a1: str, text: str | None) -> None: ...
+    def comment_author(self, sheet: str, a1: str) -> str | None: ...
+    def commented_cells(self, sheet: str) -> list[str]: ...
+    def set_link(self, sheet: str, a1: str, text: str, target_sheet: str, target_a1: str) -> None: ...
+    def set_width(self, sheet: str, column: str, width: float) -> None: ...
+    def hide_column(self, sheet: str, column: str) -> None: ...
+    def is_protected(self, sheet: str) -> bool: ...
+    def protect(self, sheet: str, on: bool) -> None: ...
+    def activate(self, sheet: str) -> None: ...
+
+
+class OpenpyxlBook:
+    """BookPort over an openpyxl workbook loaded from a file (formulas kept, not values)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.wb = load_workbook(self.path, keep_vba=False, keep_links=False)
+
+    def save(self, path: str | Path) -> None:
+        self.wb.save(path)
+
+    def sheet_names(self) -> list[str]:
+        return list(self.wb.sheetnames)
+
+    def add_sheet(self, name: str, first: bool = True) -> None:
+        self.wb.create_sheet(name, 0 if first else None)
+
+    def delete_sheet(self, name: str) -> None:
+        del self.wb[name]
+
+    def get_value(self, sheet: str, a1: str) -> Any:
+        return self.wb[sheet][a1].value
+
+    def set_value(self, sheet: str, a1: str, value: Any, bold: bool = False) -> None:
+        cell = self.wb[sheet][a1]
+        cell.value = value
+        if bold:
+            cell.font = Font(bold=True)
+
+    def get_fill(self, sheet: str, a1: str) -> str | None:
+        f = self.wb[sheet][a1].fill
+        if f is None or f.fill_type != "solid":
+            return None
+        rgb = f.fgColor.rgb if f.fgColor is not None and f.fgColor.type == "rgb" else None
+        return rgb[-6:] if isinstance(rgb, str) else None
+
+    def set_fill(self, sheet: str, a1: str, rgb: str | None) -> None:
+        cell = self.wb[sheet][a1]
+        cell.fill = PatternFill(fill_type="solid", fgColor="FF" + rgb) if rgb else PatternFill(fill_type=None)
+
+    def set_comment(self, sheet: str, a1: str, text: str | None) -> None:
+        cell = self.wb[sheet][a1]
+        if text is None:
+            cell.comment = None
+        else:
+            c = Comment(text, AUTHOR)
+            c.width, c.height = 360, 160
+            cell.comment = c
+
+    def comment_author(self, sheet: str, a1: str) -> str | None:
+        c = self.wb[sheet][a1].comment
+        return c.author if c is not None else None
+
+    def commented_cells(self, sheet: str) -> list[str]:
+        ws = self.wb[sheet]
+        return [c.coordinate for row in ws.iter_rows() for c in row if c.comment is not None]
+
+    def set_link(self, sheet: str, a1: str, text: str, target_sheet: str, target_a1: str) -> None:
+        cell = self.wb[sheet][a1]
+        cell.value = text
+        cell.hyperlink = f"#'{target_sheet}'!{target_a1}"
+        cell.font = Font(color="0563C1", underline="single")
+
+    def set_width(self, sheet: str, column: str, width: float) -> None:
+        self.wb[sheet].column_dimensions[column].width = width
+
+    def hide_column(self, sheet: str, column: str) -> None:
+        self.wb[sheet].column_dimensions[column].hidden = True
+
+    def is_protected(self, sheet: str) -> bool:
+        return bool(self.wb[sheet].protection.sheet)
+
+    def protect(self, sheet: str, on: bool) -> None:
+        self.wb[sheet].protection.sheet = on
+
+    def activate(self, sheet: str) -> None:
+        self.wb.active = self.wb.sheetnames.index(sheet)

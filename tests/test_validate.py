@@ -1,0 +1,407 @@
+"""Core validation through real workbooks: fill a template, plant errors, read, validate.
+
+Expected arithmetic findings come from a small independent oracle (plain Python over the planted
+values and the spec's equations), so a test states *which* cells a rule must name without
+re-using the validator's own code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from gxsheet.layout import workbook_layout
+from gxsheet.reader import read_report
+from gxsheet.samples import default_meta, valid_values, write_sample
+from gxsheet.spec import load_spec
+from gxsheet.validate import validate_record
+
+EDITIONS = ("2019", "2021")
+
+
+def _num(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def oracle(spec, values, meta) -> set[tuple[str, tuple[str, ...]]]:
+    """(rule, cells) of every equation the values break, computed independently."""
+    lay = workbook_layout(spec)
+    out = set()
+    for e in spec.equations:
+        if not all(_num(values.get(k)) for k in e.keys):
+            continue
+        if e.when and meta.get(e.when[0]) not in e.when[1]:
+            continue
+        lhs = sum(values[k] for k in e.lhs)
+        rhs = sum(values[k] for k in e.rhs)
+        ok = {"==": abs(lhs - rhs) < 1e-9, ">=": lhs >= rhs, "<=": lhs <= rhs}[e.op]
+        if not ok:
+            out.add((e.rule, tuple(lay.address(k) for k in e.keys)))
+    return out
+
+
+def run_case(tmp_path: Path, edition: str, values=None, meta=None, seed=7):
+    spec = load_spec(edition)
+    vals = dict(valid_values(spec, seed))
+    vals.update(values or {})
+    m = default_meta(spec)
+    m.update(meta or {})
+    path = write_sample(tmp_path / f"case-{edition}.xlsx", edition, seed=seed, values=values, meta=meta)
+    rec = read_report(path)
+    found = {(f.rule, tuple(f.cells)) for f in validate_record(rec)}
+    return spec, vals, m, rec, found, validate_record(rec)
+
+
+def addr(spec, key):
+    return workbook_layout(spec).address(key)
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_valid_workbook_has_no_findings(tmp_path, edition):
+    spec, vals, meta, rec, found, _ = run_case(tmp_path, edition)
+    assert found == set()
+    assert rec.edition == edition
+    for k, v in vals.items():
+        assert rec.values[k] == v, k
+    assert rec.meta["year"] == spec.first_year
+
+
+VALUE_CASES = [
+    # (edition, key, planted, rule or None)
+    ("2021", "t3.refused_secret.research", None, "V-BLANK"),
+    ("2021", "t3.refused_secret.research", "无", "V-NUMBER"),
+    ("2019", "t4.cases.review_upheld", "—", "V-NUMBER"),
+    ("2019", "t3.np_mass.total", "1200余", "V-NUMBER"),
+    ("2021", "t3.received.natural", "十", "V-NUMBER"),
+    ("2021", "t2_5.licensing.decisions", 3.5, "V-INTEGER"),
+    ("2021", "t2_5.licensing.decisions", -2, "V-NEGATIVE"),
+    ("2019", "t2_5.licensing.change", -3, None),  # 本年增/减 may be negative
+    ("2021", "t2_8.fees.amount", "5000元", "V-UNIT"),
+    ("2021", "t2_8.fees.amount", "288.79万元", None),  # the column's own unit: scale is certain
+    ("2021", "t2_8.fees.amount", 12.35, None),
+    ("2021", "t2_8.fees.amount", -1.5, "V-NEGATIVE"),
+]
+
+
+@pytest.mark.parametrize("edition,key,planted,rule", VALUE_CASES)
+def test_value_rules(tmp_path, edition, key, planted, rule):
+    spec, vals, meta, rec, found, fs = run_case(tmp_path, edition, values={key: planted})
+    vals[key] = planted
+    expected = oracle(spec, vals, meta)
+    if rule:
+        expected.add((rule, (addr(spec, key),)))
+    assert found == expected
+    sev = {f.rule: f.severity for f in fs}
+    if rule:
+        assert sev[rule] == ("warning" if rule == "V-UNIT" else "error")
+
+
+def test_fraction_is_never_rounded(tmp_path):
+    spec, vals, meta, rec, found, fs = run_case(tmp_path, "2021", values={"t3.disclosed.natural": 3.5})
+    assert rec.values["t3.disclosed.natural"] == 3.5
+    assert ("V-INTEGER", (addr(spec, "t3.disclosed.natural"),)) in found
+
+
+@pytest.mark.parametrize("planted,unit,expect_unit", [
+    (41521.5, None, True),         # seed 000: no unit anywhere
+    ("288.79万元", None, True),     # seed 002: unit inside the cell
+    (41521.5, "元", False),         # unit chosen on 基本信息
+    ("288.79万元", "万元", False),
+    ("251000元", "万元", True),     # unit in the cell contradicts the stated one
+])
+def test_2019_purchase_amount_unit(tmp_path, planted, unit, expect_unit):
+    key = "t2_9.purchase.amount"
+    spec, vals, meta, rec, found, fs = run_case(tmp_path, "2019", values={key: planted}, meta={"amount_unit": unit})
+    assert (("V-UNIT", (addr(spec, key),)) in found) is expect_unit
+    assert {r for r, _ in found} <= {"V-UNIT"}
+
+
+def _bump(spec, vals, *keys, by=1):
+    return {k: vals[k] + by for k in keys}
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+@pytest.mark.parametrize("rule,keys", [
+    ("T3-IDENTITY", ("t3.received.natural", "t3.received.total")),
+    ("T3-RESULT-TOTAL", ("t3.disclosed.business", "t3.disclosed.total")),
+    ("T3-ROW-TOTAL", ("t3.carry_forward.total",)),
+    ("T4-GROUP-TOTAL", ("t4.cases.after_review_total",)),
+])
+def test_arithmetic_rules(tmp_path, edition, rule, keys):
+    spec = load_spec(edition)
+    base = valid_values(spec, 7)
+    planted = _bump(spec, base, *keys, by=2)
+    spec, vals, meta, rec, found, fs = run_case(tmp_path, edition, values=planted)
+    vals.update(planted)
+    expected = oracle(spec, vals, meta)
+    assert rule in {r for r, _ in expected}
+    assert found == expected
+    f = next(f for f in fs if f.rule == rule)
+    assert f.severity == "error" and "差2" in f.message_zh
+
+
+def test_t3_identity_message_has_the_numbers(tmp_path):
+    spec = load_spec("2021")
+    base = valid_values(spec, 7)
+    planted = {"t3.received.natural": base["t3.received.natural"] + 2, "t3.received.total": base["t3.received.total"] + 2}
+    *_, fs = run_case(tmp_path, "2021", values=planted)
+    f = next(f for f in fs if f.rule == "T3-IDENTITY" and "自然人" in f.message_zh)
+    lhs = planted["t3.received.natural"] + base["t3.carried.natural"]
+    rhs = base["t3.total.natural"] + base["t3.carry_forward.natural"]
+    assert f.message_zh == f"表三 自然人列：一+二={lhs}，（七）总计+四={rhs}，差2。"
+    assert f.cells == [addr(spec, k) for k in ("t3.received.natural", "t3.carried.natural", "t3.total.natural", "t3.carry_forward.natural")]
+    assert "difference 2" in f.message_en
+
+
+def test_t2_published_2019(tmp_path):
+    spec = load_spec("2019")
+    base = valid_values(spec, 7)
+    planted = {"t2_1.normative.published_total": base["t2_1.normative.new_published"] - 1}
+    spec, vals, meta, rec, found, fs = run_case(tmp_path, "2019", values=planted)
+    assert found == {("T2-PUBLISHED", (addr(spec, "t2_1.normative.published_total"), addr(spec, "t2_1.normative.new_published")))}
+    assert fs[0].severity == "warning"
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+@pytest.mark.parametrize("level,expected", [("镇", True), ("街道", True), ("县级部门", False)])
+def test_t2_town_rules(tmp_path, edition, level, expected):
+    spec = load_spec(edition)
+    col = spec.grid("t2_1").leaf_columns()[-1].key
+    key = f"t2_1.rules.{col}"
+    spec, vals, meta, rec, found, fs = run_case(tmp_path, edition, values={key: 1}, meta={"level": level})
+    want = {("T2-TOWN-RULES", (addr(spec, key),))} if expected else set()
+    vals[key] = 1
+    meta["level"] = level
+    want |= {x for x in oracle(spec, vals, meta) if x[0] != "T2-TOWN-RULES"}
+    assert found == want
+
+
+@pytest.mark.parametrize("edition,year", [("2019", 2021), ("2019", 2023), ("2021", 2020), ("2021", 2019)])
+def test_s_edition_year(tmp_path, edition, year):
+    import datetime as dt
+
+    meta = {"year": year, "period_start": dt.date(year, 1, 1), "period_end": dt.date(year, 12, 31)}
+    spec, vals, m, rec, found, fs = run_case(tmp_path, edition, meta=meta)
+    assert {r for r, _ in found} == {"S-EDITION"}
+    f = fs[0]
+    assert f.severity == "error" and f.cells == ["基本信息!B7"] and str(year) in f.message_zh
+
+
+def test_period_and_metadata(tmp_path):
+    import datetime as dt
+
+    spec, vals, m, rec, found, fs = run_case(tmp_path, "2021", meta={"period_end": dt.date(2021, 12, 21), "unit_name": None})
+    assert {r for r, _ in found} == {"N-PERIOD", "M-META"}
+    n = next(f for f in fs if f.rule == "N-PERIOD")
+    assert "12月21日" in n.message_zh and n.severity == "warning"
+
+
+def test_combination(tmp_path):
+    spec = load_spec("2021")
+    base = valid_values(spec, 7)
+    planted = {
+        "t3.refused_law.natural": None,
+        "t4.cases.review_total": base["t4.cases.review_total"] + 1,
+        "t2_5.licensing.decisions": "若干",
+        "t2_8.fees.amount": "3000元",
+        "t2_1.rules.made": 2,
+        "t3.partial.total": base["t3.partial.total"] + 1,
+    }
+    spec, vals, meta, rec, found, fs = run_case(tmp_path, "2021", values=planted, meta={"level": "乡"})
+    vals.update(planted)
+    expected = oracle(spec, vals, meta)
+    expected |= {("V-BLANK", (addr(spec, "t3.refused_law.natural"),)),
+                 ("V-NUMBER", (addr(spec, "t2_5.licensing.decisions"),)),
+                 ("V-UNIT", (addr(spec, "t2_8.fees.amount"),))}
+    assert {"T4-GROUP-TOTAL", "T3-ROW-TOTAL", "T2-TOWN-RULES"} <= {r for r, _ in expected}
+    assert found == expected
+    # errors come before warnings
+    sev = [f.severity for f in fs]
+    assert sev == sorted(sev, key=lambda s: s != "error")
+
+
+def test_validation_of_many_rows_equals_one_by_one(tmp_path):
+    """One frame of N records gives the same findings as N single validations."""
+    from gxsheet.validate import validate_records
+
+    recs = []
+    for i, planted in enumerate([{}, {"t3.received.natural": "x"}, {"t4.cases.review_total": 99}]):
+        p = write_sample(tmp_path / f"m{i}.xlsx", "2021", seed=i, values=planted)
+        recs.append(read_report(p))
+    together = validate_records(recs)
+    alone = [validate_record(r) for r in recs]
+    assert [[(f.rule, f.cells) for f in fs] for fs in together] == [[(f.rule, f.cells) for f in fs] for fs in alone]
+    assert together[0] == [] and together[1] and together[2]
+
+
+def test_input_never_modified(tmp_path):
+    p = write_sample(tmp_path / "in.xlsx", "2021", values={"t3.received.natural": "x"})
+    before = p.read_bytes()
+    from gxsheet.cli import main
+
+    assert main(["validate", str(p), "--annotate", str(tmp_path / "out.xlsx")]) == 1
+    assert p.read_bytes() == before
+    assert (tmp_path / "out.xlsx").exists()
+
+
+def test_normalised_noise_is_not_a_finding(tmp_path):
+    spec = load_spec("2021")
+    base = valid_values(spec, 7)
+    keys = ["t3.received.natural", "t3.received.business", "t2_5.licensing.decisions", "t4.cases.review_upheld"]
+    noisy = {keys[0]: f" {base[keys[0]]} ", keys[1]: chr(0xFF10 + base[keys[1]]) if base[keys[1]] < 10 else str(base[keys[1]]),
+             keys[2]: f"{base[keys[2]]:,}\u3000", keys[3]: f"\u00a0{base[keys[3]]}"}
+    spec, vals, meta, rec, found, fs = run_case(tmp_path, "2021", values=noisy)
+    assert found == set()
+    for k in keys:
+        assert rec.values[k] == base[k]
+
+
+def test_formula_without_cached_value_is_computed(tmp_path):
+    """openpyxl writes formulas without results: the reader computes them, never reads blank."""
+    spec = load_spec("2021")
+    lay = workbook_layout(spec)
+    base = valid_values(spec, 7)
+    parts = [k for k in spec.cells if k.startswith("t3.received.") and not k.endswith(".total")]
+    refs = ",".join(lay.address(k).split("!")[1] for k in parts)
+    spec, vals, meta, rec, found, fs = run_case(tmp_path, "2021", values={"t3.received.total": f"=SUM({refs})"})
+    assert rec.values["t3.received.total"] == base["t3.received.total"]
+    assert found == set()
+    # a formula we cannot compute is reported, not read as blank
+    spec, vals, meta, rec, found, fs = run_case(tmp_path, "2021", values={"t3.received.total": "=VLOOKUP(1,A1:B2,2)"})
+    assert ("V-NUMBER", (addr(spec, "t3.received.total"),)) in found
+
+
+# ------------------------------------------------------------------ tampering (S-LABEL, S-LAYOUT)
+def _tamper(tmp_path, edition, fn, name="t.xlsx"):
+    src = write_sample(tmp_path / "src.xlsx", edition, seed=7)
+    wb = load_workbook(src)
+    fn(wb)
+    out = tmp_path / name
+    wb.save(out)
+    rec = read_report(out)
+    fs = validate_record(rec)
+    return rec, fs
+
+
+def _cell_of(wb, sheet, text):
+    for row in wb[sheet].iter_rows():
+        for c in row:
+            if c.value == text:
+                return c
+    raise AssertionError(text)
+
+
+@pytest.mark.parametrize("official,changed", [
+    ("7.属于行政执法案卷", "7.属于行政法案卷"),
+    ("3.危及“三安全一稳定”", "3.危机“三安全一稳定”"),
+    ("1.属于国家秘密", "1、属于国家秘密"),
+    ("一、本年新收政府信息公开申请数量", "一、本年新收到政府信息公开申请数量"),
+    ("商业企业", "企业"),
+])
+def test_s_label(tmp_path, official, changed):
+    holder = {}
+
+    def change(wb):
+        c = _cell_of(wb, "表三", official)
+        c.value = changed
+        holder["ref"] = f"表三!{c.coordinate}"
+
+    rec, fs = _tamper(tmp_path, "2021", change)
+    assert [(f.rule, f.severity, f.cells) for f in fs] == [("S-LABEL", "warning", [holder["ref"]])]
+    assert official in fs[0].message_zh and changed in fs[0].message_zh
+    spec = load_spec("2021")
+    assert all(rec.values[k] == v for k, v in valid_values(spec, 7).items())
+
+
+def test_inserted_row_is_one_finding_and_values_still_read(tmp_path):
+    def insert(wb):
+        ws = wb["表三"]
+        ws.insert_rows(10)
+        ws.cell(10, 3).value = "自行增加的一行"
+        ws.cell(10, 4).value = 5
+
+    rec, fs = _tamper(tmp_path, "2021", insert)
+    assert [(f.rule, f.cells) for f in fs] == [("S-LAYOUT", ["表三!A10"])]
+    spec = load_spec("2021")
+    assert all(rec.values[k] == v for k, v in valid_values(spec, 7).items())
+    assert rec.where["t3.carry_forward.natural"] == "表三!D30"  # one row further down
+
+
+def test_deleted_row_is_one_finding_without_cascade(tmp_path):
+    def delete(wb):
+        ws = wb["表三"]
+        c = _cell_of(wb, "表三", "4.保护第三方合法权益")
+        ws.delete_rows(c.row)
+
+    rec, fs = _tamper(tmp_path, "2021", delete)
+    assert [f.rule for f in fs] == ["S-LAYOUT"]
+    assert "4.保护第三方合法权益" in fs[0].message_zh
+    assert all(k in rec.missing for k in rec.values if k.startswith("t3.refused_third_party."))
+
+
+def test_inserted_column(tmp_path):
+    def insert(wb):
+        ws = wb["表三"]
+        ws.insert_cols(6)
+        ws.cell(4, 6).value = "个体工商户"
+        ws.cell(5, 6).value = 1
+
+    rec, fs = _tamper(tmp_path, "2021", insert)
+    assert [(f.rule, f.cells) for f in fs] == [("S-LAYOUT", ["表三!F4"])]
+    spec = load_spec("2021")
+    assert all(rec.values[k] == v for k, v in valid_values(spec, 7).items())
+
+
+def test_overwritten_check_formula(tmp_path):
+    spec = load_spec("2021")
+    lay = workbook_layout(spec).sheet("表三")
+    chk = lay.checks[0]
+    from gxsheet.layout import a1
+
+    rec, fs = _tamper(tmp_path, "2021", lambda wb: setattr(wb["表三"][a1(chk.row, chk.col)], "value", "√"))
+    assert [(f.rule, f.severity, f.cells) for f in fs] == [("S-LAYOUT", "error", [f"表三!{a1(chk.row, chk.col)}"])]
+
+
+def test_deleted_sheet(tmp_path):
+    def drop(wb):
+        del wb["表四"]
+
+    rec, fs = _tamper(tmp_path, "2021", drop)
+    assert [(f.rule, f.cells) for f in fs] == [("S-LAYOUT", ["表四"])]
+
+
+def test_renamed_sheet_is_found_by_its_title(tmp_path):
+    rec, fs = _tamper(tmp_path, "2021", lambda wb: setattr(wb["表三"], "title", "Sheet3"))
+    assert [f.rule for f in fs] == ["S-LABEL"]
+    spec = load_spec("2021")
+    assert all(rec.values[k] == v for k, v in valid_values(spec, 7).items())
+
+
+def test_declared_edition_differs_from_tables(tmp_path):
+    rec, fs = _tamper(tmp_path, "2019", lambda wb: setattr(wb["基本信息"]["B3"], "value", "2021"))
+    assert rec.edition == "2019"
+    assert [(f.rule, f.cells) for f in fs] == [("S-EDITION", ["基本信息!B3"])]
+
+
+def test_mixed_edition_tables(tmp_path):
+    """A 2021 report whose 表二 is the 2019 one: S-EDITION, and nothing read from that table."""
+    other = load_workbook(write_sample(tmp_path / "o19.xlsx", "2019", seed=1))
+
+    def swap(wb):
+        ws = wb["表二"]
+        for row in ws.iter_rows():
+            for c in row:
+                if type(c).__name__ == "Cell":
+                    c.value = None
+        for mr in list(ws.merged_cells.ranges):
+            ws.unmerge_cells(str(mr))
+        for row in other["表二"].iter_rows():
+            for c in row:
+                if c.value is not None:
+                    ws.cell(c.row, c.column).value = c.value
+
+    rec, fs = _tamper(tmp_path, "2021", swap)
+    assert rec.edition == "2021"
+    assert [(f.rule, f.cells) for f in fs] == [("S-EDITION", ["表二"])]
