@@ -17,7 +17,6 @@ current Windows, the font table gives it the alternate name 仿宋, which Word u
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,7 +36,7 @@ from lxml import etree
 from .findings import SEVERITY_ZH, Finding, summary
 from .layout import Box, SheetLayout, workbook_layout
 from .record import Record
-from .render_txt import format_value, report_title, tables_of_section, unit_notes
+from .render_txt import display_width, format_value, report_title, tables_of_section, unit_notes
 from .spec import Table
 
 # ------------------------------------------------------------------ house style
@@ -51,6 +50,8 @@ TITLE_SIZE = Pt(22)  # 二号
 HEADING_SIZE = Pt(16)  # 三号
 BODY_SIZE = Pt(16)  # 三号
 TABLE_SIZE = Pt(10.5)  # 五号
+DENSE_TABLE_SIZE = Pt(9)  # 小五: tables of more than DENSE_COLUMNS columns (表三, 表四)
+DENSE_COLUMNS = 6
 NOTE_SIZE = Pt(12)  # 小四
 LINE_PITCH = Pt(28)
 
@@ -59,8 +60,6 @@ MARGIN_TOP, MARGIN_BOTTOM, MARGIN_LEFT, MARGIN_RIGHT = Cm(3.7), Cm(3.5), Cm(2.8)
 
 HEADER_FILL = "E7E6E6"
 CELL_MARGIN = Cm(0.1)
-#: a character of table text, for sizing columns
-_CHAR = TABLE_SIZE.cm if hasattr(TABLE_SIZE, "cm") else 0.37
 #: how many characters a label column may need before its text wraps
 LEAF_LABEL_CHARS = 10  # the innermost label column (1.属于国家秘密)
 INNER_GROUP_CHARS = 7  # the group column next to it: （三）不予公开 on one line
@@ -274,33 +273,50 @@ def _table_rows(lay: SheetLayout) -> tuple[int, int]:
     return min(rows), last
 
 
-def column_widths(lay: SheetLayout, total: Emu) -> list[Emu]:
+def table_font_size(lay: SheetLayout) -> Pt:
+    """五号 for the small blocks of 表二, 小五 for the wide forms (表三's ten columns, 表四's 15)."""
+    return DENSE_TABLE_SIZE if lay.width > DENSE_COLUMNS else TABLE_SIZE
+
+
+def column_widths(lay: SheetLayout, total: Emu, size: Pt | None = None) -> list[Emu]:
     """Widths of the form's columns: label columns sized for their labels, values share the rest.
 
-    The innermost label column gets room for ten characters, the group column beside it room for
-    its group labels on one line, further group columns two characters (their labels run down a
-    tall merged cell, as on the printed form). Value columns share what is left, at most 4 cm.
+    Of the label columns, the group column beside the leaf labels gets room for its group labels
+    on one line (（三）不予公开); further-out group columns two characters (三、本年度办理结果 runs
+    down a tall merged cell, as on the printed form); the leaf-label column gets the rest. Value
+    columns share what the labels leave when that fits their headers unwrapped (表二); otherwise
+    they are cut to a whole even number of characters (商业/企业, 社会/公益/组织 wrap evenly
+    instead of 商业企/业) and the spare width goes to the leaf labels.
     """
-    char, pad = TABLE_SIZE.cm, 2 * CELL_MARGIN.cm + 0.05
+    size = size or table_font_size(lay)
+    char, pad = size.cm, 2 * CELL_MARGIN.cm + 0.12
     n_labels = lay.label_cols
-    widths_cm: list[float] = []
+    n_values = lay.width - n_labels
+    groups: list[float] = []
+    leaf_need = 0.0
     for c in range(1, n_labels + 1):
         confined = [b for b in lay.boxes if b.role == "label" and b.col == c and b.col2 == c]
         longest = max((len(b.text) for b in confined), default=2)
         if c == n_labels:
-            chars = min(longest, LEAF_LABEL_CHARS)
+            leaf_need = min(longest, LEAF_LABEL_CHARS) * char + pad
         elif c == n_labels - 1:
-            chars = min(longest, INNER_GROUP_CHARS)
+            groups.append(min(longest, INNER_GROUP_CHARS) * char + pad)
         else:
-            chars = OUTER_GROUP_CHARS
-        widths_cm.append(chars * char * 0.0353 / 0.0353 * 0.03528 / 0.03528 + pad if False else chars * char / 1 + pad)
-    n_values = lay.width - n_labels
-    rest = total.cm - sum(widths_cm)
-    value = min(rest / n_values, MAX_VALUE_COL.cm) if n_values else 0
-    if n_labels and value * n_values < rest:
-        widths_cm[-1] += rest - value * n_values
-    widths_cm += [value] * n_values
-    return [Emu(int(Cm(w))) for w in widths_cm]
+            groups.append(OUTER_GROUP_CHARS * char + pad)
+    if not n_values:
+        return [Emu(int(Cm(w))) for w in groups + [total.cm - sum(groups)]]
+    if not n_labels:
+        return [Emu(int(total / n_values))] * n_values
+    headers = [b for b in lay.boxes if b.role == "header" and b.col == b.col2]
+    longest_header = max((len(b.text) for b in headers), default=2)
+    share = (total.cm - sum(groups) - leaf_need) / n_values
+    if share >= longest_header * char + pad:
+        value = min(share, MAX_VALUE_COL.cm)
+    else:
+        chars = max(2, int((share - pad) / char) // 2 * 2)
+        value = chars * char + pad
+    leaf = total.cm - sum(groups) - value * n_values
+    return [Emu(int(Cm(w))) for w in groups + [leaf] + [value] * n_values]
 
 
 def _shade(cell, fill: str) -> None:
@@ -314,14 +330,14 @@ def _shade(cell, fill: str) -> None:
     shd.set(qn("w:fill"), fill)
 
 
-def _cell_text(cell, text: str, *, bold: bool = False) -> None:
+def _cell_text(cell, text: str, size: Pt, *, bold: bool = False) -> None:
     para = cell.paragraphs[0]
     para.style = "GX Table"
     para.alignment = WD_ALIGN_PARAGRAPH.CENTER
     for extra in cell.paragraphs[1:]:  # merging leaves the swallowed cells' empty paragraphs
         extra._element.getparent().remove(extra._element)
     if text:
-        set_run_font(para.add_run(text), BODY_FONT, TABLE_SIZE, bold=bold)
+        set_run_font(para.add_run(text), BODY_FONT, size, bold=bold)
     cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
 
 
@@ -330,7 +346,7 @@ def _table_props(table: DocxTable) -> None:
     mar = OxmlElement("w:tblCellMar")
     for side in ("left", "right"):
         el = OxmlElement(f"w:{side}")
-        el.set(qn("w:w"), str(int(CELL_MARGIN.twips if hasattr(CELL_MARGIN, "twips") else 57)))
+        el.set(qn("w:w"), str(CELL_MARGIN.twips))
         el.set(qn("w:type"), "dxa")
         mar.append(el)
     tblpr.append(mar)
@@ -352,7 +368,8 @@ def add_form_table(doc: DocxDocument, record: Record, table: Table) -> DocxTable
     lay = workbook_layout(record.spec).table_sheet(table.key)
     first, last = _table_rows(lay)
     ncols = lay.width
-    widths = column_widths(lay, text_width(doc))
+    size = table_font_size(lay)
+    widths = column_widths(lay, text_width(doc), size)
     t = doc.add_table(rows=last - first + 1, cols=ncols)
     t.style = doc.styles["Table Grid"]
     t.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -370,7 +387,7 @@ def add_form_table(doc: DocxDocument, record: Record, table: Table) -> DocxTable
         cell = t.cell(b.row - first, b.col - 1)
         if b.merged:
             cell = cell.merge(t.cell(b.row2 - first, b.col2 - 1))
-        _cell_text(cell, b.text, bold=b.role == "caption")
+        _cell_text(cell, b.text, size, bold=b.role == "caption")
         if b.role in HEADER_ROLES:
             _shade(cell, HEADER_FILL)
     for key, (r, c) in lay.inputs.items():
@@ -378,7 +395,11 @@ def add_form_table(doc: DocxDocument, record: Record, table: Table) -> DocxTable
         span = lay.input_span.get(key)
         if span and span > c:
             cell = cell.merge(t.cell(r - first, span - 1))
-        _cell_text(cell, format_value(record.values.get(key)))
+        _cell_text(cell, format_value(record.values.get(key)), size)
+    for row in t.rows[:-1]:  # keep a table on one page when it fits (表三 should not start on a last line)
+        for cell in row.cells:
+            for para in cell.paragraphs:
+                para.paragraph_format.keep_with_next = True
     if len(table.grids) == 1:  # one header at the top: repeat it when the table runs onto a new page
         data_start = min(r for r, _ in lay.inputs.values())
         for r in range(first, data_start):
@@ -416,6 +437,19 @@ def _findings(doc: DocxDocument, findings: Sequence[Finding]) -> None:
             run.font.color.rgb = RGBColor(0xC0, 0, 0)
 
 
+def title_lines(record: Record, width: Emu) -> list[str]:
+    """The title, broken after the unit name when it does not fit on one line.
+
+    Official titles break at a meaningful point (the body's name / the year's report), never in
+    the middle of a word as automatic wrapping would.
+    """
+    title = report_title(record)
+    unit = str(record.meta.get("unit_name") or "").strip()
+    if display_width(title) / 2 * TITLE_SIZE.cm <= width.cm or not unit or not title.startswith(unit):
+        return [title]
+    return [unit, title[len(unit):]]
+
+
 def build_docx(record: Record, findings: Sequence[Finding] | None = None) -> DocxDocument:
     """The python-docx Document of a report (see :func:`write_docx`)."""
     spec = record.spec
@@ -428,13 +462,22 @@ def build_docx(record: Record, findings: Sequence[Finding] | None = None) -> Doc
     doc.core_properties.title = title
     doc.core_properties.language = "zh-CN"
     p = doc.add_paragraph(style="Title")
-    set_run_font(p.add_run(title), TITLE_FONT, TITLE_SIZE, bold=True)
+    for i, line in enumerate(title_lines(record, text_width(doc))):
+        run = p.add_run()
+        if i:
+            run.add_break()  # a soft line break: the title stays one paragraph
+        run.add_text(line)
+        set_run_font(run, TITLE_FONT, TITLE_SIZE, bold=True)
     for sec in spec.sections:
         h = doc.add_paragraph(style="Heading 1")
         set_run_font(h.add_run(sec.heading), HEADING_FONT, HEADING_SIZE, bold=False)
+        last = None
         for para in _paragraphs(record.prose.get(sec.key)):
-            _body(doc, para)
-        for t in tables_of_section(spec, sec.numeral):
+            last = _body(doc, para)
+        tables = tables_of_section(spec, sec.numeral)
+        if last is not None and tables:
+            last.paragraph_format.keep_with_next = True  # the sentence introducing a table stays with it
+        for t in tables:
             add_form_table(doc, record, t)
             notes = unit_notes(record, t)
             for n in notes:
@@ -454,5 +497,3 @@ def write_docx(record: Record, path: str | Path, findings: Sequence[Finding] | N
 
 
 __all__ = ["add_form_table", "build_docx", "column_widths", "set_run_font", "write_docx"]
-
-_ = copy
