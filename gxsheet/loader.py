@@ -397,31 +397,48 @@ def _read_small(zf: zipfile.ZipFile, name: str, max_size: int) -> bytes | None:
         return None
 
 
+_WORKBOOK_CONTENT_TYPES = (
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml",
+    MACRO_CONTENT_TYPE,
+    MACRO_TEMPLATE_CONTENT_TYPE,
+)
+
+
 def _office_document(zf: zipfile.ZipFile, lower: dict[str, str]) -> str | None:
-    """The main part named by ``_rels/.rels`` when it is a SpreadsheetML workbook."""
-    name = lower.get("_rels/.rels")
-    if name is None:
+    """The main part named by ``_rels/.rels``, if the content types say it is a workbook.
+
+    Only consulted when ``xl/workbook.xml`` is absent (unusual writers); a Word or
+    PowerPoint package names its own main part here, hence the content-type check.
+    """
+    rels_name = lower.get("_rels/.rels")
+    ct_name = lower.get("[content_types].xml")
+    if rels_name is None or ct_name is None:
         return None
-    data = _read_small(zf, name, 1 * MB)
-    if data is None:
+    rels_data = _read_small(zf, rels_name, 1 * MB)
+    ct_data = _read_small(zf, ct_name, 1 * MB)
+    if rels_data is None or ct_data is None:
         return None
-    rels: list[tuple[str, str]] = []
+    targets: list[str] = []
+    overrides: dict[str, str] = {}
 
     def start(tag: str, attrs: dict[str, str]) -> None:
-        if tag.endswith(" Relationship") and attrs.get("TargetMode") != "External":
-            rels.append((attrs.get("Type", ""), attrs.get("Target", "")))
+        if tag.endswith(" Relationship") and attrs.get("Type", "").endswith("/officeDocument"):
+            targets.append(attrs.get("Target", ""))
+        elif tag.endswith(" Override"):
+            overrides[attrs.get("PartName", "").lstrip("/").lower()] = attrs.get("ContentType", "")
 
-    p = new_parser()
-    p.StartElementHandler = start
     try:
-        p.Parse(data, True)
+        for data in (rels_data, ct_data):
+            p = new_parser()
+            p.StartElementHandler = start
+            p.Parse(data, True)
     except (_XmlEntitiesError, expat.ExpatError):
         return None
-    for typ, target in rels:
-        if typ.endswith("/officeDocument"):
-            part = target.lstrip("/").lower()
-            if part.endswith(".xml") and part in lower:
-                return lower[part]
+    for target in targets:
+        part = target.replace("\\", "/").lstrip("/").lower()
+        if part in lower and overrides.get(part) in _WORKBOOK_CONTENT_TYPES:
+            return lower[part]
     return None
 
 

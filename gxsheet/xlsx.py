@@ -19,8 +19,8 @@ Robustness against real-world writers (Excel, WPS, LibreOffice, openpyxl, the .N
   ``_xHHHH_`` escapes decoded; text is kept verbatim (``xml:space`` is honoured by simply
   never stripping).
 
-All parts go through the loader's guarded parser, so sizes, DOCTYPEs and limits are
-enforced here as everywhere else.
+Every part is read through the loader's :class:`~gxsheet.loader.Package` (vetted sizes,
+bounded inflation, DOCTYPE refused), and the sheet limits are enforced as cells arrive.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ _LOCALS = (
 _LOCAL: dict[str, str] = {f"{ns} {name}": name for ns in _MAIN_NS for name in _LOCALS}
 _LOCAL.update({f"{{{ns}}}{name}": name for ns in _MAIN_NS for name in _LOCALS})
 _LOCAL.update({name: name for name in _LOCALS})
-_REL_ID_ATTRS = tuple(f"{{{ns}}}id" for ns in _REL_NS)
+_REL_ID_ATTRS = tuple(f"{ns} id" for ns in _REL_NS)
 
 
 # --------------------------------------------------------------------------- A1 helpers
@@ -289,6 +289,17 @@ _TREE_MAX_BYTES = 2 * 1024 * 1024
 _MISSING = object()
 
 
+def _scan(pkg: Package, part: str, start: Any) -> None:
+    """Run ``start(tag, attrs)`` over every element of a small metadata part.
+
+    Streaming with a start handler only (tags ``"uri local"``): as fast as a tree for
+    the usual few-KB parts, and memory stays flat if a hostile one is huge.
+    """
+    p = new_parser()
+    p.StartElementHandler = start
+    pkg.parse(part, p)
+
+
 def _read_rels(pkg: Package, part: str) -> list[tuple[str, str, str | None]]:
     """Relationships of ``part`` as (id, type, member name or None if external/missing)."""
     folder, base = posixpath.split(part)
@@ -296,15 +307,17 @@ def _read_rels(pkg: Package, part: str) -> list[tuple[str, str, str | None]]:
     if rels_part is None:
         return []
     out = []
-    # Any namespace: the package-relationships URI is shared by strict OOXML, and some
-    # writers get it wrong while Excel does not care.
-    for el in pkg.tree(rels_part).iter():
-        if el.tag.endswith("Relationship"):
-            get = el.get
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        # any namespace: the package-relationships URI is shared by strict OOXML, and
+        # some writers get it wrong while Excel does not care
+        if tag.endswith("Relationship"):
             target = None
-            if get("TargetMode") != "External":
-                target = _resolve(pkg, folder, get("Target", ""))
-            out.append((get("Id", ""), get("Type", ""), target))
+            if attrs.get("TargetMode") != "External":
+                target = _resolve(pkg, folder, attrs.get("Target", ""))
+            out.append((attrs.get("Id", ""), attrs.get("Type", ""), target))
+
+    _scan(pkg, rels_part, start)
     return out
 
 
@@ -326,19 +339,21 @@ def _resolve(pkg: Package, folder: str, target: str) -> str | None:
 def _read_workbook_xml(pkg: Package, part: str) -> tuple[list[tuple[str, str, str]], bool]:
     """Sheets as (name, state, relationship id) in workbook order, and the date1904 flag."""
     sheets: list[tuple[str, str, str]] = []
-    date1904 = False
+    flags = {"date1904": False}
     local = _LOCAL.get
-    for el in pkg.tree(part).iter():
-        k = local(el.tag)
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        k = local(tag)
         if k == "sheet":
-            attrs = el.attrib
             rid = next((attrs[key] for key in _REL_ID_ATTRS if key in attrs), "")
             if not rid:  # unknown relationships namespace: take any '... id' attribute
-                rid = next((v for key, v in attrs.items() if key.endswith("}id")), "")
+                rid = next((v for key, v in attrs.items() if key.endswith(" id")), "")
             sheets.append((attrs.get("name", ""), attrs.get("state", "visible"), rid))
         elif k == "workbookPr":
-            date1904 = el.get("date1904", "").lower() in ("1", "true")
-    return sheets, date1904
+            flags["date1904"] = attrs.get("date1904", "").lower() in ("1", "true")
+
+    _scan(pkg, part, start)
+    return sheets, flags["date1904"]
 
 
 def _rich_text(el: ET.Element) -> str:
