@@ -1,0 +1,1008 @@
+"""County merge: many submitted report workbooks → one checked sheet, a problem list, a county report.
+
+A county office receives one workbook from each town and department. This module turns a folder
+of them into what the office needs, as plain functions on Records (read → validate once → write):
+
+* :func:`read_all` reads every input in parallel processes (the reader is pure CPU work, ~10 ms a
+  file); a file that cannot be read becomes an :class:`Unreadable` with its one-line reason and
+  the merge goes on.
+* :func:`merge_records` validates all records **once** (one pandera frame for the whole county,
+  not one per file), then adds what only a merge can see: two workbooks for the same body and
+  year (X-DUPLICATE), a workbook of another year or edition (X-MIXED), an amount whose unit is
+  unknown (X-UNIT), and with last year's workbooks the carry-over check X-CARRY.
+* :func:`write_merge` writes the county workbook: sheet 汇总 (one row per workbook, every value
+  cell a column under a 表/行/列 header built from the spec, a live 合计 row) and sheet 问题清单
+  (every finding, hyperlinked to its row in 汇总), atomically.
+* :func:`write_county_report` fills the standard template with the county-wide sums, so the county
+  files its own 本行政区域 report in the same format it asked the towns to use.
+
+Decisions (see also the CLI help):
+
+* **Merge by year.** The merge year is ``year=`` or the most common report year among the inputs
+  (ties: the latest). A workbook of another year, or whose tables are another edition than the
+  merge year's, is *not refused*: it keeps its row in 汇总 (metadata, status, no values) and
+  gets an X-MIXED error naming its year/edition, so the county sees exactly which files differ
+  and the rest of the merge is still useful.
+* **Totals are SUMIF over a 计入合计 column** (是/否) rather than a bare SUM: a duplicate or a
+  wrong-year workbook stays visible but is not counted, and the county can flip 是/否 in Excel and
+  the totals follow. Of duplicates (same 单位名称 after whitespace normalisation, same year) the
+  most recently modified file counts; every file of the group gets X-DUPLICATE.
+* **Amounts in one unit: 万元** (the 2021 fee column's official unit). A 2019 采购总金额 is
+  scaled by the unit from 基本信息 (amount_unit) or written in the cell ("288.79万元"); when
+  the unit is unknown the number is kept as written, coloured, and flagged X-UNIT.
+* Merge-level rule texts live here (``MERGE_RULES``), not in ``schemas/rules.json``, because
+  they describe the merge rather than a report; X-CARRY is a report rule and uses the catalogue.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from . import findings as F
+from .findings import Finding, fmt_number
+from .layout import EDITION_KEY, EDITION_LABEL
+from .loader import LoadError
+from .normalise import UNIT_SCALE, as_number, clean_text, parse_amount
+from .record import Record, Value
+from .spec import Cell, Spec, edition_for_year, editions, load_spec
+
+#: the unit every amount column of the merge is expressed in
+MERGE_UNIT = "万元"
+#: below this many files a process pool costs more than it saves
+SERIAL_BELOW = 12
+#: files a worker reads per task: large enough to amortise pickling, small enough to balance
+MAX_CHUNK = 32
+#: files in a folder that are never submissions (Windows/macOS housekeeping, Excel lock files)
+JUNK_NAMES = frozenset({"thumbs.db", "desktop.ini", ".ds_store"})
+
+SUMMARY_SHEET = "汇总"
+PROBLEM_SHEET = "问题清单"
+INCLUDED_YES, INCLUDED_NO = "是", "否"
+STATUS_OK = "通过"
+COUNTY_LEVEL = "县级政府"
+
+#: rule id → (severity, title_zh, zh template, en template); merge-only rules
+MERGE_RULES: dict[str, tuple[str, str, str, str]] = {
+    "X-DUPLICATE": (
+        "error", "同一单位同一年度重复报送",
+        "“{name}”{year}年度报送了{count}份工作簿：{files}。{choice}",
+        "\"{name}\" submitted {count} workbooks for {year}: {files}. {choice_en}",
+    ),
+    "X-MIXED": (
+        "error", "年度或表格版本与本次汇总不一致",
+        "本次汇总的是{year}年度（{edition}版表格），本工作簿{detail}，未计入合计；请核实是否报错了文件。",
+        "this merge is for {year} ({edition} edition tables) but this workbook {detail_en}; it is not counted in the totals. Check whether the right file was submitted.",
+    ),
+    "X-UNIT": (
+        "warning", "金额单位不明，按原数汇总",
+        "{where}：金额 {raw} 没有单位，汇总表按原数计入“{unit}”列，请核实单位后改正。",
+        "{where}: the amount {raw} has no unit; the merge counts it as written in the {unit} column. Check the unit.",
+    ),
+    "X-UNREADABLE": ("error", "文件无法读取", "{message}", "{message_en}"),
+}
+
+
+def rule_title(rule: str) -> str:
+    """The short Chinese title of a rule, from the report catalogue or the merge rules."""
+    if rule in MERGE_RULES:
+        return MERGE_RULES[rule][1]
+    r = F.rules().get(rule)
+    return r.title_zh if r else rule
+
+
+def _merge_finding(rule: str, rec: Record, keys: Sequence[str], cells: Sequence[str] = (), **params: Any) -> Finding:
+    severity, _, zh, en = MERGE_RULES[rule]
+    shown = F._Default({k: fmt_number(v) if isinstance(v, (int, float)) else v for k, v in params.items()})
+    sheet = cells[0].split("!", 1)[0] if cells and "!" in cells[0] else None
+    return Finding(rule=rule, severity=severity, message_zh=zh.format_map(shown), message_en=en.format_map(shown),
+                   sheet=sheet, cells=list(cells), keys=list(keys),
+                   numbers={k: v for k, v in params.items() if isinstance(v, (int, float))}, source=rec.source)
+
+
+# ============================================================================ inputs
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A file that could not be read as a report: listed in 问题清单, the merge goes on."""
+
+    path: str
+    kind: str
+    message_zh: str
+    message_en: str
+    previous: bool = False  # one of last year's files (--previous)
+
+    def message(self, lang: str = "zh") -> str:
+        return self.message_en if lang == "en" else self.message_zh
+
+    @classmethod
+    def from_error(cls, e: LoadError, path: str) -> Unreadable:
+        return cls(path, e.kind, e.message_zh, e.message_en)
+
+
+def _hidden(p: Path) -> bool:
+    return p.name.startswith((".", "~$")) or p.name.lower() in JUNK_NAMES
+
+
+def collect_inputs(items: Iterable[str | Path], *, exclude: Iterable[str | Path] = ()) -> list[Path]:
+    """The files to merge: files as given, folders expanded to *every* file in them.
+
+    Unlike ``sources.expand_inputs`` a folder contributes files of any suffix: a town that sent
+    ``城关镇.xls`` or a PDF must show up as a problem, not vanish silently. Hidden files, Excel
+    lock files (``~$…``) and OS housekeeping files are skipped; so are ``exclude`` (the merge's
+    own outputs, which a rerun would otherwise find in the input folder) and repeats. Folders
+    are not searched recursively. A named path that does not exist is a typo, not a submission:
+    LoadError (the command exits 2).
+    """
+    skip = {_resolved(p) for p in exclude}
+    seen: set[Path] = set()
+    out: list[Path] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            candidates = sorted((q for q in p.iterdir() if q.is_file() and not _hidden(q)), key=lambda q: q.name)
+        elif p.exists() or p.is_symlink():
+            candidates = [p]
+        else:
+            raise LoadError(str(p), "not-found", f"{p}：文件或文件夹不存在，请检查路径。",
+                            f"{p}: no such file or folder; check the path.")
+        for q in candidates:
+            r = _resolved(q)
+            if r in skip or r in seen:
+                continue
+            seen.add(r)
+            out.append(q)
+    return out
+
+
+def _resolved(p: str | Path) -> Path:
+    try:
+        return Path(p).resolve()
+    except OSError:
+        return Path(os.path.abspath(p))
+
+
+def read_one(path: str) -> Record | Unreadable:
+    """Read one input; every failure becomes an Unreadable (never an exception).
+
+    Workbook suffixes go straight to the workbook reader (its guarded loader says precisely what
+    a broken or disguised file is: an old .xls, an encrypted file, a damaged zip). Other files go
+    through ``read_any`` so published reports can be merged when importers are installed; when no
+    importer takes the file, the loader is asked again for its more helpful message.
+    """
+    from .reader import read_report
+    from .sources import read_any
+
+    try:
+        try:
+            if Path(path).suffix.lower() in (".xlsx", ".xlsm"):
+                return read_report(path)
+            return read_any(path)
+        except LoadError as e:
+            if e.kind != "unsupported":
+                raise
+            return read_report(path)
+    except LoadError as e:
+        return Unreadable.from_error(e, path)
+    except Exception as e:  # noqa: BLE001 - one strange file must not stop a county's merge
+        return Unreadable(path, "internal",
+                          f"{path}：读取时发生内部错误（{type(e).__name__}: {e}），请把该文件发给维护者。",
+                          f"{path}: internal error while reading ({type(e).__name__}: {e}); please send this file to the maintainers.")
+
+
+def _read_chunk(paths: list[str]) -> list[Record | Unreadable]:
+    """Worker task: read a chunk of files (module level so every start method can pickle it)."""
+    return [read_one(p) for p in paths]
+
+
+def _warm() -> None:
+    """Load specs and layouts before forking so every worker inherits them instead of rebuilding."""
+    from . import reader  # noqa: F401 - imported for its side effect of loading the reader
+    from .layout import workbook_layout
+
+    for e in editions():
+        workbook_layout(load_spec(e))
+
+
+def default_jobs() -> int:
+    """Worker processes: the CPUs this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+Progress = Callable[[str, int, int], None]
+
+
+def read_all(paths: Sequence[str | Path], *, jobs: int | None = None,
+             progress: Progress | None = None) -> list[Record | Unreadable]:
+    """Read every path (same order), in ``jobs`` processes when it pays.
+
+    Chunks of files go to a ProcessPoolExecutor; results come back pickled (Records are plain
+    dataclasses, failures plain Unreadable values, so nothing exotic crosses the process
+    boundary). Small merges and ``jobs=1`` read serially: a pool costs ~50 ms to start. A pool
+    that breaks (a worker killed by the OS) does not lose the merge: what is left is read here.
+    """
+    names = [str(p) for p in paths]
+    n = len(names)
+    jobs = default_jobs() if jobs is None else max(1, jobs)
+    out: list[Record | Unreadable | None] = [None] * n
+    done = 0
+    if progress:
+        progress("read", 0, n)
+    if jobs > 1 and n >= SERIAL_BELOW:
+        _warm()
+        size = max(1, min(MAX_CHUNK, n // (jobs * 4)))
+        starts = list(range(0, n, size))
+        ctx = None
+        if sys.platform.startswith("linux"):
+            import multiprocessing
+
+            ctx = multiprocessing.get_context("fork")  # workers inherit the warmed caches
+        try:
+            with ProcessPoolExecutor(max_workers=min(jobs, len(starts)), mp_context=ctx) as ex:
+                futures = {ex.submit(_read_chunk, names[i:i + size]): i for i in starts}
+                for fut in as_completed(futures):
+                    i = futures[fut]
+                    res = fut.result()
+                    out[i:i + len(res)] = res
+                    done += len(res)
+                    if progress:
+                        progress("read", done, n)
+        except BrokenProcessPool:
+            pass  # the rest is read serially below
+    for i in range(n):
+        if out[i] is None:
+            out[i] = read_one(names[i])
+            done += 1
+            if progress:
+                progress("read", min(done, n), n)
+    return out  # type: ignore[return-value]
+
+
+# ============================================================================ the merge
+
+
+@dataclass
+class Entry:
+    """One submitted workbook in the merge: its record, findings and the row written for it."""
+
+    path: Path
+    record: Record
+    findings: list[Finding] = field(default_factory=list)
+    included: bool = True  # counted in 合计
+    reason: str | None = None  # why not: "year" / "edition" / "duplicate"
+    values: dict[str, Value] = field(default_factory=dict)  # as written in 汇总 (amounts in 万元)
+    unit_unknown: set[str] = field(default_factory=set)  # amount keys kept as written
+    mtime: float = 0.0
+
+    @property
+    def unit_name(self) -> str | None:
+        v = self.record.meta.get("unit_name")
+        return str(v) if v not in (None, "") else None
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        return len(self.findings) - self.errors
+
+    @property
+    def status(self) -> str:
+        """通过 / N个错误 / M个疑问 / N个错误，M个疑问."""
+        e, w = self.errors, self.warnings
+        if not e and not w:
+            return STATUS_OK
+        parts = ([f"{e}个错误"] if e else []) + ([f"{w}个疑问"] if w else [])
+        return "，".join(parts)
+
+
+@dataclass
+class MergeResult:
+    """Everything the writers need: entries in sheet order, unreadable files, the merge year."""
+
+    year: int | None
+    edition: str
+    entries: list[Entry]
+    unreadable: list[Unreadable] = field(default_factory=list)
+    name: str | None = None  # the county (--name, else the common 上级单位)
+    previous_matched: int = 0
+    previous_read: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> Spec:
+        return load_spec(self.edition)
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self.spec.cells)
+
+    def included(self) -> list[Entry]:
+        return [e for e in self.entries if e.included]
+
+    def totals(self) -> dict[str, int | float]:
+        """Per value key: the sum over counted workbooks of the numbers shown (text/blank skipped).
+
+        The same arithmetic as the sheet's SUMIF row, so Python and Excel agree.
+        """
+        out: dict[str, int | float] = {}
+        for k in self.keys:
+            total: int | float = 0
+            for e in self.entries:
+                v = e.values.get(k) if e.included else None
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    total += v
+            out[k] = round(total, 6) if isinstance(total, float) else total
+        return out
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for e in self.entries if e.errors)
+
+    @property
+    def warnings_only(self) -> int:
+        return sum(1 for e in self.entries if not e.errors and e.warnings)
+
+    @property
+    def passed(self) -> int:
+        return sum(1 for e in self.entries if not e.findings)
+
+    def exit_code(self, *, strict: bool = False) -> int:
+        """0 fine, 1 when any workbook has an error (or, strict, any input was unreadable)."""
+        if self.errors:
+            return 1
+        if strict and any(not u.previous for u in self.unreadable):
+            return 1
+        return 0
+
+
+def norm_name(name: object) -> str:
+    """单位名称 for matching: whitespace and full-width variants do not make a different body."""
+    return clean_text(str(name)) if name not in (None, "") else ""
+
+
+def choose_year(records: Iterable[Record]) -> int | None:
+    """The merge year: the most common report year (ties: the latest)."""
+    counts = Counter(r.year for r in records if r.year is not None)
+    if not counts:
+        return None
+    return max(counts, key=lambda y: (counts[y], y))
+
+
+def convert_amount(cell: Cell, v: Value, stated_unit: object) -> tuple[Value, bool]:
+    """(value in 万元, unit known?) for an amount cell.
+
+    The cell's official unit wins (2021: 万元), then a unit written in the cell ("288.79万元"),
+    then 基本信息's amount unit. A number with no unit anywhere is returned unchanged with False.
+    Text that is not an amount is returned unchanged (V-NUMBER already reports it).
+    """
+    if v is None or isinstance(v, bool):
+        return v, True
+    unit: str | None = None
+    num: int | float
+    if isinstance(v, str):
+        parsed = parse_amount(v)
+        if parsed is None:
+            return v, True
+        num, unit = parsed
+    else:
+        num = v
+        unit = cell.unit
+    if unit is None and isinstance(stated_unit, str) and stated_unit in UNIT_SCALE:
+        unit = stated_unit
+    if unit is None:
+        unit = cell.unit
+    if unit is None:
+        return num, False
+    if unit == MERGE_UNIT:
+        return num, True
+    return as_number(round(num * UNIT_SCALE[unit] / UNIT_SCALE[MERGE_UNIT], 6)), True
+
+
+def _row_values(spec: Spec, rec: Record) -> tuple[dict[str, Value], set[str]]:
+    values: dict[str, Value] = {}
+    unknown: set[str] = set()
+    for k, cell in spec.cells.items():
+        v = rec.values.get(k)
+        if cell.type == "amount":
+            stated = rec.meta.get(cell.unit_field) if cell.unit_field else None
+            v, known = convert_amount(cell, v, stated)
+            if not known:
+                unknown.add(k)
+        values[k] = v
+    return values, unknown
+
+
+def _display_name(rec: Record, path: Path) -> str:
+    n = rec.meta.get("unit_name")
+    return str(n) if n not in (None, "") else path.name
+
+
+def merge_records(items: Sequence[tuple[Path, Record]], *, unreadable: Sequence[Unreadable] = (),
+                  previous: Sequence[tuple[Path, Record]] = (), year: int | None = None,
+                  name: str | None = None, progress: Progress | None = None) -> MergeResult:
+    """Validate all records once and apply the merge rules; entries come back in sheet order."""
+    t0 = time.perf_counter()
+    from .validate import validate_records
+
+    records = [r for _, r in items]
+    if progress:
+        progress("validate", 0, len(records))
+    found = validate_records(records) if records else []
+    if progress:
+        progress("validate", len(records), len(records))
+    t1 = time.perf_counter()
+
+    merge_year = year if year is not None else choose_year(records)
+    edition = (edition_for_year(merge_year) if merge_year is not None else None) or \
+        (Counter(r.edition for r in records).most_common(1)[0][0] if records else editions()[-1])
+    spec = load_spec(edition)
+    entries = []
+    for (path, rec), fs in zip(items, found, strict=True):
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            mtime = 0.0
+        entries.append(Entry(path=path, record=rec, findings=list(fs), mtime=mtime))
+
+    for e in entries:
+        _check_mixed(e, merge_year, spec)
+    _check_duplicates(entries, merge_year)
+    prev_by_name = _previous_by_name(previous, merge_year)
+    matched = 0
+    for e in entries:
+        if e.reason in ("year", "edition"):
+            continue
+        e.values, e.unit_unknown = _row_values(spec, e.record)
+        for k in sorted(e.unit_unknown):
+            v = e.values.get(k)
+            if v is None:
+                continue
+            cells = _loc(e.record, [k])
+            from .validate import describe
+
+            where = describe(spec, k)[0] + (f"（{cells[0]}）" if cells else "")
+            e.findings.append(_merge_finding("X-UNIT", e.record, [k], cells, where=where, raw=v, unit=MERGE_UNIT))
+        prev = prev_by_name.get(norm_name(e.unit_name))
+        if prev is not None and e.unit_name:
+            matched += 1
+            e.findings += carry_findings(e.record, prev[1], prev[0])
+    for e in entries:
+        e.findings.sort(key=lambda f: (0 if f.severity == "error" else 1, f.rule, f.cells))
+    entries.sort(key=lambda e: (e.unit_name is None, norm_name(e.unit_name), e.path.name, str(e.path)))
+    county = name or _common_parent(e.record for e in entries if e.included)
+    t2 = time.perf_counter()
+    return MergeResult(year=merge_year, edition=edition, entries=entries, unreadable=list(unreadable), name=county,
+                       previous_matched=matched, previous_read=len(previous),
+                       timings={"validate": t1 - t0, "merge": t2 - t1})
+
+
+def _loc(rec: Record, keys: Sequence[str]) -> list[str]:
+    out = []
+    for k in keys:
+        try:
+            out.append(rec.locate(k))
+        except KeyError:
+            pass
+    return out
+
+
+def _check_mixed(e: Entry, merge_year: int | None, spec: Spec) -> None:
+    rec = e.record
+    if merge_year is None:
+        return
+    y = rec.year
+    if y is not None and y != merge_year:
+        e.included, e.reason = False, "year"
+        detail = f"是{y}年度的报告（{rec.edition}版表格）"
+        detail_en = f"is the report for {y} ({rec.edition} edition)"
+        keys = ["meta.year"]
+    elif rec.edition != spec.edition:
+        e.included, e.reason = False, "edition"
+        detail = f"用的是{rec.edition}版表格（{load_spec(rec.edition).issued_with}）"
+        detail_en = f"uses the {rec.edition} edition of the tables"
+        keys = [EDITION_KEY]
+    else:
+        return
+    e.findings.append(_merge_finding("X-MIXED", rec, keys, _loc(rec, keys), year=merge_year, edition=spec.edition,
+                                     detail=detail, detail_en=detail_en))
+
+
+def _check_duplicates(entries: list[Entry], merge_year: int | None) -> None:
+    groups: dict[tuple[str, int | None], list[Entry]] = {}
+    for e in entries:
+        if not e.included or not e.unit_name:
+            continue
+        groups.setdefault((norm_name(e.unit_name), e.record.year if e.record.year is not None else merge_year), []).append(e)
+    for (_, y), group in groups.items():
+        if len(group) < 2:
+            continue
+        keep = max(group, key=lambda g: (g.mtime, g.path.name))
+        files = "、".join(g.path.name for g in sorted(group, key=lambda g: g.path.name))
+        for g in group:
+            if g is not keep:
+                g.included, g.reason = False, "duplicate"
+            rec = g.record
+            cells = _loc(rec, ["meta.unit_name"])
+            g.findings.append(_merge_finding(
+                "X-DUPLICATE", rec, ["meta.unit_name"], cells, name=g.unit_name, year=y if y is not None else "",
+                count=len(group), files=files,
+                choice=f"合计只计入最后修改的 {keep.path.name}，" + ("即本文件。" if g is keep else "本文件未计入。") + "请确认保留哪一份。",
+                choice_en=f"Only the most recently modified, {keep.path.name}, is counted"
+                          + (" (this file)." if g is keep else "; this file is not.") + " Confirm which one to keep."))
+
+
+def _previous_by_name(previous: Sequence[tuple[Path, Record]], merge_year: int | None) -> dict[str, tuple[Path, Record]]:
+    """Last year's records by normalised 单位名称 (a wrong-year file is ignored; newest wins)."""
+    best: dict[str, tuple[float, Path, Record]] = {}
+    for path, rec in previous:
+        key = norm_name(rec.meta.get("unit_name"))
+        if not key:
+            continue
+        if merge_year is not None and rec.year is not None and rec.year != merge_year - 1:
+            continue
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            mtime = 0.0
+        if key not in best or (mtime, path.name) > (best[key][0], best[key][1].name):
+            best[key] = (mtime, path, rec)
+    return {k: (p, r) for k, (_, p, r) in best.items()}
+
+
+#: this year's 二、上年结转 row and last year's 四、结转下年度继续办理 row of 表三
+CARRY_GRID, CARRIED_ROW, FORWARD_ROW = "t3", "carried", "carry_forward"
+
+
+def carry_findings(rec: Record, prev: Record, prev_path: Path | None = None) -> list[Finding]:
+    """X-CARRY per 表三 column: this year's 上年结转 must equal last year's 结转下年度继续办理.
+
+    Compared only where both editions have the cell (they share every 表三 column) and both
+    values are numbers: a blank or text cell is reported by the value rules, not twice here.
+    """
+    from .validate import column_words
+
+    spec, pspec = rec.spec, prev.spec
+    grid = spec.grid(CARRY_GRID)
+    out = []
+    for col in grid.leaf_columns():
+        k_now = grid.cell_key(CARRIED_ROW, col.key)
+        k_prev = pspec.grid(CARRY_GRID).cell_key(FORWARD_ROW, col.key) if CARRY_GRID in {g.key for g in pspec.grids()} else ""
+        if k_now not in spec.cells or k_prev not in pspec.cells:
+            continue
+        a, b = rec.numeric(k_now), prev.numeric(k_prev)
+        if a is None or b is None or abs(a - b) < 1e-9:
+            continue
+        cells = _loc(rec, [k_now])
+        prev_cell = _loc(prev, [k_prev])
+        if prev_cell:
+            cells.append(f"上年 {prev_path.name if prev_path else prev.source}：{prev_cell[0]}")
+        out.append(F.make("X-CARRY", keys=[k_now], cells=cells, sheet=cells[0].split("!", 1)[0] if cells and "!" in cells[0] else None,
+                          source=rec.source, along=column_words(grid, col), lhs=a, rhs=b, diff=abs(a - b)))
+    return out
+
+
+def _common_parent(records: Iterable[Record]) -> str | None:
+    parents = {norm_name(r.meta.get("parent")) for r in records}
+    parents.discard("")
+    return parents.pop() if len(parents) == 1 else None
+
+
+def merge_paths(inputs: Sequence[str | Path], *, previous: Sequence[str | Path] = (), year: int | None = None,
+                name: str | None = None, jobs: int | None = None, exclude: Iterable[str | Path] = (),
+                progress: Progress | None = None) -> MergeResult:
+    """Collect, read (in parallel, this year's and last year's files in one pool), validate, merge."""
+    exclude = list(exclude)
+    files = collect_inputs(inputs, exclude=exclude)
+    prev_files = collect_inputs(previous, exclude=exclude + files) if previous else []
+    t0 = time.perf_counter()
+    results = read_all(files + prev_files, jobs=jobs, progress=progress)
+    t1 = time.perf_counter()
+    items: list[tuple[Path, Record]] = []
+    bad: list[Unreadable] = []
+    prev_items: list[tuple[Path, Record]] = []
+    for i, (p, r) in enumerate(zip(files + prev_files, results, strict=True)):
+        is_prev = i >= len(files)
+        if isinstance(r, Unreadable):
+            bad.append(Unreadable(r.path, r.kind, r.message_zh, r.message_en, previous=is_prev))
+        elif is_prev:
+            prev_items.append((p, r))
+        else:
+            items.append((p, r))
+    result = merge_records(items, unreadable=bad, previous=prev_items, year=year, name=name, progress=progress)
+    result.timings = {"read": t1 - t0, **result.timings}
+    return result
+
+
+# ============================================================================ the 汇总 header
+
+
+@dataclass(frozen=True)
+class HeaderBlock:
+    """One (possibly merged) header cell: levels top..bottom, value columns first..last (0-based)."""
+
+    top: int
+    bottom: int
+    first: int
+    last: int
+    text: str
+
+
+def column_slots(spec: Spec) -> list[tuple[str, list[str | None]]]:
+    """Per value key, its header labels in three bands: 表 (1 level) · 行 (caption + row path) · 列.
+
+    Labels come from the spec's Node trees, top-aligned in each band and padded with None (the
+    label above then extends down). Joined, a key's labels are exactly ``spec.label_path(key)``
+    (amount columns get the merge unit appended when their label has none).
+    """
+    parts: list[tuple[str, str, list[str], list[str]]] = []
+    for key, cell in spec.cells.items():
+        g = spec.grid(cell.grid)
+        rows = ([g.caption] if g.caption else []) + [p for p in cell.row.path if p]
+        cols = list(cell.column.path)
+        if cell.type == "amount" and cols and MERGE_UNIT not in cols[-1]:
+            cols[-1] = f"{cols[-1]}（{MERGE_UNIT}）"
+        parts.append((key, spec.table(cell.table).title, rows, cols))
+    depth_r = max(len(r) for _, _, r, _ in parts)
+    depth_c = max(len(c) for _, _, _, c in parts)
+    return [(key, [title, *rows, *[None] * (depth_r - len(rows)), *cols, *[None] * (depth_c - len(cols))])
+            for key, title, rows, cols in parts]
+
+
+def header_blocks(slots: Sequence[Sequence[str | None]]) -> list[HeaderBlock]:
+    """Merged header cells from per-column label slots.
+
+    At each level, neighbouring columns whose labels agree from the top down to that level share
+    one cell; a label extends downwards over levels that are empty for all its columns.
+    """
+    n = len(slots)
+    levels = len(slots[0]) if slots else 0
+    out: list[HeaderBlock] = []
+    for lv in range(levels):
+        i = 0
+        while i < n:
+            text = slots[i][lv]
+            if text is None:
+                i += 1
+                continue
+            prefix = tuple(slots[i][:lv + 1])
+            j = i
+            while j + 1 < n and tuple(slots[j + 1][:lv + 1]) == prefix:
+                j += 1
+            bottom = lv
+            while bottom + 1 < levels and all(slots[k][bottom + 1] is None for k in range(i, j + 1)):
+                bottom += 1
+            out.append(HeaderBlock(lv, bottom, i, j, text))
+            i = j + 1
+    return out
+
+
+# ============================================================================ writing the workbook
+
+META_COLUMNS: tuple[tuple[str, str, float], ...] = (
+    # (key, header, width)
+    ("unit_name", "单位名称", 26.0),
+    ("level", "单位层级", 9.0),
+    ("year", "报告年度", 7.0),
+    ("edition", EDITION_LABEL, 7.0),
+    ("file", "文件名", 24.0),
+    ("status", "校验结果", 15.0),
+    ("included", "计入合计", 7.0),
+)
+VALUE_WIDTH = 10.0
+AMOUNT_FORMAT = "#,##0.00####"
+COUNT_FORMAT = "0"
+PROBLEM_COLUMNS: tuple[tuple[str, float], ...] = (
+    ("序号", 6.0), ("文件名", 24.0), ("单位名称", 22.0), ("规则", 14.0), ("规则名称", 22.0),
+    ("严重程度", 8.0), ("单元格", 22.0), ("问题说明", 80.0), ("汇总表位置", 12.0),
+)
+SEVERITY_ZH = F.SEVERITY_ZH
+
+
+def _units(text: str) -> float:
+    """Display width in column units: CJK characters are two, others one."""
+    return sum(2.0 if ord(ch) > 0x2E80 else 1.1 for ch in text)
+
+
+def _safe(text: object) -> str:
+    """A string Excel accepts: no XML control characters (a town's text must never break the file)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return ILLEGAL_CHARACTERS_RE.sub("", str(text))
+
+
+class _Styles:
+    """Style objects built once per workbook (openpyxl dedups them, creating them is the cost)."""
+
+    def __init__(self) -> None:
+        from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+
+        thin = Side(style="thin", color="FF9E9E9E")
+        self.border = Border(left=thin, right=thin, top=thin, bottom=thin)
+        self.title_font = Font(name="黑体", size=14, bold=True)
+        self.head_font = Font(bold=True, size=10)
+        self.key_font = Font(size=8, color="FF808080")
+        self.bold = Font(bold=True)
+        self.center = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        self.left = Alignment(horizontal="left", vertical="center", wrap_text=True)
+        self.head_fill = PatternFill("solid", start_color="FFE7E6E6", end_color="FFE7E6E6")
+        self.total_fill = PatternFill("solid", start_color="FFDDEBF7", end_color="FFDDEBF7")
+        self.ok_fill = PatternFill("solid", start_color="FFC6EFCE", end_color="FFC6EFCE")
+        self.warn_fill = PatternFill("solid", start_color="FFFFEB9C", end_color="FFFFEB9C")
+        self.bad_fill = PatternFill("solid", start_color="FFFFC7CE", end_color="FFFFC7CE")
+        self.grey_font = Font(color="FF808080")
+        self.link_font = Font(color="FF0563C1", underline="single")
+
+
+def _cell(ws: Any, value: object, *, font: Any = None, fill: Any = None, align: Any = None, border: Any = None,
+          fmt: str | None = None, link: str | None = None, text: bool = False) -> Any:
+    """A write-only cell with style; ``text`` forces a string (never a formula: '=…' from a town stays text)."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.worksheet.hyperlink import Hyperlink
+
+    c = WriteOnlyCell(ws, value=value)
+    if text and isinstance(value, str):
+        c.data_type = "s"
+    if font is not None:
+        c.font = font
+    if fill is not None:
+        c.fill = fill
+    if align is not None:
+        c.alignment = align
+    if border is not None:
+        c.border = border
+    if fmt:
+        c.number_format = fmt
+    if link:
+        c.hyperlink = Hyperlink(ref="", location=link)
+    return c
+
+
+def _plain(ws: Any, v: object) -> object:
+    """A town's value for a cell: numbers as they are, text made safe and never a formula."""
+    if isinstance(v, str):
+        s = _safe(v)
+        return _cell(ws, s, text=True) if s.startswith("=") else s
+    return v
+
+
+def _link(sheet: str, ref: str) -> str:
+    return f"'{sheet}'!{ref}"
+
+
+def summary_layout(result: MergeResult) -> dict[str, Any]:
+    """Row numbers of the 汇总 sheet (1-based), shared by the writer, the links and the tests."""
+    slots = column_slots(result.spec)
+    levels = len(slots[0][1]) if slots else 0
+    header_top = 2
+    key_row = header_top + levels
+    first = key_row + 1
+    last = first + len(result.entries) - 1
+    return {"title_row": 1, "header_top": header_top, "levels": levels, "key_row": key_row, "first_row": first,
+            "last_row": last, "total_row": last + 1, "first_value_col": len(META_COLUMNS) + 1, "slots": slots}
+
+
+def _problem_rows(result: MergeResult, lang: str) -> tuple[list[tuple], dict[int, int]]:
+    """问题清单 rows (after its header), and entry index → its first row there."""
+    rows: list[tuple] = []
+    first_of: dict[int, int] = {}
+    start = 3  # title row, header row
+    for u in result.unreadable:
+        name = ("上年：" if u.previous else "") + Path(u.path).name
+        rows.append((name, "", "X-UNREADABLE", rule_title("X-UNREADABLE"),
+                     "疑问" if u.previous else "错误", "", u.message(lang), None))
+    lay = summary_layout(result)
+    for i, e in enumerate(result.entries):
+        row = lay["first_row"] + i
+        for f in e.findings:
+            if i not in first_of:
+                first_of[i] = start + len(rows)
+            rows.append((e.path.name, e.unit_name or "", f.rule, rule_title(f.rule), SEVERITY_ZH.get(f.severity, f.severity),
+                         "、".join(f.cells), f.message(lang), row))
+    return rows, first_of
+
+
+def build_workbook(result: MergeResult, *, lang: str = "zh") -> Any:
+    """The county workbook (openpyxl, write-only: rows stream out, ~10× less memory than a normal workbook)."""
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter as col
+    from openpyxl.worksheet.cell_range import CellRange
+
+    st = _Styles()
+    wb = Workbook(write_only=True)
+    spec = result.spec
+    lay = summary_layout(result)
+    slots = lay["slots"]
+    keys = [k for k, _ in slots]
+    nmeta = len(META_COLUMNS)
+    ncols = nmeta + len(keys)
+    last_col = col(ncols)
+    problem_rows, first_problem = _problem_rows(result, lang)
+
+    # ---------------------------------------------------------------- 汇总
+    ws = wb.create_sheet(SUMMARY_SHEET)
+    for i, (_, _, width) in enumerate(META_COLUMNS, start=1):
+        ws.column_dimensions[col(i)].width = width
+    blocks = header_blocks([s for _, s in slots])
+    widths = value_widths(blocks, len(keys))
+    for j, w in enumerate(widths):
+        ws.column_dimensions[col(nmeta + 1 + j)].width = w
+    levels, top, key_row = lay["levels"], lay["header_top"], lay["key_row"]
+    first, last = lay["first_row"], lay["last_row"]
+    ws.freeze_panes = f"B{first}"
+    if result.entries:
+        ws.auto_filter.ref = f"A{key_row}:{last_col}{last}"
+    ws.print_title_rows = f"{top}:{key_row}"
+
+    grid: dict[tuple[int, int], str] = {}
+    for b in blocks:
+        grid[(top + b.top, nmeta + 1 + b.first)] = b.text
+        if b.bottom > b.top or b.last > b.first:
+            ws.merged_cells.add(CellRange(min_col=nmeta + 1 + b.first, min_row=top + b.top,
+                                          max_col=nmeta + 1 + b.last, max_row=top + b.bottom))
+    for i, (_, label, _) in enumerate(META_COLUMNS, start=1):
+        grid[(top, i)] = label
+        if levels > 1:
+            ws.merged_cells.add(CellRange(min_col=i, min_row=top, max_col=i, max_row=top + levels - 1))
+    heights = _header_heights(blocks, levels, widths)
+
+    ws.row_dimensions[1].height = 28
+    year = f"{result.year}年度" if result.year else ""
+    title = f"{result.name or ''}{year}政府信息公开工作年度报告汇总表"
+    ws.merged_cells.add(CellRange(min_col=1, min_row=1, max_col=max(ncols, 1), max_row=1))
+    ws.append([_cell(ws, _safe(title), font=st.title_font, align=st.left)])
+    for lv in range(levels):
+        r = top + lv
+        ws.row_dimensions[r].height = heights[lv]
+        ws.append([_cell(ws, _safe(grid[(r, c)]) if (r, c) in grid else None, font=st.head_font, fill=st.head_fill,
+                         align=st.center, border=st.border) for c in range(1, ncols + 1)])
+    meta_keys = [m for m, _, _ in META_COLUMNS]
+    ws.append([_cell(ws, k, font=st.key_font, fill=st.head_fill, align=st.center, border=st.border)
+               for k in meta_keys + keys])
+
+    amount_keys = {k for k in keys if spec.cells[k].type == "amount"}
+    for i, e in enumerate(result.entries):
+        rec = e.record
+        bad_keys = {k for f in e.findings if f.severity == "error" for k in f.keys}
+        warn_keys = {k for f in e.findings if f.severity != "error" for k in f.keys} | e.unit_unknown
+        status_fill = st.bad_fill if e.errors else st.warn_fill if e.warnings else st.ok_fill
+        link = _link(PROBLEM_SHEET, f"A{first_problem[i]}") if i in first_problem else None
+        row: list[object] = [
+            _plain(ws, e.unit_name or ""), _plain(ws, rec.meta.get("level")), rec.meta.get("year") if isinstance(rec.meta.get("year"), int) else _plain(ws, rec.meta.get("year")),
+            rec.edition, _plain(ws, e.path.name),
+            _cell(ws, e.status, fill=status_fill, font=st.link_font if link else None, link=link),
+            _cell(ws, INCLUDED_YES if e.included else INCLUDED_NO, font=None if e.included else st.grey_font),
+        ]
+        for k in keys:
+            v = e.values.get(k)
+            fill = st.bad_fill if k in bad_keys else st.warn_fill if k in warn_keys else None
+            if k in amount_keys and isinstance(v, (int, float)):
+                row.append(_cell(ws, v, fmt=AMOUNT_FORMAT, fill=fill))
+            elif fill is not None:
+                row.append(_cell(ws, _safe(v) if isinstance(v, str) else v, fill=fill, text=True))
+            else:
+                row.append(_plain(ws, v))
+        ws.append(row)
+
+    inc = f"${col(nmeta)}${first}:${col(nmeta)}${last}"
+    total: list[object] = [_cell(ws, "合计", font=st.bold, fill=st.total_fill, border=st.border)]
+    total += [_cell(ws, None, fill=st.total_fill, border=st.border) for _ in range(nmeta - 2)]
+    total.append(_cell(ws, f'=COUNTIF({inc},"{INCLUDED_YES}")' if result.entries else 0, font=st.bold,
+                       fill=st.total_fill, border=st.border, fmt=COUNT_FORMAT))
+    for j, k in enumerate(keys):
+        c = col(nmeta + 1 + j)
+        formula = f'=SUMIF({inc},"{INCLUDED_YES}",{c}{first}:{c}{last})' if result.entries else 0
+        total.append(_cell(ws, formula, font=st.bold, fill=st.total_fill, border=st.border,
+                           fmt=AMOUNT_FORMAT if k in amount_keys else COUNT_FORMAT))
+    ws.append(total)
+
+    # ---------------------------------------------------------------- 问题清单
+    ps = wb.create_sheet(PROBLEM_SHEET)
+    for i, (_, width) in enumerate(PROBLEM_COLUMNS, start=1):
+        ps.column_dimensions[col(i)].width = width
+    ps.freeze_panes = "A3"
+    if problem_rows:
+        ps.auto_filter.ref = f"A2:{col(len(PROBLEM_COLUMNS))}{2 + len(problem_rows)}"
+    n_err = sum(1 for r in problem_rows if r[4] == "错误")
+    ps.merged_cells.add(CellRange(min_col=1, min_row=1, max_col=len(PROBLEM_COLUMNS), max_row=1))
+    ps.row_dimensions[1].height = 24
+    ps.append([_cell(ps, f"问题清单：共{len(problem_rows)}条，其中错误{n_err}条、疑问{len(problem_rows) - n_err}条"
+                         f"（无法读取的文件{len(result.unreadable)}个）", font=st.title_font, align=st.left)])
+    ps.append([_cell(ps, h, font=st.head_font, fill=st.head_fill, align=st.center, border=st.border)
+               for h, _ in PROBLEM_COLUMNS])
+    for n, (fname, unit, rule, title_zh, sev, cells, msg, srow) in enumerate(problem_rows, start=1):
+        fill = st.bad_fill if sev == "错误" else st.warn_fill
+        target = _link(SUMMARY_SHEET, f"A{srow}") if srow else None
+        ps.append([n, _plain(ps, fname), _plain(ps, unit), rule, title_zh, _cell(ps, sev, fill=fill),
+                   _plain(ps, cells), _cell(ps, _safe(msg), align=st.left, text=True),
+                   _cell(ps, f"{SUMMARY_SHEET}!A{srow}", font=st.link_font, link=target) if target else None])
+    return wb
+
+
+def value_widths(blocks: Sequence[HeaderBlock], n: int) -> list[float]:
+    """Column widths: VALUE_WIDTH, wider (up to 16) where a one-column label would wrap past two lines."""
+    widths = [VALUE_WIDTH] * n
+    for b in blocks:
+        if b.first == b.last:
+            widths[b.first] = max(widths[b.first], min(_units(b.text) / 2 + 1.5, 16.0))
+    return widths
+
+
+def _header_heights(blocks: Sequence[HeaderBlock], levels: int, widths: Sequence[float]) -> list[float]:
+    """Row heights (pt) so wrapped labels show: lines needed over the block's width, shared by its rows."""
+    need = [18.0] * levels
+    for b in blocks:
+        width = sum(widths[b.first:b.last + 1])
+        lines = max(1, math.ceil(_units(b.text) / max(width - 1, 1)))
+        per_row = lines * 14.0 / (b.bottom - b.top + 1) + 4
+        for lv in range(b.top, b.bottom + 1):
+            need[lv] = max(need[lv], min(per_row, 120.0))
+    return need
+
+
+def write_merge(result: MergeResult, path: str | Path, *, lang: str = "zh") -> Path:
+    """Write the county workbook to ``path`` atomically (check_output first: this does not)."""
+    from .atomic import write_with
+
+    t0 = time.perf_counter()
+    wb = build_workbook(result, lang=lang)
+    out = write_with(path, lambda tmp: wb.save(tmp))
+    result.timings["write"] = time.perf_counter() - t0
+    return out
+
+
+# ============================================================================ the county report
+
+
+def county_values(result: MergeResult) -> dict[str, int | float]:
+    """The county-wide value of every cell: sums over the counted workbooks (amounts in 万元)."""
+    return result.totals()
+
+
+def county_meta(result: MergeResult, name: str | None = None) -> dict[str, object]:
+    """Metadata of the county's own report: 本行政区域, level 县级政府, the merge year's full period."""
+    spec = result.spec
+    y = result.year if result.year is not None else spec.first_year
+    meta: dict[str, object] = {
+        "unit_name": name or result.name or "本行政区域",
+        "level": COUNTY_LEVEL,
+        "year": y,
+        "period_start": date(y, 1, 1),
+        "period_end": date(y, 12, 31),
+    }
+    fields = {f.key for f in spec.metadata}
+    for c in spec.cells.values():
+        if c.type == "amount" and c.unit_field and c.unit_field in fields:
+            meta[c.unit_field] = MERGE_UNIT
+    return {k: v for k, v in meta.items() if k in fields}
+
+
+def write_county_report(result: MergeResult, path: str | Path, *, name: str | None = None) -> Path:
+    """Fill the standard template of the merge's edition with the county sums, atomically.
+
+    The template's live checks recompute in Excel; since every relation is linear, the sums of
+    valid reports satisfy them, so the county report validates whenever its inputs do.
+    """
+    from .atomic import write_with
+    from .samples import fill_workbook, template_path
+
+    meta = county_meta(result, name)
+    prose = {result.spec.sections[0].key:
+             f"本报告表格数据由{meta['unit_name']}汇总各乡镇（街道）和部门报送的政府信息公开工作年度报告工作簿生成。"}
+    values = county_values(result)
+    return write_with(path, lambda tmp: fill_workbook(template_path(result.edition), tmp, values, meta, prose))
