@@ -1,0 +1,236 @@
+"""The report as JSON (``schemas/report.schema.json``): the exchange format for other systems.
+
+A JSON report is a Record written out: edition and format name, metadata, the six sections'
+prose, and every value by its stable key with the official label path beside it, so a
+consumer needs neither our spec nor the workbook layout to understand it. The reader's
+structural findings, the locations of values in the source document and (for a forced export)
+all findings travel with it, so importing the JSON again gives back the same Record: export →
+import → export is byte-identical (spec key order, UTF-8 without escapes, two-space indent).
+
+On import the document is checked against the JSON Schema, then against the spec of its edition
+(unknown keys are refused, absent values read as blank and are reported by the validator like
+any blank cell). Every problem is a one-line ``LoadError``: a report that cannot be trusted is
+never half-read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from referencing import Registry, Resource
+
+from . import __version__
+from .atomic import write_text
+from .findings import Finding
+from .loader import DEFAULT_LIMITS, Limits, LoadError
+from .normalise import clean_text, normalise_value, parse_date, parse_year
+from .record import Record, Value
+from .render_txt import report_title
+from .spec import Spec, editions, load_spec, schemas_dir
+
+SCHEMA_FILE = "report.schema.json"
+FINDINGS_SCHEMA_FILE = "findings.schema.json"
+DOCUMENT_VERSION = 1
+
+
+# ------------------------------------------------------------------ writing
+def _json_scalar(v: Any) -> Any:
+    """A metadata or cell value as JSON can hold it (dates as ISO text, no NaN)."""
+    if v is None or isinstance(v, (str, bool)):
+        return v
+    if isinstance(v, dt.datetime):
+        return v.date().isoformat()
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    return str(v)
+
+
+def finding_to_json(f: Finding, lang: str = "zh") -> dict[str, Any]:
+    """One finding in the shape of ``findings.schema.json#/$defs/finding`` (no file path)."""
+    return {"rule": f.rule, "severity": f.severity, "sheet": f.sheet, "cells": list(f.cells), "keys": list(f.keys),
+            "message": f.message(lang), "message_zh": f.message_zh, "message_en": f.message_en,
+            "numbers": f.to_json()["numbers"]}
+
+
+def finding_from_json(d: dict[str, Any], source: str) -> Finding:
+    return Finding(rule=d["rule"], severity=d["severity"], message_zh=d["message_zh"], message_en=d["message_en"],
+                   sheet=d.get("sheet"), cells=list(d.get("cells", [])), keys=list(d.get("keys", [])),
+                   numbers=dict(d.get("numbers", {})), source=source)
+
+
+def record_to_json(record: Record, findings: Sequence[Finding] | None = None, *, lang: str = "zh") -> dict[str, Any]:
+    """The JSON document of a report (see ``schemas/report.schema.json``).
+
+    ``findings`` are included when given (a forced export); ``lang`` picks the ``message`` of each
+    finding (both languages are always present too).
+    """
+    spec = record.spec
+    values: dict[str, Any] = {}
+    for key, cell in spec.cells.items():
+        entry: dict[str, Any] = {"labels": list(spec.label_path(key)), "value": _json_scalar(record.values.get(key)),
+                                 "type": cell.type}
+        if cell.unit:
+            entry["unit"] = cell.unit
+        values[key] = entry
+    order = {k: i for i, k in enumerate(
+        [*spec.cells, *("meta." + f.key for f in spec.metadata), *("prose." + s.key for s in spec.sections)])}
+    doc: dict[str, Any] = {
+        "gxsheet_report": DOCUMENT_VERSION,
+        "generator": f"gxsheet {__version__}",
+        "edition": spec.edition,
+        "format": {"name": spec.name, "issued_with": spec.issued_with},
+        "title": report_title(record),
+        "metadata": {f.key: {"label": f.label, "value": _json_scalar(record.meta.get(f.key))} for f in spec.metadata},
+        "prose": {s.key: {"heading": s.heading, "text": record.prose.get(s.key) or None} for s in spec.sections},
+        "values": values,
+        "missing": sorted(record.missing, key=lambda k: (order.get(k, len(order)), k)),
+        "where": {k: record.where[k] for k in sorted(record.where, key=lambda k: (order.get(k, len(order)), k))},
+        "headings_found": list(record.headings_found) if record.headings_found is not None else None,
+        "structure": [finding_to_json(f, lang) for f in record.structure],
+    }
+    if findings is not None:
+        doc["findings"] = [finding_to_json(f, lang) for f in findings]
+    return doc
+
+
+def dumps_json(record: Record, findings: Sequence[Finding] | None = None, *, lang: str = "zh") -> str:
+    """The JSON text: stable order, UTF-8 characters as such, two-space indent, final newline."""
+    return json.dumps(record_to_json(record, findings, lang=lang), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+
+
+def write_json(record: Record, path: str | Path, findings: Sequence[Finding] | None = None, *,
+               lang: str = "zh") -> Path:
+    """Write the JSON document atomically (a temp file renamed into place)."""
+    return write_text(path, dumps_json(record, findings, lang=lang))
+
+
+# ------------------------------------------------------------------ reading
+@cache
+def _validator() -> jsonschema.protocols.Validator:
+    def load(name: str) -> dict:
+        return json.loads((schemas_dir() / name).read_text(encoding="utf-8"))
+
+    schema = load(SCHEMA_FILE)
+    registry = Registry().with_resources([
+        (SCHEMA_FILE, Resource.from_contents(schema)),
+        (FINDINGS_SCHEMA_FILE, Resource.from_contents(load(FINDINGS_SCHEMA_FILE))),
+    ])
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema, registry=registry)
+
+
+def schema_errors(data: Any) -> list[jsonschema.ValidationError]:
+    """Everything wrong with ``data`` as a report document, most relevant first."""
+    return sorted(_validator().iter_errors(data), key=jsonschema.exceptions.relevance)
+
+
+def _fail(path: str, kind: str, zh: str, en: str) -> LoadError:
+    return LoadError(path, kind, f"{path}：{zh}", f"{path}: {en}")
+
+
+def _pointer(err: jsonschema.ValidationError) -> str:
+    return "/" + "/".join(str(p) for p in err.absolute_path) if err.absolute_path else "/"
+
+
+def _meta_value(spec: Spec, key: str, raw: Any) -> Any:
+    """Metadata as the workbook reader would have normalised it (idempotent on our own output)."""
+    f = spec.field(key)
+    if raw is None:
+        return None
+    if f.type == "year":
+        y = parse_year(raw)
+        return y if y is not None else str(raw)
+    if f.type == "date":
+        d = parse_date(raw)
+        return d if d is not None else str(raw)
+    if f.type == "choice":
+        return clean_text(str(raw)) or None
+    return str(raw).strip() or None
+
+
+def _check_keys(p: str, what_zh: str, what_en: str, found: Any, known: Sequence[str]) -> None:
+    unknown = [k for k in found if k not in known]
+    if unknown:
+        shown = "、".join(unknown[:5]) + ("…" if len(unknown) > 5 else "")
+        raise _fail(p, "json-keys", f"{what_zh}中有本版本表格没有的键：{shown}。请按 schemas/format-<版本>.json 的键名填写。",
+                    f"{what_en} has keys this edition does not define: {', '.join(unknown[:5])}. Use the keys of schemas/format-<edition>.json.")
+
+
+def record_from_json(data: Any, source: str = "<json>") -> Record:
+    """A Record from a parsed report document (schema and spec checked; LoadError otherwise)."""
+    errs = schema_errors(data)
+    if errs:
+        e = errs[0]
+        more = f"（另有 {len(errs) - 1} 处）" if len(errs) > 1 else ""
+        raise _fail(source, "json-schema", f"不符合 report.schema.json：{_pointer(e)}：{e.message}{more}",
+                    f"does not match report.schema.json: {_pointer(e)}: {e.message}" + (f" (and {len(errs) - 1} more)" if len(errs) > 1 else ""))
+    edition = data["edition"]
+    if edition not in editions():
+        raise _fail(source, "json-edition", f"表格版本“{edition}”未知（已知：{'、'.join(editions())}）。",
+                    f"unknown edition {edition!r} (known: {', '.join(editions())}).")
+    spec = load_spec(edition)
+    _check_keys(source, "values", "values", data["values"], list(spec.cells))
+    _check_keys(source, "metadata", "metadata", data["metadata"], [f.key for f in spec.metadata])
+    _check_keys(source, "prose", "prose", data["prose"], [s.key for s in spec.sections])
+    values: dict[str, Value] = {}
+    for key in spec.cells:
+        entry = data["values"].get(key)
+        values[key] = normalise_value(entry["value"]) if entry is not None else None
+    meta = {f.key: _meta_value(spec, f.key, (data["metadata"].get(f.key) or {}).get("value")) for f in spec.metadata}
+    prose: dict[str, str | None] = {}
+    for s in spec.sections:
+        text = (data["prose"].get(s.key) or {}).get("text")
+        prose[s.key] = (text.strip() or None) if isinstance(text, str) else None
+    known = set(spec.cells)
+    missing = {k for k in data.get("missing", []) if k in known}
+    return Record(
+        edition=edition, meta=meta, prose=prose, values=values, source=source, kind="json",
+        where=dict(data.get("where", {})),
+        structure=[finding_from_json(f, source) for f in data.get("structure", [])],
+        headings_found=list(data["headings_found"]) if data.get("headings_found") is not None else None,
+        missing=missing,
+    )
+
+
+def read_json(path: str | Path, *, limits: Limits | None = None, **_: object) -> Record:
+    """Import a JSON report (the ``json`` importer of ``sources.read_any``)."""
+    limits = limits or DEFAULT_LIMITS
+    p = str(path)
+    try:
+        size = Path(path).stat().st_size
+        if size > limits.max_file_bytes:
+            raise _fail(p, "too-large", f"文件过大（{size} 字节，上限 {limits.max_file_bytes} 字节）。",
+                        f"file too large ({size} bytes, limit {limits.max_file_bytes}).")
+        raw = Path(path).read_bytes()
+    except OSError as e:
+        raise _fail(p, "unreadable", f"无法读取（{e.strerror or e}）。", f"cannot be read ({e.strerror or e}).") from e
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise _fail(p, "json-encoding", f"不是 UTF-8 编码的 JSON（第 {e.start} 字节）。请以 UTF-8 保存。",
+                    f"not UTF-8 encoded JSON (byte {e.start}); save it as UTF-8.") from e
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise _fail(p, "json-invalid", f"不是有效的 JSON：第 {e.lineno} 行第 {e.colno} 列，{e.msg}。",
+                    f"not valid JSON: line {e.lineno} column {e.colno}: {e.msg}.") from e
+    except RecursionError as e:
+        raise _fail(p, "json-invalid", "JSON 嵌套过深，不是年报文档。", "JSON nested too deeply; not a report document.") from e
+    if not isinstance(data, dict) or "gxsheet_report" not in data:
+        raise _fail(p, "json-not-report", "不是 gxsheet 年报 JSON（缺少 gxsheet_report 字段），请用 gxsheet export --to json 生成。",
+                    "not a gxsheet report JSON (no gxsheet_report field); produce it with gxsheet export --to json.")
+    return record_from_json(data, p)
+
+
+__all__ = ["dumps_json", "read_json", "record_from_json", "record_to_json", "schema_errors", "write_json"]
