@@ -277,8 +277,8 @@ def detect_edition(wb: WorkbookCells, declared: str | None = None) -> tuple[str 
             total += sc
             scores.setdefault(t.key, {})[spec.edition] = sc
         totals[spec.edition] = total
-    if not totals or max(totals.values()) <= -50:
-        return None, {}
+    if not scores or not totals or max(totals.values()) <= -50:
+        return None, {}  # no table sheet at all, or nothing like the official tables
     best = max(totals, key=lambda e: (totals[e], e))
     tops = {max(by_ed, key=lambda e: by_ed[e]) for by_ed in scores.values() if len(set(by_ed.values())) > 1}
     if declared in tops and declared in totals:

@@ -92,7 +92,11 @@ def default_meta(spec: Spec, **overrides: object) -> dict[str, object]:
 
 
 def default_prose(spec: Spec) -> dict[str, str]:
-    return {s.key: f"{s.heading}：测试正文。" for s in spec.sections}
+    """Prose that satisfies the narrative rules (section 六 states the 信息处理费, 五 is not empty)."""
+    prose = {s.key: f"{s.heading}：测试正文。" for s in spec.sections}
+    last = spec.sections[-1].key
+    prose[last] += "本年度未收取信息处理费。"
+    return prose
 
 
 def layout_of(path: str | Path) -> WorkbookLayout:
