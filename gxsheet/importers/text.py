@@ -1,0 +1,959 @@
+"""Shared core of the report importers: paragraphs and tables → Record.
+
+A report published as text, Word or a web page reduces to one thing: a sequence of *blocks* —
+paragraphs, and tables given as rows of cell texts — each piece with a location a person can find
+(第57行, 表格3 第5行第2列). Every importer produces that sequence in the *collapsed* shape Word
+itself stores: a horizontally merged cell appears once, a vertically merged continuation appears as
+an empty cell. From there one code path finds the title, the body, the year, the statistics
+period, the six sections and the tables, so a .txt, a .docx and an .html of one report give the
+same Record.
+
+Tables are recognised by their anchors (第二十条第（N）项, the 勾稽关系 corner cell, 行政复议 beside
+行政诉讼), not by where they sit; rows and columns are matched to the official ones by label with
+:func:`gxsheet.align.align`, so a misspelt or renamed label still finds its row and becomes an
+S-LABEL finding with both texts. The edition is decided by the tables themselves. Whatever cannot
+be placed is reported — a structural finding when it changes what the report says, a note in the
+import summary otherwise — and never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from .. import findings as F
+from ..align import align
+from ..loader import LoadError
+from ..narrative import classify_heading, cn_number, sections
+from ..normalise import clean_text, label_key, normalise_value, parse_amount, similarity
+from ..record import Record, Value
+from ..render_txt import parse_unit_note
+from ..spec import Grid, Node, Spec, all_specs, edition_for_year, load_spec
+
+__all__ = [
+    "Cell",
+    "Imported",
+    "Note",
+    "Para",
+    "TableBlock",
+    "import_blocks",
+    "strip_markers",
+]
+
+# ------------------------------------------------------------------ blocks
+
+
+@dataclass
+class Cell:
+    """One table cell as published: its text and where a person finds it."""
+
+    text: str
+    where: str
+
+
+@dataclass
+class Para:
+    """One paragraph of running text."""
+
+    text: str
+    where: str
+
+
+@dataclass
+class TableBlock:
+    """One table: rows of cells in the collapsed shape (merged cells once, continuations empty)."""
+
+    rows: list[list[Cell]]
+    where: str
+
+
+Block = Para | TableBlock
+
+
+@dataclass
+class Note:
+    """Something the import assumed or left out: shown in the import summary, not a rule finding."""
+
+    zh: str
+    en: str
+
+
+@dataclass
+class Imported:
+    """An imported report: the Record plus what the summary tells the person who imported it."""
+
+    record: Record
+    notes: list[Note] = field(default_factory=list)
+    #: (table label, location) of each table recognised, in document order
+    tables: list[tuple[str, str]] = field(default_factory=list)
+    title: str | None = None
+
+
+_MARKER = re.compile(r"\[(?:bookmark|anchor|comment)[^\]]*\]", re.IGNORECASE)
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_CAPTION = re.compile(r"第二十条第\(([一二三四五六七八九十]{1,2})\)项")
+_CN_NUMERAL = re.compile(r"[零〇一二两三四五六七八九十百千万]+")
+_COUNT_TEXT = re.compile(r"[+\-−]?[\d.,]+\s*(余|多)?\s*[件个条项次宗起人份]?")
+_VALUE_WORDS = {"暂无", "没有", "空白", "不适用", "无数据", "未发生", "不涉及"}
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+_DATE = r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"
+_PERIOD = re.compile(_DATE + r"\s*(?:起)?\s*(?:至|到|—|－|-|~|～|―)+\s*(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+_UNIT_IN_LABEL = re.compile(r"[(（]\s*(?:单位\s*[:：]\s*)?(万元|元|千元)\s*[)）]$")
+_SIGNATURE = re.compile(r"^(.{2,30}(人民政府|政府办公室|办公室|办事处|委员会|局|政府))$|^" + _DATE + r"$")
+
+TABLE_NAMES = {"t2": ("表二", "table 2"), "t3": ("表三", "table 3"), "t4": ("表四", "table 4")}
+
+
+def strip_markers(text: str) -> str:
+    """Remove conversion debris ([bookmark: _GoBack]) that is not part of the report."""
+    return _MARKER.sub("", text)
+
+
+def ck(text: str) -> str:
+    """A cell's comparison text: markers gone, NFKC, no whitespace."""
+    return clean_text(strip_markers(text))
+
+
+def is_label(text: str) -> bool:
+    """Whether a cell reads as a row/column label rather than a value.
+
+    Values include what clerks type into value cells: numbers, 288.79万元, 无, 十, 1200余, 暂无.
+    """
+    t = ck(text)
+    if len(_CJK.findall(t)) < 2:
+        return False
+    if t in _VALUE_WORDS or parse_amount(t) is not None or _CN_NUMERAL.fullmatch(t) or _COUNT_TEXT.fullmatch(t):
+        return False
+    return True
+
+
+def _grid_name(spec: Spec, grid: Grid) -> tuple[str, str]:
+    zh, en = TABLE_NAMES.get(grid.table, (grid.table, grid.table))
+    if grid.caption:
+        return f"{zh} {grid.caption}", f"{en} {grid.caption}"
+    return zh, en
+
+
+def _bfs(nodes: Sequence[Node]) -> list[Node]:
+    """Column nodes in the order a header is read: row by row, left to right."""
+    out: list[Node] = []
+    level = list(nodes)
+    while level:
+        out += [n for n in level if n.label]
+        level = [c for n in level for c in n.children]
+    return out
+
+
+# ------------------------------------------------------------------ rows
+
+
+@dataclass
+class Row:
+    cells: list[Cell]
+    block: int  # index of the table block
+    last_in_doc: bool = False
+
+    @property
+    def where(self) -> str:
+        for c in self.cells:
+            if ck(c.text):
+                return c.where
+        return self.cells[0].where if self.cells else ""
+
+    def split(self, width: int) -> tuple[list[Cell], list[Cell]]:
+        """(label cells, value cells): values are the trailing cells that do not read as labels.
+
+        Empty cells before the values are label positions (a vertically merged group label)
+        when there are more trailing non-labels than value columns.
+        """
+        i = len(self.cells)
+        while i > 0 and not is_label(self.cells[i - 1].text):
+            i -= 1
+        labels, values = list(self.cells[:i]), list(self.cells[i:])
+        extra = len(values) - width
+        if extra > 0 and all(not ck(c.text) for c in values[:extra]):
+            labels += values[:extra]
+            values = values[extra:]
+        return labels, values
+
+    def is_blank(self) -> bool:
+        return all(not ck(c.text) for c in self.cells)
+
+
+@dataclass
+class Instance:
+    """The rows of one official grid as found in the document."""
+
+    kind: str  # grid key: t2_1 … t2_9, t3, t4
+    where: str
+    rows: list[Row] = field(default_factory=list)
+    guessed: bool = False  # recognised by its row labels, no anchor
+
+
+def _caption_key(text: str) -> str | None:
+    t = ck(text)
+    if len(t) > 16:
+        return None
+    m = _CAPTION.search(t)
+    if not m:
+        return None
+    n = cn_number(m.group(1))
+    return f"t2_{n}" if n else None
+
+
+def _row_anchor(row: Row) -> tuple[str, Row | None] | None:
+    """(grid kind, the row's remaining header content or None) when a row starts a grid."""
+    texts = [ck(c.text) for c in row.cells]
+    for i, c in enumerate(row.cells):
+        key = _caption_key(c.text)
+        if key:
+            rest = [x for j, x in enumerate(row.cells) if j != i]
+            return key, (Row(rest, row.block) if any(ck(x.text) for x in rest) else None)
+    if any("勾稽关系" in t for t in texts) or "申请人情况" in texts:
+        return "t3", row
+    if "行政复议" in texts and "行政诉讼" in texts:
+        return "t4", row
+    return None
+
+
+@dataclass(frozen=True)
+class _RowLabel:
+    kind: str
+    score: float
+
+
+def _all_row_labels() -> list[tuple[str, str, bool]]:
+    """(grid kind, label key, is leaf) for every labelled row of every edition."""
+    out = []
+    for spec in all_specs():
+        for g in spec.grids():
+            for n in g.all_rows():
+                if n.label:
+                    out.append((g.key, label_key(n.label), n.is_leaf))
+    return out
+
+
+def _guess_kind(row: Row) -> _RowLabel | None:
+    """The grid a row without an anchor belongs to, judged by its label (a table published
+    without its header or caption)."""
+    labels = [ck(c.text) for c in row.cells if is_label(c.text)]
+    if not labels:
+        return None
+    lab = label_key(labels[-1])
+    best: _RowLabel | None = None
+    for kind, key, _leaf in _all_row_labels():
+        s = similarity(lab, key)
+        if s >= 0.7 and (best is None or s > best.score):
+            best = _RowLabel(kind, s)
+    return best
+
+
+def _row_fits(kind: str, row: Row) -> bool:
+    """Whether a row continues a grid across a table break (a page break in Word)."""
+    if row.is_blank():
+        return True
+    g = _RowLabel(kind, 0)
+    guess = _guess_kind(row)
+    if guess is not None:
+        return guess.kind == g.kind
+    if kind == "t4":
+        return not any(is_label(c.text) for c in row.cells)
+    return False
+
+
+# ------------------------------------------------------------------ reading one grid
+
+
+@dataclass
+class GridRead:
+    """What one grid instance gave for one edition's grid."""
+
+    grid: Grid
+    inst: Instance
+    values: dict[str, Value] = field(default_factory=dict)
+    where: dict[str, str] = field(default_factory=dict)
+    missing: set[str] = field(default_factory=set)
+    findings: list[F.Finding] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    score: float = 0.0
+    unit: str | None = None
+    #: the grid's official rows or cells stop early and nothing follows in the document
+    truncated: str | None = None
+
+
+def _header_and_data(inst: Instance, grid: Grid) -> tuple[list[Row], list[Row]]:
+    """Leading rows with labels but no numbers and no row label are the header."""
+    row_labels = [label_key(n.label) for n in grid.all_rows() if n.label]
+    header: list[Row] = []
+    rows = inst.rows
+    for i, row in enumerate(rows):
+        texts = [ck(c.text) for c in row.cells]
+        has_label = any(is_label(c.text) for c in row.cells)
+        numeric = any(t and not isinstance(normalise_value(t), str) for t in texts)
+        matches_row = any(similarity(label_key(t), rl) >= 0.6 for t in texts if t for rl in row_labels)
+        if has_label and not numeric and not matches_row:
+            header.append(row)
+            continue
+        return header, list(rows[i:])
+    return header, []
+
+
+def read_grid(spec: Spec, grid: Grid, inst: Instance, *, source: str, strict: bool = False) -> GridRead:
+    """Match one found grid to ``grid``: header labels, row labels, value cells.
+
+    ``strict`` (the grid is of another edition than the report's tables): only rows and columns
+    whose labels really match are read; positional pairing of unrecognisable labels is dropped so
+    nothing lands in the wrong cell.
+    """
+    out = GridRead(grid, inst)
+    name_zh, name_en = _grid_name(spec, grid)
+    header, data = _header_and_data(inst, grid)
+    leaves = grid.leaf_columns()
+    width = len(leaves)
+
+    # -- header labels
+    expected_nodes: list[tuple[str, Node | None]] = []
+    if grid.corner:
+        expected_nodes.append((grid.corner, None))
+    expected_nodes += [(n.label or "", n) for n in _bfs(grid.columns)]
+    found_cells = [c for r in header for c in r.cells if ck(c.text)]
+    found_texts = []
+    for c in found_cells:
+        t = ck(c.text)
+        m = _UNIT_IN_LABEL.search(t)
+        if m and not any(_UNIT_IN_LABEL.search(ck(lab)) for lab, _ in expected_nodes):
+            out.unit = m.group(1)
+            t = t[:m.start()]
+        found_texts.append(t)
+    hpairs = align([label_key(lab) for lab, _ in expected_nodes], [label_key(t) for t in found_texts])
+    leaf_ok: dict[str, bool] = {}
+    for i, (lab, node) in enumerate(expected_nodes):
+        j = hpairs.get(i)
+        sim = similarity(label_key(lab), label_key(found_texts[j])) if j is not None else 0.0
+        out.score += sim if j is not None else -1.0
+        if node is not None and node.is_leaf:
+            leaf_ok[node.key] = j is not None and (sim >= 0.5 or not strict)
+        if j is not None and found_texts[j] != ck(lab) and not strict:
+            out.findings.append(F.make(
+                "S-LABEL", cells=[found_cells[j].where], source=source,
+                where=f"{name_zh} {found_cells[j].where}", where_en=f"{name_en}, {found_cells[j].where}",
+                found=strip_markers(found_cells[j].text).strip(), official=lab))
+    out.score -= 0.5 * sum(1 for j in range(len(found_texts)) if j not in hpairs.values())
+    if header and len(hpairs) < len(expected_nodes) // 2:
+        out.notes.append(Note(f"{name_zh}（{header[0].where}起）的表头与官方表格差别较大，已按列的位置读取数据。",
+                              f"{name_en} (from {header[0].where}): the header differs a lot from the official one; "
+                              f"values were read by column position."))
+
+    # -- data rows
+    if grid.label_depth == 0:
+        _read_unlabelled(out, spec, grid, data, width, source, name_zh, name_en)
+        return out
+    entries: list[tuple[Row, list[Cell], list[Cell], str]] = []
+    groups = {label_key(n.label): n for n in grid.all_rows() if n.label and not n.is_leaf}
+    leaf_labels = [label_key(n.label or "") for n in grid.leaf_rows()]
+    for row in data:
+        if row.is_blank():
+            continue
+        labels, values = row.split(width)
+        texts = [ck(c.text) for c in labels if ck(c.text)]
+        leaf = texts[-1] if texts else ""
+        has_values = any(ck(c.text) for c in values)
+        if not has_values and leaf:
+            g_sim = max((similarity(label_key(leaf), g) for g in groups), default=0.0)
+            l_sim = max((similarity(label_key(leaf), x) for x in leaf_labels), default=0.0)
+            if g_sim >= 0.6 and g_sim > l_sim:
+                continue  # a group row of its own (三、本年度办理结果 on a line by itself)
+        entries.append((row, labels, values, leaf))
+    expected = grid.leaf_rows()
+    rpairs = align(leaf_labels, [label_key(e[3]) for e in entries])
+    paired_found = set(rpairs.values())
+    reported_labels: set[tuple[str, str]] = set()
+    for i, node in enumerate(expected):
+        j = rpairs.get(i)
+        sim = similarity(leaf_labels[i], label_key(entries[j][3])) if j is not None else 0.0
+        if j is None or (strict and sim < 0.5):
+            out.score -= 1.0
+            for col in leaves:
+                out.missing.add(grid.cell_key(node.key, col.key))
+            continue
+        out.score += sim
+        row, labels, values, leaf = entries[j]
+        if not strict:
+            _label_findings(out, node, labels, leaf, source, name_zh, name_en, reported_labels)
+        if len(values) > width and any(ck(c.text) for c in values[:len(values) - width]):
+            out.score -= 0.5
+            out.findings.append(F.make(
+                "S-LAYOUT", cells=[row.where], source=source,
+                detail=f"{name_zh} {row.where}：“{leaf}”行有{len(values)}个数据格，官方表格只有{width}列，多出的列无法对应，本行未导入。",
+                detail_en=f"{name_en}, {row.where}: the row \"{leaf}\" has {len(values)} value cells but the official "
+                          f"table has {width} columns; the extra columns cannot be placed, so the row was not imported."))
+            for col in leaves:
+                out.missing.add(grid.cell_key(node.key, col.key))
+            continue
+        if len(values) != width:
+            out.score -= 0.5
+        for c_i, col in enumerate(leaves):
+            key = grid.cell_key(node.key, col.key)
+            if strict and not leaf_ok.get(col.key, True):
+                out.missing.add(key)
+                continue
+            if c_i < len(values):
+                cell = values[c_i]
+                out.values[key] = normalise_value(strip_markers(cell.text))
+                out.where[key] = cell.where
+            else:
+                out.values[key] = None
+                out.where[key] = f"{row.cells[-1].where}（该格缺失）"
+                if row.last_in_doc:
+                    out.truncated = row.where
+        if len(values) < width and not row.last_in_doc:
+            absent = "、".join(f"“{col.label}”" for col in leaves[len(values):])
+            out.notes.append(Note(
+                f"{name_zh} {row.where}：“{leaf}”行只有{len(values)}个数据格，缺少的{absent}按空白处理。",
+                f"{name_en}, {row.where}: the row \"{leaf}\" has only {len(values)} value cells; the missing "
+                f"{', '.join(col.label or '' for col in leaves[len(values):])} are taken as blank."))
+    for j, (row, _labels, values, leaf) in enumerate(entries):
+        if j in paired_found and not (strict and all(
+                similarity(leaf_labels[i], label_key(entries[j][3])) < 0.5 for i, jj in rpairs.items() if jj == j)):
+            continue
+        if strict:
+            continue
+        if any(ck(c.text) for c in values):
+            out.score -= 0.5
+            out.findings.append(F.make(
+                "S-LAYOUT", cells=[row.where], source=source,
+                detail=f"{name_zh} {row.where}：表中有官方表格没有的行“{leaf or '（无标签）'}”，其数据未导入；请删除该行或改回官方表格。",
+                detail_en=f"{name_en}, {row.where}: a row not in the official table (\"{leaf or '(no label)'}\"); "
+                          f"its values were not imported. Delete it or restore the official table."))
+        else:
+            out.notes.append(Note(f"{name_zh} {row.where}：未识别的表格内容“{leaf}”，未导入。",
+                                  f"{name_en}, {row.where}: unrecognised table content \"{leaf}\", not imported."))
+    missing_rows = [n for i, n in enumerate(expected) if i not in rpairs]
+    if missing_rows and not strict:
+        last_paired = max(rpairs, default=-1)
+        tail = [n for i, n in enumerate(expected) if i > last_paired]
+        ends_doc = bool(inst.rows) and inst.rows[-1].last_in_doc
+        if tail and ends_doc:
+            out.truncated = inst.rows[-1].where
+        for n in missing_rows:
+            out.findings.append(F.make(
+                "S-LAYOUT", cells=[inst.where], source=source,
+                detail=f"{name_zh}（{inst.where}起）：缺少“{n.label}”行（被删除、合并或无法识别），该行数据未导入。",
+                detail_en=f"{name_en} (from {inst.where}): the row \"{n.label}\" is missing (deleted, merged or "
+                          f"unrecognisable); its values were not imported."))
+    return out
+
+
+def _label_findings(out: GridRead, node: Node, labels: list[Cell], leaf: str, source: str,
+                    name_zh: str, name_en: str, reported: set[tuple[str, str]]) -> None:
+    """S-LABEL for a row's leaf label and its group labels (（三）不予公开 …) when they differ."""
+    texts = [c for c in labels if ck(c.text)]
+    if not texts:
+        return
+    leaf_cell = texts[-1]
+    official = node.label or ""
+    if ck(leaf_cell.text) != ck(official) and (ck(leaf_cell.text), official) not in reported:
+        reported.add((ck(leaf_cell.text), official))
+        out.findings.append(F.make(
+            "S-LABEL", cells=[leaf_cell.where], source=source,
+            where=f"{name_zh} {leaf_cell.where}", where_en=f"{name_en}, {leaf_cell.where}",
+            found=strip_markers(leaf_cell.text).strip(), official=official))
+    ancestors = [p for p in node.path[:-1] if p]
+    for c in texts[:-1]:
+        t = ck(c.text)
+        best = max(ancestors, key=lambda a: similarity(label_key(t), label_key(a)), default=None)
+        if best is None or t == ck(best) or (t, best) in reported:
+            continue
+        if similarity(label_key(t), label_key(best)) >= 0.5:
+            reported.add((t, best))
+            out.findings.append(F.make(
+                "S-LABEL", cells=[c.where], source=source, where=f"{name_zh} {c.where}", where_en=f"{name_en}, {c.where}",
+                found=strip_markers(c.text).strip(), official=best))
+
+
+def _read_unlabelled(out: GridRead, spec: Spec, grid: Grid, data: list[Row], width: int, source: str,
+                     name_zh: str, name_en: str) -> None:
+    """Table 四: one data row of 15 numbers under the header, no row label."""
+    row_node = grid.leaf_rows()[0]
+    rows = [r for r in data if not r.is_blank()] or data[:1]
+    if not rows:
+        out.score -= 1.0
+        out.missing.update(grid.cell_key(row_node.key, c.key) for c in grid.leaf_columns())
+        last = out.inst.rows[-1] if out.inst.rows else None
+        if last is not None and last.last_in_doc:
+            out.truncated = last.where
+        out.findings.append(F.make(
+            "S-LAYOUT", cells=[out.inst.where], source=source,
+            detail=f"{name_zh}（{out.inst.where}起）只有表头，没有数据行。",
+            detail_en=f"{name_en} (from {out.inst.where}) has a header but no data row."))
+        return
+    row = rows[0]
+    labels, values = row.split(width)
+    if len(values) > width:
+        out.score -= 1.0
+        out.missing.update(grid.cell_key(row_node.key, c.key) for c in grid.leaf_columns())
+        out.findings.append(F.make(
+            "S-LAYOUT", cells=[row.where], source=source,
+            detail=f"{name_zh} {row.where}：数据行有{len(values)}个数据格，官方表格只有{width}列，无法对应，未导入。",
+            detail_en=f"{name_en}, {row.where}: the data row has {len(values)} value cells but the official table has "
+                      f"{width} columns; it cannot be placed and was not imported."))
+        return
+    out.score += 1.0 if len(values) == width else -0.5
+    for i, col in enumerate(grid.leaf_columns()):
+        key = grid.cell_key(row_node.key, col.key)
+        if i < len(values):
+            out.values[key] = normalise_value(strip_markers(values[i].text))
+            out.where[key] = values[i].where
+        else:
+            out.values[key] = None
+            out.where[key] = f"{row.cells[-1].where}（该格缺失）"
+    if len(values) < width:
+        if row.last_in_doc:
+            out.truncated = row.where
+        else:
+            out.notes.append(Note(f"{name_zh} {row.where}：数据行只有{len(values)}个数据格（应为{width}个），缺少的按空白处理。",
+                                  f"{name_en}, {row.where}: the data row has {len(values)} value cells ({width} expected); "
+                                  f"the missing ones are taken as blank."))
+    for extra in rows[1:]:
+        _l, vals = extra.split(width)
+        if any(ck(c.text) for c in vals):
+            out.findings.append(F.make(
+                "S-LAYOUT", cells=[extra.where], source=source,
+                detail=f"{name_zh} {extra.where}：官方表格只有一行数据，这一行多出，其数据未导入。",
+                detail_en=f"{name_en}, {extra.where}: the official table has one data row; this extra row was not imported."))
+
+
+# ------------------------------------------------------------------ segmentation
+
+
+def _segment(blocks: Sequence[Block]) -> tuple[list[Instance], list[Note]]:
+    """Cut the document's table rows into grid instances at their anchors."""
+    instances: list[Instance] = []
+    notes: list[Note] = []
+    current: Instance | None = None
+    pending: list[Row] = []
+    last_table = max((i for i, b in enumerate(blocks) if isinstance(b, TableBlock)), default=-1)
+    content_after = any(isinstance(b, Para) and ck(b.text) for b in blocks[last_table + 1:])
+
+    def flush_pending() -> None:
+        for r in pending:
+            if not r.is_blank():
+                text = "｜".join(ck(c.text) for c in r.cells if ck(c.text))
+                notes.append(Note(f"{r.where}：未识别的表格内容“{text[:40]}”，未导入。",
+                                  f"{r.where}: unrecognised table content \"{text[:40]}\", not imported."))
+        pending.clear()
+
+    for bi, block in enumerate(blocks):
+        if isinstance(block, Para):
+            key = _caption_key(block.text)
+            if key:
+                flush_pending()
+                current = Instance(key, block.where)
+                instances.append(current)
+            continue
+        first = True
+        for ri, cells in enumerate(block.rows):
+            row = Row(cells, bi, last_in_doc=(bi == last_table and ri == len(block.rows) - 1 and not content_after))
+            anchor = _row_anchor(row)
+            if anchor:
+                flush_pending()
+                kind, rest = anchor
+                current = Instance(kind, row.where)
+                instances.append(current)
+                if rest is not None:
+                    current.rows.append(rest)
+                first = False
+                continue
+            if first and current is not None and current.rows and not _row_fits(current.kind, row):
+                current = None
+            first = False
+            if current is None or (current.guessed and current.kind.startswith("t2_")):
+                guess = _guess_kind(row)
+                if guess is not None and (current is None or guess.kind != current.kind):
+                    current = Instance(guess.kind, (pending[0] if pending else row).where, guessed=True)
+                    current.rows += pending
+                    pending.clear()
+                    instances.append(current)
+                elif current is None:
+                    pending.append(row)
+                    continue
+            current.rows.append(row)
+        flush_pending()
+    return instances, notes
+
+
+# ------------------------------------------------------------------ title, body, period
+
+
+_TITLE_TAIL = re.compile(r"(?:政府)?信息公开(?:工作)?(?:年度)?(?:工作)?报告.*$")
+_LEVEL_SUFFIX = (("街道办事处", "街道"), ("街道", "街道"), ("镇", "镇"), ("乡", "乡"))
+
+
+def split_title(title: str) -> tuple[str | None, str | None, int | None]:
+    """(body name, parent, year) from a report title such as 嘉兴市秀洲区王店镇2019年政府信息公开工作年度报告."""
+    t = re.sub(r"^关于", "", clean_text(title))
+    year = None
+    m = re.search(r"((?:19|20)\d{2})年度?", t)
+    if m:
+        year = int(m.group(1))
+        t = t[:m.start()] + t[m.end():]
+    name = _TITLE_TAIL.sub("", t).strip("（）()《》")
+    if name.endswith("人民") and "人民政府信息公开" in clean_text(title):
+        name += "政府"  # 岭北镇人民政府信息公开工作年度报告
+    if len(name) < 2:
+        return None, None, year
+    unit, parent = _split_parent(name)
+    return unit, parent, year
+
+
+def _split_parent(name: str) -> tuple[str, str | None]:
+    """Peel 嘉兴市 秀洲区 off 嘉兴市秀洲区王店镇 for a town: the town is the body, the rest its parent."""
+    if not any(name.endswith(s) or name.endswith(s + "人民政府") for s, _ in _LEVEL_SUFFIX):
+        return name, None
+    rest, parent = name, ""
+    while True:
+        m = re.match(r"^(.{1,7}?(?:自治区|省|市|自治州|州|盟|地区|区|县|旗))(.+)$", rest)
+        if not m or len(m.group(2)) < 3 or not any(x in m.group(2) for x, _ in _LEVEL_SUFFIX):
+            break
+        parent += m.group(1)
+        rest = m.group(2)
+    return rest, parent or None
+
+
+def level_of(name: str | None, parent: str | None = None) -> str | None:
+    """单位层级 from the body's name: …镇 / …镇人民政府 → 镇, …街道办事处 → 街道, …县人民政府 → 县级政府."""
+    if not name:
+        return None
+    n = re.sub(r"(人民政府|政府)$", "", name)
+    for suffix, level in _LEVEL_SUFFIX:
+        if n.endswith(suffix):
+            return level
+    if name.endswith(("人民政府", "政府")) or re.search(r"[县区旗市州盟]$", name):
+        if n.endswith(("县", "区", "旗")) or n.endswith("县级市"):
+            return "县级政府"
+        if n.endswith(("市", "州", "盟")):
+            return "市级政府"
+        return None
+    if re.search(r"(局|委员会|委|办公室|办|中心|厅|署|院|所|队|站|处)$", name):
+        head = (parent or "") + name
+        if re.match(r"^.{1,8}?(省|自治区)[^市县区]{2,}$", head):
+            return "省级部门"
+        if re.match(r"^.{1,12}?(县|区|旗)", head):
+            return "县级部门"
+        if re.match(r"^.{1,8}?(市|州|盟)", head):
+            return "市级部门"
+    return None
+
+
+def find_period(paras: Iterable[Para]) -> tuple[str, str, str] | None:
+    """(start ISO, end ISO, where) of the statistics period stated in the text."""
+    best: tuple[str, str, str] | None = None
+    for p in paras:
+        t = strip_markers(p.text)
+        for m in _PERIOD.finditer(t):
+            y1, m1, d1 = int(m.group(1)), int(m.group(2)), int(m.group(3))
+            y2 = int(m.group(4)) if m.group(4) else y1
+            m2, d2 = int(m.group(5)), int(m.group(6))
+            try:
+                from datetime import date
+
+                start, end = date(y1, m1, d1).isoformat(), date(y2, m2, d2).isoformat()
+            except ValueError:
+                continue
+            context = t[max(0, m.start() - 30):m.start()]
+            if re.search(r"统计|期限|数据|报告", context):
+                return start, end, p.where
+            if best is None:
+                best = (start, end, p.where)
+    return best
+
+
+# ------------------------------------------------------------------ the import
+
+
+def _looks_like_report(paras: Sequence[Para], headings: int) -> bool:
+    text = "".join(ck(p.text) for p in paras[:50])
+    return headings >= 3 or ("信息公开" in text and ("年度报告" in text or "工作报告" in text))
+
+
+def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: str | None = None,
+                  year: int | None = None) -> Imported:
+    """Read a report from its blocks. Raises LoadError for input that is not a usable report."""
+    blocks = [b for b in blocks if not (isinstance(b, Para) and not ck(b.text))]
+    if not blocks:
+        raise LoadError(source, "empty", f"{source}：文件没有任何内容，请提供完整的年度报告。",
+                        f"{source}: the file has no content; provide the complete annual report.")
+    paras = [b for b in blocks if isinstance(b, Para)]
+    notes: list[Note] = []
+
+    # -- title: the short lines before the first heading, up to the one saying 报告
+    title_paras: list[Para] = []
+    for b in blocks:
+        if not isinstance(b, Para) or classify_heading(b.text) is not None:
+            break
+        t = ck(b.text)
+        if len(t) > 45 or "。" in t:
+            break
+        title_paras.append(b)
+        if "报告" in t:
+            break
+    if title_paras and not any("报告" in ck(p.text) for p in title_paras):
+        title_paras = title_paras[:1] if "信息公开" in ck(title_paras[0].text) else []
+    title = "".join(strip_markers(p.text).strip() for p in title_paras) or None
+    title_ids = {id(p) for p in title_paras}
+
+    # -- sections
+    prose_parts: dict[str, list[tuple[str, str]]] = {s.key: [] for s in sections()}
+    preamble: list[tuple[str, str]] = []
+    headings: list[tuple[str, str]] = []
+    current: str | None = None
+    seen_official = 0
+    unit_notes: dict[str, tuple[str, str]] = {}
+    for b in blocks:
+        if not isinstance(b, Para) or id(b) in title_ids:
+            continue
+        if _caption_key(b.text):
+            continue
+        unit = _unit_note(b.text)
+        if unit is not None:
+            unit_notes[unit[0]] = (unit[1], b.where)
+            continue
+        h = classify_heading(b.text)
+        if h is not None:
+            headings.append((h.text, b.where))
+            if h.key:
+                current = h.key
+                seen_official += 1
+                continue
+        text = strip_markers(b.text).strip()
+        if not text:
+            continue
+        (prose_parts[current] if current else preamble).append((text, b.where))
+    if prose_parts["s6"] or preamble:
+        last = "s6" if prose_parts["s6"] else None
+        tail = prose_parts[last] if last else []
+        while tail and _SIGNATURE.match(clean_text(tail[-1][0])):
+            text, where = tail.pop()
+            notes.append(Note(f"{where}：落款“{text}”未计入正文。", f"{where}: the sign-off \"{text}\" is not part of the prose."))
+
+    instances, seg_notes = _segment(blocks)
+    notes += seg_notes
+    if not instances:
+        if _looks_like_report(paras, seen_official):
+            raise LoadError(source, "no-tables",
+                            f"{source}：找不到年度报告的统计表格（表二、表三、表四），无法导入；请提供带表格的完整报告（Word 文档或网页），或直接填写标准工作簿。",
+                            f"{source}: none of the report's statistical tables (2, 3, 4) were found, so it cannot be "
+                            f"imported; provide the complete report with its tables (Word or web page), or fill in the standard workbook.")
+        raise LoadError(source, "not-a-report",
+                        f"{source}：这不是政府信息公开工作年度报告（没有找到报告的标题、六个部分或统计表格），请检查是否选错了文件。",
+                        f"{source}: this is not an annual government-information-disclosure report (no title, sections "
+                        f"or statistical tables found); check that you picked the right file.")
+
+    # -- year, body, period
+    name, parent, title_year = split_title(title) if title else (None, None, None)
+    if name is None:
+        for p in paras[:6]:
+            m = re.search(r"(?:本报告由|由)([^，,。根依按结]{2,30}?)(?:根据|依据|按照|结合|编制)", ck(p.text))
+            if m:
+                name, parent = _split_parent(m.group(1))
+                break
+    period = find_period(paras)
+    found_year = title_year or (int(period[1][:4]) if period else None)
+    if found_year is None:
+        counts: dict[int, int] = {}
+        for p in paras:
+            for y in _YEAR.findall(ck(p.text)):
+                counts[int(y)] = counts.get(int(y), 0) + 1
+        if counts:
+            found_year = max(counts, key=lambda y: (counts[y], y))
+            notes.append(Note(f"报告年度：标题中没有年份，按正文中最常出现的{found_year}年处理。",
+                              f"report year: the title has no year; taking {found_year}, the year the text mentions most."))
+    where_year = title_paras[0].where if title_year and title_paras else (period[2] if period and found_year else None)
+    if year is not None and found_year is not None and year != found_year:
+        notes.append(Note(f"报告年度：按 --year 指定的{year}年处理（报告中写的是{found_year}年）。",
+                          f"report year: {year} as given by --year (the report says {found_year})."))
+    the_year = year if year is not None else found_year
+
+    # -- edition, from the tables
+    reads: dict[str, list[GridRead]] = {}
+    votes: dict[str, int] = {}
+    inst_best: list[tuple[Instance, str | None]] = []
+    for inst in instances:
+        per: dict[str, GridRead] = {}
+        for spec in all_specs():
+            try:
+                g = spec.grid(inst.kind)
+            except KeyError:
+                continue
+            per[spec.edition] = read_grid(spec, g, inst, source=source)
+        ranked = sorted(per.items(), key=lambda kv: -kv[1].score)
+        best = ranked[0][0] if ranked and (len(ranked) == 1 or ranked[0][1].score - ranked[1][1].score >= 0.5) else None
+        if best:
+            votes[best] = votes.get(best, 0) + 1
+        inst_best.append((inst, best))
+    by_year = edition_for_year(the_year) if the_year else None
+    if edition is not None:
+        chosen = edition
+    elif votes:
+        top = max(votes.values())
+        tied = [e for e, v in votes.items() if v == top]
+        chosen = by_year if by_year in tied else sorted(tied)[-1]
+    else:
+        chosen = by_year or all_specs()[-1].edition
+    spec = load_spec(chosen)
+
+    rec = Record(edition=chosen, source=source, kind=kind)
+    rec.meta = {f.key: None for f in spec.metadata}
+    rec.values = {k: None for k in spec.cells}
+    recognised: list[tuple[str, str]] = []
+    used: set[str] = set()
+    foreign_tables: dict[str, list[Instance]] = {}
+    for inst, best in inst_best:
+        try:
+            grid = spec.grid(inst.kind)
+        except KeyError:
+            grid = None
+        if best is not None and best != chosen:
+            foreign_tables.setdefault(_table_of(inst.kind), []).append(inst)
+        if grid is None:
+            continue
+        if inst.kind in used:
+            notes.append(Note(f"{_grid_name(spec, grid)[0]}在{inst.where}再次出现，只导入了第一次出现的表格。",
+                              f"{_grid_name(spec, grid)[1]} appears again at {inst.where}; only the first one was imported."))
+            continue
+        used.add(inst.kind)
+        strict = best is not None and best != chosen
+        gr = read_grid(spec, grid, inst, source=source, strict=strict)
+        reads.setdefault(inst.kind, []).append(gr)
+        recognised.append((_grid_name(spec, grid)[0], inst.where))
+        rec.values.update(gr.values)
+        rec.where.update(gr.where)
+        rec.missing |= gr.missing
+        rec.structure += gr.findings
+        notes += gr.notes
+        if inst.guessed:
+            notes.append(Note(f"{_grid_name(spec, grid)[0]}（{inst.where}起）没有表头或标题，按行标签识别。",
+                              f"{_grid_name(spec, grid)[1]} (from {inst.where}) has no caption or header; recognised by its row labels."))
+        if gr.unit and "amount_unit" in rec.meta and grid.key == "t2_9":
+            rec.meta["amount_unit"] = gr.unit
+            rec.where["meta.amount_unit"] = inst.where
+        if gr.truncated:
+            zh, en = _grid_name(spec, grid)
+            raise LoadError(source, "truncated-table",
+                            f"{source}：{zh}在{gr.truncated}处中断（后面的行或数据缺失，文件到此结束），报告不完整；请提供完整的报告后再导入。",
+                            f"{source}: {en} breaks off at {gr.truncated} (its remaining rows or cells are missing and the "
+                            f"file ends there); the report is incomplete, provide the complete report and import again.")
+    for tkey, insts in foreign_tables.items():
+        other = next(e for i, e in inst_best if i is insts[0])
+        ospec = load_spec(other or chosen)
+        zh, en = TABLE_NAMES.get(tkey, (tkey, tkey))
+        detail = _edition_detail(tkey, insts, spec, ospec)
+        rec.structure.append(F.make(
+            "S-EDITION", cells=[insts[0].where], source=source,
+            detail=f"{zh}（{insts[0].where}起）用的是{ospec.edition}版表格（{ospec.issued_with}）{detail[0]}，"
+                   f"而本报告的其他表格是{spec.edition}版（{spec.issued_with}）；同一报告须统一使用{spec.edition}版。",
+            detail_en=f"{en} (from {insts[0].where}) uses the {ospec.edition} edition ({ospec.issued_with}){detail[1]}, "
+                      f"while the report's other tables are {spec.edition}; one report must use one edition."))
+    # grids of the chosen edition that were not found at all
+    last_inst = instances[-1]
+    ends_in_table = bool(last_inst.rows) and last_inst.rows[-1].last_in_doc
+    order = [g.key for g in spec.grids()]
+    for g in spec.grids():
+        if g.key in used:
+            continue
+        keys = [g.cell_key(r.key, c.key) for r in g.leaf_rows() for c in g.leaf_columns()]
+        rec.missing.update(keys)
+        zh, en = _grid_name(spec, g)
+        if ends_in_table and last_inst.kind in order and order.index(g.key) > order.index(last_inst.kind):
+            raise LoadError(source, "truncated-table",
+                            f"{source}：文件在{last_inst.rows[-1].where}处结束，{zh}及其后的表格缺失，报告不完整；请提供完整的报告后再导入。",
+                            f"{source}: the file ends at {last_inst.rows[-1].where} and {en} and the tables after it "
+                            f"are missing; the report is incomplete, provide the complete report and import again.")
+        if _table_of(g.key) in foreign_tables:
+            continue  # S-EDITION already says why
+        rec.structure.append(F.make(
+            "S-LAYOUT", cells=[], source=source,
+            detail=f"找不到{zh}，其数据无法导入；请按官方格式补上该表。",
+            detail_en=f"{en} was not found, so its values cannot be imported; add it in the official format."))
+
+    # -- metadata
+    for key, (value, where) in unit_notes.items():
+        if key in rec.meta:
+            rec.meta[key] = value
+            rec.where[f"meta.{key}"] = where
+    rec.meta["unit_name"] = name
+    rec.meta["parent"] = parent
+    rec.meta["level"] = level_of(name, parent)
+    rec.meta["year"] = the_year
+    if title_paras:
+        for k in ("unit_name", "parent", "level"):
+            if rec.meta.get(k):
+                rec.where[f"meta.{k}"] = title_paras[0].where
+    if where_year and year is None:
+        rec.where["meta.year"] = where_year
+    if period:
+        rec.meta["period_start"], rec.meta["period_end"] = period[0], period[1]
+        rec.where["meta.period_start"] = rec.where["meta.period_end"] = period[2]
+    elif the_year:
+        rec.meta["period_start"], rec.meta["period_end"] = f"{the_year}-01-01", f"{the_year}-12-31"
+        notes.append(Note(f"统计期限：正文没有写明，按{the_year}年1月1日至12月31日填入。",
+                          f"statistics period: not stated in the text; filled in as {the_year}-01-01 to {the_year}-12-31."))
+    if name is None:
+        notes.append(Note("单位名称：从标题和正文中都没有找到，请在工作簿“基本信息”中补填。",
+                          "body name: found neither in the title nor in the text; fill it in on the 基本信息 sheet."))
+    elif rec.meta["level"] is None:
+        notes.append(Note(f"单位层级：无法从“{name}”判断，请在工作簿“基本信息”中选择。",
+                          f"level: cannot be told from \"{name}\"; choose it on the 基本信息 sheet."))
+    if the_year is None:
+        notes.append(Note("报告年度：标题和正文中都没有找到年份，请用 --year 指定。",
+                          "report year: no year in the title or the text; give it with --year."))
+
+    # -- prose
+    if preamble:
+        prose_parts["s1"] = preamble + prose_parts["s1"]
+    for key, parts in prose_parts.items():
+        rec.prose[key] = "\n".join(t for t, _ in parts) or None
+        line = 0
+        for t, where in parts:
+            rec.where[f"prose.{key}@{line}"] = where
+            line += t.count("\n") + 1
+        if parts:
+            rec.where[f"prose.{key}"] = parts[0][1]
+    rec.headings_found = [h for h, _ in headings]
+    for i, (_h, where) in enumerate(headings):
+        rec.where[f"heading.{i}"] = where
+    return Imported(rec, notes, recognised, title)
+
+
+_LOOSE_UNIT = re.compile(r"^[(（]?(?:注[:：]?)?\s*(?:采购总金额|金额)(?:的)?单位\s*(?:为|是|[:：])\s*(万元|元)[)）。]?$")
+
+
+def _unit_note(text: str) -> tuple[str, str] | None:
+    """(field, value) of a unit note under a table: the exporter's 注：采购总金额单位：元, or a
+    published 注：采购总金额单位为万元. The unit is metadata, not prose."""
+    t = strip_markers(text).strip()
+    for spec in all_specs():
+        hit = parse_unit_note(t, spec)
+        if hit is not None and spec.field(hit[0]).type == "choice" and hit[1] in spec.field(hit[0]).choices:
+            return hit
+    m = _LOOSE_UNIT.match(clean_text(t))
+    if m and any(f.key == "amount_unit" for s in all_specs() for f in s.metadata):
+        return "amount_unit", m.group(1)
+    return None
+
+
+def _table_of(grid_key: str) -> str:
+    return grid_key.split("_", 1)[0]
+
+
+def _edition_detail(tkey: str, insts: list[Instance], spec: Spec, other: Spec) -> tuple[str, str]:
+    """Why a table is of the other edition, in a few words."""
+    if tkey == "t3" and spec.edition != other.edition:
+        if any(n.key == "other" and not n.is_leaf for n in spec.grid("t3").all_rows()):
+            return "：“（六）其他处理”没有按规定拆分为三行", ": 其他处理 (6) is not split into its three rows"
+        return "：“（六）其他处理”被拆分成了三行", ": 其他处理 (6) is split into three rows"
+    if tkey == "t2":
+        kinds = "、".join(sorted({i.kind for i in insts}))
+        return f"（{kinds}）", f" ({kinds})"
+    return "", ""

@@ -1,0 +1,483 @@
+"""Rules on the prose of a report: S-SECTIONS, N-TEXT-TABLE, N-SEC5-EMPTY, N-FEE.
+
+The tables are checked cell by cell by the validator; this module reads what the report *says*:
+whether its six sections are all there, once, in order; whether a figure stated in the text
+(申请 received or carried over, 行政复议 / 行政诉讼 cases) contradicts the table; whether section 五
+is empty; and, from 2021, whether section 六 says anything about 信息处理费.
+
+It works on imported reports (``Record.headings_found`` lists the headings as written, with their
+locations in ``Record.where['heading.N']``) and on workbooks, whose prose sheet has one fixed cell
+per section (``headings_found`` is None): there S-SECTIONS looks for what goes wrong in a prose
+sheet instead — an empty 总体情况, or another section's heading pasted inside a section's cell.
+
+The heading classifier lives here because it defines what counts as a section heading for both
+the rule and the importers that split a report into sections.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from . import findings as F
+from .normalise import clean_text, label_key, similarity
+from .record import Record
+from .spec import Section, editions, load_spec
+
+__all__ = [
+    "Heading",
+    "classify_heading",
+    "narrative_findings",
+    "prose_figures",
+    "section_findings",
+    "sections",
+    "text_table_findings",
+]
+
+CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+SECTION_ZH = {"s1": "第一部分", "s2": "第二部分", "s3": "第三部分", "s4": "第四部分", "s5": "第五部分", "s6": "第六部分"}
+SECTION_EN = {"s1": "section 1", "s2": "section 2", "s3": "section 3", "s4": "section 4", "s5": "section 5", "s6": "section 6"}
+
+#: what a clerk writes in a section that has nothing in it
+EMPTY_WORDS = {"无", "暂无", "没有", "无此项", "无相关情况", "/", "-", "—", "——", "无其他需要报告的事项"}
+
+
+@cache
+def sections() -> tuple[Section, ...]:
+    """The six sections (identical in every edition; taken from the newest spec)."""
+    return load_spec(editions()[-1]).sections
+
+
+def cn_number(text: str) -> int | None:
+    """一 → 1, 十二 → 12, 二十 → 20, 三百零五 → 305; None for anything else."""
+    if not text or any(ch not in CN_DIGITS and ch not in "十百千" for ch in text):
+        return None
+    total, current = 0, 0
+    for ch in text:
+        if ch in CN_DIGITS:
+            current = CN_DIGITS[ch]
+        else:
+            unit = {"十": 10, "百": 100, "千": 1000}[ch]
+            total += (current or 1) * unit
+            current = 0
+    return total + current
+
+
+# ------------------------------------------------------------------ headings
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A top-level heading as written.
+
+    ``key`` is the official section it names (s1..s6) or None for a numbered heading that names
+    none of the six (a report's own extra part such as 三、重点领域信息公开情况); ``number`` is the
+    number written before it (三、 → 3, 3、 → 3), None when unnumbered.
+    """
+
+    text: str
+    key: str | None
+    number: int | None
+
+
+_HEAD = re.compile(
+    r"^(?:(?P<par>[(（][一二三四五六七八九十\d]{1,3}[)）])"
+    r"|第?(?P<cn>[一二三四五六七八九十]{1,3})(?:部分)?(?P<cnsep>[、.,:：])?"
+    r"|(?P<ar>\d{1,2})(?P<arsep>[、.,:：]))?(?P<name>.+)$"
+)
+_NO_CONTENT = re.compile(r"[(（]\s*(无|空|略|不适用)\s*[)）]$")
+_UNIT_TAIL = re.compile(r"[:：]$")
+
+
+def classify_heading(text: str | None) -> Heading | None:
+    """Whether a paragraph is a top-level section heading, and which one.
+
+    Accepted: 一、总体情况 · 1、 总体情况 · 第一部分 总体情况 · 总体情况 (unnumbered, exact) ·
+    三、收到和处理政府信息公开申请情况（无） · a renamed official heading (五、主要问题及改进措施) when
+    it is still close to the official name. Not headings: （一）sub-headings, 一是…, numbered
+    sentences (they carry 。 or ，), anything long.
+    """
+    if not text:
+        return None
+    raw = re.sub(r"\[(?:bookmark|anchor)[^\]]*\]", "", text).strip()
+    t = clean_text(raw)
+    if not t or len(t) > 40 or re.search(r"[。;；!！?？]", t):
+        return None
+    m = _HEAD.match(t)
+    if m is None or m.group("par"):
+        return None
+    number: int | None = None
+    if m.group("cn"):
+        number = cn_number(m.group("cn"))
+    elif m.group("ar"):
+        number = int(m.group("ar"))
+    name = _UNIT_TAIL.sub("", _NO_CONTENT.sub("", m.group("name")))
+    if not name or "," in name or "，" in name:
+        return None
+    best, score = None, 0.0
+    for s in sections():
+        sim = similarity(label_key(name), label_key(s.name))
+        if s.name in name and len(name) <= len(s.name) + 6:
+            sim = max(sim, 0.95)
+        if sim > score:
+            best, score = s, sim
+    separated = bool(m.group("cnsep") or m.group("arsep"))
+    if best is not None:
+        if number is not None and (score >= 0.8 or (separated and score >= 0.5)):
+            return Heading(raw, best.key, number)
+        if number is None and score >= 0.85 and len(name) <= len(best.name) + 6:
+            return Heading(raw, best.key, None)
+    if m.group("cn") and m.group("cnsep") == "、" and 2 <= len(name) <= 20:
+        return Heading(raw, None, number)
+    return None
+
+
+# ------------------------------------------------------------------ S-SECTIONS
+
+
+def _number_zh(n: int) -> str:
+    return "一二三四五六七八九十"[n - 1] if 1 <= n <= 10 else str(n)
+
+
+def section_findings(rec: Record) -> list[F.Finding]:
+    """S-SECTIONS: on the headings as found (imported), else on the prose sheet (workbook)."""
+    if rec.headings_found is None:
+        return _prose_sheet_sections(rec)
+    secs = {s.key: s for s in sections()}
+    order = [s.key for s in sections()]
+    found: list[tuple[int, Heading]] = []
+    for i, text in enumerate(rec.headings_found):
+        h = classify_heading(text)
+        if h is not None:
+            found.append((i, h))
+
+    def loc(i: int) -> str:
+        return rec.where.get(f"heading.{i}", f"第{i + 1}个标题")
+
+    out: list[F.Finding] = []
+    official = [(i, h) for i, h in found if h.key]
+    seen: dict[str, list[int]] = {}
+    for i, h in official:
+        seen.setdefault(h.key or "", []).append(i)
+    missing = [k for k in order if k not in seen]
+    if missing:
+        names = "、".join(f"“{secs[k].heading}”" for k in missing)
+        out.append(F.make(
+            "S-SECTIONS", keys=[f"prose.{k}" for k in missing], cells=[], source=rec.source,
+            detail=f"正文缺少{names}部分（或其标题无法识别），请按规定的六部分撰写。",
+            detail_en=f"the narrative lacks the part(s) {', '.join(secs[k].heading for k in missing)} "
+                      f"(or their headings cannot be recognised); write all six parts."))
+    for k, idx in seen.items():
+        if len(idx) > 1:
+            where = "、".join(loc(i) for i in idx)
+            texts = "、".join(f"“{rec.headings_found[i]}”" for i in idx)
+            out.append(F.make(
+                "S-SECTIONS", keys=[f"prose.{k}"], cells=[loc(i) for i in idx], source=rec.source,
+                detail=f"“{secs[k].heading}”部分重复出现{len(idx)}次（{where}：{texts}），请合并为一个部分。",
+                detail_en=f"the part {secs[k].heading} appears {len(idx)} times ({', '.join(loc(i) for i in idx)}); merge them into one."))
+    firsts = sorted((idx[0], k) for k, idx in seen.items())
+    seq = [k for _, k in firsts]
+    if seq != sorted(seq, key=order.index):
+        shown = " → ".join(secs[k].heading.split("、", 1)[0] for k in seq)
+        out.append(F.make(
+            "S-SECTIONS", keys=[f"prose.{k}" for k in seq], cells=[loc(i) for i, _ in firsts], source=rec.source,
+            detail=f"正文各部分顺序不对（{shown}），应为一至六的顺序。",
+            detail_en=f"the parts are out of order ({shown}); they must run from 一 to 六."))
+    for pos, (i, h) in enumerate(found):
+        if h.key is not None or h.number is None:
+            continue
+        nxt = next((g for _, g in found[pos + 1:] if g.key), None)
+        if nxt is not None and order.index(nxt.key) + 1 <= h.number:
+            out.append(F.make(
+                "S-SECTIONS", keys=[f"prose.{nxt.key}"], cells=[loc(i)], source=rec.source,
+                detail=f"{loc(i)}的标题“{h.text}”不是规定的六部分之一，却占用了“{_number_zh(h.number)}、”的编号，"
+                       f"其后又出现“{nxt.text}”，编号因此错乱；请把这部分内容并入相应部分（或改为小标题）。",
+                detail_en=f"the heading \"{h.text}\" ({loc(i)}) is not one of the six parts but takes the number "
+                          f"{h.number}, and \"{nxt.text}\" follows it, so the numbering is broken; fold it into the "
+                          f"proper part (or make it a sub-heading)."))
+    return out
+
+
+def _prose_sheet_sections(rec: Record) -> list[F.Finding]:
+    """A workbook's prose sheet cannot lose or reorder a section; what can go wrong is an empty
+    总体情况 or a whole report pasted into one cell (another section's heading inside it)."""
+    out: list[F.Finding] = []
+    secs = {s.key: s for s in sections()}
+    s1 = rec.prose.get("s1")
+    if s1 is None or not clean_text(str(s1)):
+        out.append(F.make(
+            "S-SECTIONS", keys=["prose.s1"], cells=[rec.where.get("prose.s1", "")] if rec.where.get("prose.s1") else [],
+            source=rec.source,
+            detail="“一、总体情况”没有填写内容，请概述本年度政府信息公开工作的总体情况。",
+            detail_en="the part 一、总体情况 is empty; summarise the year's disclosure work."))
+    for key, text in rec.prose.items():
+        if not isinstance(text, str):
+            continue
+        for line in text.splitlines():
+            h = classify_heading(line)
+            if h is not None and h.key and h.key != key and h.number is not None:
+                where = rec.where.get(f"prose.{key}", secs[key].heading if key in secs else key)
+                out.append(F.make(
+                    "S-SECTIONS", keys=[f"prose.{key}", f"prose.{h.key}"], cells=[where] if where else [],
+                    source=rec.source,
+                    detail=f"“{secs[key].heading if key in secs else key}”一栏中出现了“{h.text}”的标题（{where}）："
+                           f"各部分内容应分别填写在对应的栏中。",
+                    detail_en=f"the cell for {secs[key].heading if key in secs else key} ({where}) contains the heading "
+                              f"\"{h.text}\"; put each part in its own cell."))
+                break
+    return out
+
+
+# ------------------------------------------------------------------ N-TEXT-TABLE
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A figure the prose may state and the table cells it must agree with.
+
+    ``alternatives``: the prose figure is consistent when it equals the sum of any one of these
+    key groups (受理 may be counted with or without the applications carried over).
+    """
+
+    name: str
+    zh: str
+    en: str
+    alternatives: tuple[tuple[str, ...], ...]
+
+
+TOPICS = (
+    Topic("received", "本年新收政府信息公开申请", "applications received this year",
+          (("t3.received.total",), ("t3.received.total", "t3.carried.total"))),
+    Topic("carried", "上年结转政府信息公开申请", "applications carried over from last year", (("t3.carried.total",),)),
+    Topic("review", "政府信息公开行政复议", "administrative reconsiderations", (("t4.cases.review_total",),)),
+    Topic("litigation", "政府信息公开行政诉讼", "administrative lawsuits",
+          (("t4.cases.direct_total", "t4.cases.after_review_total"), ("t4.cases.direct_total",),
+           ("t4.cases.after_review_total",))),
+)
+
+_NUM = r"(?P<n>\d+|[零一二两三四五六七八九十百]+)\s*(?:件|条|个|份|宗|起|次|项)"
+_STOP = r"[^，,。；;：:\d]"
+_APPROX_BEFORE = re.compile(r"(近|约|大约|超过|逾|不足|不到|将近)$")
+_RELATIVE = re.compile(r"(较上年|同比|比上年|比去年|较去年|增长|下降|增加|减少|环比)")
+_NEG = r"(未|没有|无(?!论)|并无|尚无|未曾)"
+
+_PATTERNS: dict[str, tuple[re.Pattern[str], ...]] = {
+    "received": (
+        re.compile(rf"(收到|受理|接收|接到|新收|共收){_STOP}{{0,20}}?申请{_STOP}{{0,8}}?{_NUM}"),
+        re.compile(rf"(收到|受理|接收|接到|新收|共收){_STOP}{{0,8}}?{_NUM}{_STOP}{{0,16}}申请"),
+    ),
+    "carried": (
+        re.compile(rf"(上年|上一年|去年|上年度)[^，,。；;\d]{{0,6}}结转{_STOP}{{0,16}}?{_NUM}"),
+        re.compile(rf"结转{_STOP}{{0,4}}(上年|上一年){_STOP}{{0,16}}?{_NUM}"),
+    ),
+    "review": (re.compile(rf"行政复议{_STOP}{{0,10}}?{_NUM}"), re.compile(rf"{_NUM}{_STOP}{{0,4}}行政复议")),
+    "litigation": (re.compile(rf"行政诉讼{_STOP}{{0,10}}?{_NUM}"), re.compile(rf"{_NUM}{_STOP}{{0,4}}行政诉讼")),
+}
+_ZERO: dict[str, tuple[re.Pattern[str], ...]] = {
+    "received": (
+        re.compile(rf"{_NEG}(收到|受理|接到|接收){_STOP}{{0,24}}申请"),
+        re.compile(r"申请[^，,。；;]{0,8}(为|是)?(0|零)\s*件"),
+    ),
+    "carried": (),
+    "review": (re.compile(rf"{_NEG}[^，,。；;]{{0,30}}行政复议"),
+               re.compile(r"行政复议[^，,。；;\d]{0,20}(均为零|均无|为零|为0|0件|零件)")),
+    "litigation": (re.compile(rf"{_NEG}[^，,。；;]{{0,30}}行政诉讼"),
+                   re.compile(r"行政诉讼[^，,。；;\d]{0,20}(均为零|均无|为零|为0|0件|零件)")),
+}
+_CONTEXT = {
+    "received": re.compile(r"信息公开|依申请|公开申请"),
+    "carried": re.compile(r"信息公开|依申请|公开申请|申请"),
+    "review": re.compile(r"信息公开|公开"),
+    "litigation": re.compile(r"信息公开|公开"),
+}
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure stated in the prose: topic, value, the words stating it, where."""
+
+    topic: str
+    value: int
+    text: str
+    section: str
+    offset: int  # character offset in the section's prose
+
+
+def _sentences(text: str) -> list[tuple[int, str]]:
+    out, start = [], 0
+    for m in re.finditer(r"[。；;！!？?\n]", text):
+        out.append((start, text[start:m.end()]))
+        start = m.end()
+    if start < len(text):
+        out.append((start, text[start:]))
+    return out
+
+
+def prose_figures(rec: Record) -> list[Figure]:
+    """The figures on applications and cases that the prose states, for the report year only."""
+    year = rec.year
+    out: list[Figure] = []
+    for sec, text in rec.prose.items():
+        if not isinstance(text, str) or not text:
+            continue
+        for start, sentence in _sentences(text):
+            years = {int(y) for y in _YEAR.findall(sentence)}
+            if year is not None and years and year not in years:
+                continue  # about another year (上年, 下一年的计划)
+            for topic, pats in _PATTERNS.items():
+                if not (_CONTEXT[topic].search(sentence) or sec in ("s3", "s4")):
+                    continue
+                hit = _first_figure(topic, sentence, pats)
+                if hit is not None:
+                    value, words, pos = hit
+                    out.append(Figure(topic, value, words, sec, start + pos))
+                    continue
+                for zp in _ZERO[topic]:
+                    zm = zp.search(sentence)
+                    if zm and not re.search(r"\d+\s*(件|起|宗)", sentence[zm.start():zm.end()]):
+                        out.append(Figure(topic, 0, _clause(sentence, zm.start(), zm.end()), sec, start + zm.start()))
+                        break
+    return out
+
+
+def _first_figure(topic: str, sentence: str, pats: tuple[re.Pattern[str], ...]) -> tuple[int, str, int] | None:
+    for p in pats:
+        for m in p.finditer(sentence):
+            n = m.group("n")
+            value = int(n) if n.isdigit() else cn_number(n)
+            if value is None:
+                continue
+            before = sentence[:m.start("n")]
+            after = sentence[m.end("n"):m.end("n") + 2]
+            if _APPROX_BEFORE.search(before) or after.startswith(("余", "多")):
+                continue
+            clause = _clause(sentence, m.start(), m.end())
+            if _RELATIVE.search(clause):
+                continue
+            if topic == "received" and re.search(r"结转|上年|办结|答复|予以公开|不予公开", sentence[m.start():m.end()]):
+                continue
+            return value, clause, m.start()
+    return None
+
+
+def _clause(sentence: str, a: int, b: int) -> str:
+    """The clause around sentence[a:b] (between commas), for quoting in a message."""
+    left = max(sentence.rfind(c, 0, a) for c in "，,；;。：:\n")
+    right_candidates = [i for i in (sentence.find(c, b) for c in "，,；;。\n") if i >= 0]
+    right = min(right_candidates) if right_candidates else len(sentence)
+    return sentence[left + 1:right].strip()
+
+
+def prose_location(rec: Record, section: str, offset: int) -> str:
+    """Where a character of a section's prose is, for a person: the paragraph's line when the
+    importer recorded it (``prose.s1@3`` → 第57行), else the section's cell (正文!B3)."""
+    text = rec.prose.get(section) or ""
+    line = text.count("\n", 0, offset)
+    best = None
+    for k, v in rec.where.items():
+        if k.startswith(f"prose.{section}@"):
+            try:
+                first = int(k.split("@", 1)[1])
+            except ValueError:
+                continue
+            if first <= line and (best is None or first > best[0]):
+                best = (first, v)
+    if best is not None:
+        return best[1]
+    return rec.where.get(f"prose.{section}", "")
+
+
+def text_table_findings(rec: Record) -> list[F.Finding]:
+    """N-TEXT-TABLE: each stated figure against the table; one finding per topic at most."""
+    spec = rec.spec
+    out: list[F.Finding] = []
+    done: set[str] = set()
+    topics = {t.name: t for t in TOPICS}
+    for fig in prose_figures(rec):
+        if fig.topic in done:
+            continue
+        topic = topics[fig.topic]
+        sums: list[tuple[tuple[str, ...], int | float]] = []
+        for keys in topic.alternatives:
+            if any(k not in spec.cells or k in rec.missing or rec.numeric(k) is None for k in keys):
+                continue
+            sums.append((keys, sum(rec.numeric(k) or 0 for k in keys)))
+        if not sums:
+            continue
+        if any(abs(v - fig.value) < 1e-9 for _, v in sums):
+            done.add(fig.topic)
+            continue
+        keys, table_value = sums[0]
+        where = prose_location(rec, fig.section, fig.offset)
+        table_words = "＋".join(_cell_words(rec, k) for k in keys)
+        cells = ([where] if where else []) + [rec.locate(k) for k in keys]
+        sec_zh, sec_en = SECTION_ZH.get(fig.section, fig.section), SECTION_EN.get(fig.section, fig.section)
+        out.append(F.make(
+            "N-TEXT-TABLE", keys=[f"prose.{fig.section}", *keys], cells=cells, source=rec.source,
+            prose=fig.value, table=table_value,
+            detail=f"正文{sec_zh}{f'（{where}）' if where else ''}写“{fig.text}”，即{topic.zh}{fig.value}件；"
+                   f"而{table_words}为{F.fmt_number(table_value)}，两者不符，请核实。",
+            detail_en=f"the text of {sec_en}{f' ({where})' if where else ''} says \"{fig.text}\", i.e. {fig.value} "
+                      f"{topic.en}, but the table has {F.fmt_number(table_value)} ({', '.join(keys)}); please check."))
+        done.add(fig.topic)
+    return out
+
+
+def _cell_words(rec: Record, key: str) -> str:
+    from .validate import describe
+
+    return describe(rec.spec, key)[0]
+
+
+# ------------------------------------------------------------------ N-SEC5-EMPTY, N-FEE
+
+
+def _is_empty(text: object) -> bool:
+    if not isinstance(text, str):
+        return True
+    t = clean_text(text).rstrip("。.")
+    return not t or t in EMPTY_WORDS
+
+
+def sec5_findings(rec: Record) -> list[F.Finding]:
+    if not _is_empty(rec.prose.get("s5")):
+        return []
+    text = rec.prose.get("s5")
+    said = f"只写了“{text.strip()}”" if isinstance(text, str) and text.strip() else "没有内容"
+    said_en = f"only says \"{text.strip()}\"" if isinstance(text, str) and text.strip() else "is empty"
+    where = rec.where.get("prose.s5")
+    return [F.make(
+        "N-SEC5-EMPTY", keys=["prose.s5"], cells=[where] if where else [], source=rec.source,
+        detail=f"“五、存在的主要问题及改进情况”{said}：每年都应如实说明存在的问题和改进措施。",
+        detail_en=f"section 五 (main problems and improvements) {said_en}; every report must state its problems and the improvements made.")]
+
+
+_FEE = re.compile(r"信息处理费|处理费|收费|收取.{0,6}费用|费用")
+
+
+def fee_findings(rec: Record) -> list[F.Finding]:
+    """N-FEE applies from 2021 (国办函〔2020〕109号): section 六 states the fees, even when zero."""
+    year = rec.year
+    applies = year >= 2021 if year is not None else rec.spec.first_year >= 2021
+    if not applies:
+        return []
+    text = rec.prose.get("s6")
+    if isinstance(text, str) and _FEE.search(text):
+        return []
+    where = rec.where.get("prose.s6")
+    return [F.make(
+        "N-FEE", keys=["prose.s6"], cells=[where] if where else [], source=rec.source,
+        detail="“六、其他需要报告的事项”没有说明信息处理费的收取情况（依据国办函〔2020〕109号，未收取也应写明“本年度未收取信息处理费”）。",
+        detail_en="section 六 (other matters) says nothing about information-processing fees (国办函〔2020〕109号); state them, "
+                  "or that none were collected.")]
+
+
+def narrative_findings(rec: Record) -> list[F.Finding]:
+    """Every prose rule on one record (the validator calls this for every record)."""
+    out = section_findings(rec)
+    out += text_table_findings(rec)
+    out += sec5_findings(rec)
+    out += fee_findings(rec)
+    return out
