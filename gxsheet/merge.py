@@ -320,7 +320,7 @@ class MergeResult:
     entries: list[Entry]
     unreadable: list[Unreadable] = field(default_factory=list)
     name: str | None = None  # the county (--name, else the common 上级单位)
-    previous_matched: int = 0
+    previous_matched: int = 0  # bodies checked against last year's report
     previous_read: int = 0
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -464,7 +464,7 @@ def merge_records(items: Sequence[tuple[Path, Record]], *, unreadable: Sequence[
         _check_mixed(e, merge_year, spec)
     _check_duplicates(entries, merge_year)
     prev_by_name = _previous_by_name(previous, merge_year)
-    matched = 0
+    matched: set[str] = set()
     for e in entries:
         if e.reason in ("year", "edition"):
             continue
@@ -480,7 +480,7 @@ def merge_records(items: Sequence[tuple[Path, Record]], *, unreadable: Sequence[
             e.findings.append(_merge_finding("X-UNIT", e.record, [k], cells, where=where, raw=v, unit=MERGE_UNIT))
         prev = prev_by_name.get(norm_name(e.unit_name))
         if prev is not None and e.unit_name:
-            matched += 1
+            matched.add(norm_name(e.unit_name))
             e.findings += carry_findings(e.record, prev[1], prev[0])
     for e in entries:
         e.findings.sort(key=lambda f: (0 if f.severity == "error" else 1, f.rule, f.cells))
@@ -488,7 +488,7 @@ def merge_records(items: Sequence[tuple[Path, Record]], *, unreadable: Sequence[
     county = name or _common_parent(e.record for e in entries if e.included)
     t2 = time.perf_counter()
     return MergeResult(year=merge_year, edition=edition, entries=entries, unreadable=list(unreadable), name=county,
-                       previous_matched=matched, previous_read=len(previous),
+                       previous_matched=len(matched), previous_read=len(previous),
                        timings={"validate": t1 - t0, "merge": t2 - t1})
 
 
