@@ -81,6 +81,11 @@ class Limits:
     max_shared_strings: int = 200_000
     #: Longest cell text kept; longer text is truncated (not refused), like Excel's limit.
     max_text_len: int = 32767
+    #: XML elements per workbook that cost Python-level work (rows and cells, and every
+    #: element of streamed parts).  Bounds read time (~1 s per million on a slow machine)
+    #: for files that are huge but hold nothing the other limits count, e.g. millions of
+    #: empty styled cells; a full 5000 x 200 sheet of formatted empty cells is ~1 million.
+    max_elements: int = 2_000_000
 
 
 DEFAULT_LIMITS = Limits()
@@ -617,6 +622,7 @@ class Package:
         "_file",
         "_lower",
         "_names",
+        "elements_left",
         "kind",
         "limits",
         "path",
@@ -643,6 +649,30 @@ class Package:
         self._file = file
         self._names: dict[str, zipfile.ZipInfo] = {i.filename: i for i in zf.infolist()}
         self._lower: dict[str, str] | None = None
+        #: What is left of ``limits.max_elements`` for this workbook; see :meth:`charge`.
+        self.elements_left = limits.max_elements
+
+    def charge(self, elements: int, part: str, sheet: str | None = None) -> None:
+        """Count ``elements`` XML elements of ``part`` against the workbook's budget.
+
+        Readers call this as they go (per row, or when a streamed part ends / overruns)
+        so a workbook that is huge without breaking any other limit still stops in about
+        a second.  Over budget: 'sheet-too-large' naming ``sheet``, else 'too-large'.
+        """
+        self.elements_left -= elements
+        if self.elements_left < 0:
+            limit = self.limits.max_elements
+            detail = f"{part}: more than {limit} XML elements in the workbook"
+            if sheet is None:
+                raise _error(self.path, "too-large", detail)
+            raise _error(
+                self.path,
+                "sheet-too-large",
+                detail,
+                sheet=sheet,
+                max_rows=self.limits.max_rows,
+                max_cols=self.limits.max_cols,
+            )
 
     # -- naming
     def names(self) -> list[str]:

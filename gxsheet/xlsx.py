@@ -295,9 +295,20 @@ def _scan(pkg: Package, part: str, start: Any) -> None:
     Streaming with a start handler only (tags ``"uri local"``): as fast as a tree for
     the usual few-KB parts, and memory stays flat if a hostile one is huge.
     """
+    allowed = pkg.elements_left
+    count = 0
+
+    def counted(tag: str, attrs: dict[str, str]) -> None:
+        nonlocal count
+        count += 1
+        if count > allowed:
+            pkg.charge(count, part)  # raises
+        start(tag, attrs)
+
     p = new_parser()
-    p.StartElementHandler = start
+    p.StartElementHandler = counted
     pkg.parse(part, p)
+    pkg.charge(count, part)
 
 
 def _read_rels(pkg: Package, part: str) -> list[tuple[str, str, str | None]]:
@@ -387,6 +398,7 @@ def _read_shared_strings(pkg: Package, part: str, limits: Limits) -> list[str]:
         root = pkg.tree(part)
         if len(root) > max_count:
             raise _too_many_strings(pkg, max_count)
+        pkg.charge(len(root), part)
         local = _LOCAL.get
         strings = [_rich_text(si) for si in root if local(si.tag) == "si"]
         return [_text(s, cap) if "_x" in s or len(s) > cap else s for s in strings]
@@ -398,8 +410,14 @@ def _read_shared_strings(pkg: Package, part: str, limits: Limits) -> list[str]:
     in_rph = False
     p: Any = None
 
+    allowed = pkg.elements_left
+    count = 0
+
     def start(name: str, attrs: dict[str, str]) -> None:
-        nonlocal parts, in_rph
+        nonlocal parts, in_rph, count
+        count += 1
+        if count > allowed:
+            pkg.charge(count, part)  # raises
         k = local(name)
         if k == "t":
             if parts is not None and not in_rph:
@@ -426,6 +444,7 @@ def _read_shared_strings(pkg: Package, part: str, limits: Limits) -> list[str]:
     p.StartElementHandler = start
     p.EndElementHandler = end
     pkg.parse(part, p)
+    pkg.charge(count, part)
     return strings
 
 
@@ -612,7 +631,7 @@ def _translate(master: tuple[int, int, str], pos: tuple[int, int]) -> tuple[str,
     return (text, True) if shifted is None else (shifted, False)
 
 
-def _walk_tree(root: ET.Element, sheet: _Sheet) -> None:
+def _walk_tree(pkg: Package, root: ET.Element, sheet: _Sheet) -> None:
     """Read a worksheet from its element tree (the fast path for normal-size sheets).
 
     Plain numeric and shared-string cells (``<c r s t><v>..</v></c>``, the bulk of any
@@ -634,11 +653,13 @@ def _walk_tree(root: ET.Element, sheet: _Sheet) -> None:
     else:
         tag_c = tag_v = tag_is = tag_t = None
     cap = sheet.cap
+    charge = pkg.charge
     for part in root:
         k = local(part.tag)
         if k == "sheetData":
             row = 0
             for row_el in part:
+                charge(len(row_el) + 1, sheet.part, sheet.name)  # rows and cells: the Python work
                 if local(row_el.tag) != "row":
                     continue
                 r = row_el.get("r")
@@ -733,8 +754,14 @@ def _stream(pkg: Package, part: str, sheet: _Sheet) -> None:
     in_rph = False
     p: Any = None
 
+    allowed = pkg.elements_left
+    count = 0
+
     def start(tag: str, attrs: dict[str, str]) -> None:
-        nonlocal row, col, pos, ctype, cstyle, vtext, ftext, fattrs, buf, inline, in_rph
+        nonlocal row, col, pos, ctype, cstyle, vtext, ftext, fattrs, buf, inline, in_rph, count
+        count += 1
+        if count > allowed:
+            pkg.charge(count, part, sheet.name)  # raises
         k = local(tag)
         if k is None:
             return
@@ -796,13 +823,14 @@ def _stream(pkg: Package, part: str, sheet: _Sheet) -> None:
     p.StartElementHandler = start
     p.EndElementHandler = end
     pkg.parse(part, p)
+    pkg.charge(count, part, sheet.name)
 
 
 def _read_sheet(pkg: Package, part: str, name: str, state: str, sst: list[str], limits: Limits) -> SheetCells:
     """One worksheet's non-empty cells (value or formula), merged ranges and dimension."""
     sheet = _Sheet(pkg, part, name, sst, limits)
     if pkg.size(part) <= _TREE_MAX_BYTES:
-        _walk_tree(pkg.tree(part), sheet)
+        _walk_tree(pkg, pkg.tree(part), sheet)
     else:
         _stream(pkg, part, sheet)
     return sheet.finish(state)

@@ -144,17 +144,27 @@ BIFF8_BOF = struct.pack("<HHHHHHII", 0x0809, 16, 0x0600, 0x0005, 0x0DBB, 0x07CC,
 
 
 def refused(
-    path: Path, kind: str, *, limits: Limits | None = None, reader: Callable[..., object] = read_workbook
+    path: Path,
+    kind: str,
+    *,
+    limits: Limits | None = None,
+    reader: Callable[..., object] = read_workbook,
+    trace_memory: bool = True,
 ) -> LoadError:
-    """Assert that reading ``path`` raises LoadError(kind) quickly and with little memory."""
-    tracemalloc.start()
+    """Assert that reading ``path`` raises LoadError(kind) quickly and with little memory.
+
+    tracemalloc slows allocation-heavy code several times over, so the time limit is
+    generous enough to hold under it; ``trace_memory=False`` times the real speed.
+    """
+    if trace_memory:
+        tracemalloc.start()
     t0 = time.perf_counter()
     try:
         with pytest.raises(LoadError) as err:
             reader(path, limits)
     finally:
         elapsed = time.perf_counter() - t0
-        peak = tracemalloc.get_traced_memory()[1]
+        peak = tracemalloc.get_traced_memory()[1] if trace_memory else 0
         tracemalloc.stop()
     e = err.value
     assert e.kind == kind, (e.kind, e.message_en)
@@ -533,6 +543,40 @@ def test_too_many_cells_and_strings(tmp_path, path_mode):
         "</sheetData><mergeCells>" + "".join(f'<mergeCell ref="D{i}:E{i}"/>' for i in range(1, 30)) + "</mergeCells>",
     )
     refused(rewrite(path, tmp_path / "merged.xlsx", {SHEET: merged}), "too-many-cells", limits=Limits(max_cells=20))
+
+
+def empty_cells_sheet(count: int) -> str:
+    return f'<worksheet xmlns="{MAIN}"><sheetData><row r="1">' + '<c s="1"/>' * count + "</row></sheetData></worksheet>"
+
+
+def test_element_budget_bounds_huge_empty_sheets(tmp_path, xlsx_file, path_mode):
+    """Millions of formatted-but-empty cells break no other limit; the element budget stops them."""
+    loose = Limits(max_ratio=1e9)  # repetitive XML: get past the zip-bomb check on purpose
+    bad = rewrite(xlsx_file, tmp_path / "empties.xlsx", {SHEET: empty_cells_sheet(60_000)})
+    e = refused(bad, "sheet-too-large", limits=dataclasses.replace(loose, max_elements=50_000))
+    assert "XML elements" in e.detail and "表1" in e.message_zh
+    assert read_workbook(bad, loose).sheets["表1"].cells == {}  # within the default budget
+    # the budget is per workbook: four sheets under it one by one, over it together
+    wb = openpyxl.load_workbook(xlsx_file)
+    for i in range(2, 5):
+        wb.create_sheet(f"表{i}")
+    wb.save(tmp_path / "four.xlsx")
+    parts = {f"xl/worksheets/sheet{i}.xml": empty_cells_sheet(10_000) for i in range(1, 5)}
+    four = rewrite(tmp_path / "four.xlsx", tmp_path / "four-empties.xlsx", parts)
+    refused(four, "sheet-too-large", limits=dataclasses.replace(loose, max_elements=30_000))
+    # metadata parts count too
+    with zipfile.ZipFile(xlsx_file) as zf:
+        workbook = zf.read("xl/workbook.xml").decode()
+    names = "<definedNames>" + '<definedName name="n">A1</definedName>' * 40_000 + "</definedNames>"
+    big_meta = rewrite(xlsx_file, tmp_path / "names.xlsx", {"xl/workbook.xml": workbook.replace("<calcPr", names + "<calcPr")})
+    refused(big_meta, "too-large", limits=dataclasses.replace(loose, max_elements=30_000))
+
+
+@pytest.mark.slow
+def test_element_budget_default_stops_in_seconds(tmp_path, xlsx_file):
+    bad = rewrite(xlsx_file, tmp_path / "empties.xlsx", {SHEET: empty_cells_sheet(DEFAULT_LIMITS.max_elements + 10_000)})
+    # streamed (the part is ~20 MB), so memory is flat; time it without tracemalloc's drag
+    refused(bad, "sheet-too-large", limits=Limits(max_ratio=1e9), trace_memory=False)
 
 
 # --------------------------------------------------------------------------- API
