@@ -102,6 +102,7 @@ _PERIOD = re.compile(_DATE + r"\s*(?:起)?\s*(?:至|到|—|－|-|~|～|―)+\s*
 _UNIT_IN_LABEL = re.compile(r"[(（]\s*(?:单位\s*[:：]\s*)?(万元|元|千元)\s*[)）]$")
 _SIGNATURE = re.compile(r"^(.{2,30}(人民政府|政府办公室|办公室|办事处|委员会|局|政府))$|^" + _DATE + r"$")
 
+_PAGE_INFO = re.compile(r"^(发布时间|发布日期|发布机构|来源|信息来源|作者|浏览次数|点击|字号|【|索引号|发文机关|主题分类|分类|文号|成文日期|生效日期|打印|关闭)")
 TABLE_NAMES = {"t2": ("表二", "table 2"), "t3": ("表三", "table 3"), "t4": ("表四", "table 4")}
 
 
@@ -404,9 +405,9 @@ def read_grid(spec: Spec, grid: Grid, inst: Instance, *, source: str, strict: bo
                 out.where[key] = cell.where
             else:
                 out.values[key] = None
-                out.where[key] = f"{row.cells[-1].where}（该格缺失）"
+                out.where[key] = f"{row.cells[-1].where}末尾缺格"
                 if row.last_in_doc:
-                    out.truncated = row.where
+                    out.truncated = row.cells[-1].where
         if len(values) < width and not row.last_in_doc:
             absent = "、".join(f"“{col.label}”" for col in leaves[len(values):])
             out.notes.append(Note(
@@ -435,7 +436,7 @@ def read_grid(spec: Spec, grid: Grid, inst: Instance, *, source: str, strict: bo
         tail = [n for i, n in enumerate(expected) if i > last_paired]
         ends_doc = bool(inst.rows) and inst.rows[-1].last_in_doc
         if tail and ends_doc:
-            out.truncated = inst.rows[-1].where
+            out.truncated = inst.rows[-1].cells[-1].where if inst.rows[-1].cells else inst.rows[-1].where
         for n in missing_rows:
             out.findings.append(F.make(
                 "S-LAYOUT", cells=[inst.where], source=source,
@@ -482,7 +483,7 @@ def _read_unlabelled(out: GridRead, spec: Spec, grid: Grid, data: list[Row], wid
         out.missing.update(grid.cell_key(row_node.key, c.key) for c in grid.leaf_columns())
         last = out.inst.rows[-1] if out.inst.rows else None
         if last is not None and last.last_in_doc:
-            out.truncated = last.where
+            out.truncated = last.cells[-1].where if last.cells else last.where
         out.findings.append(F.make(
             "S-LAYOUT", cells=[out.inst.where], source=source,
             detail=f"{name_zh}（{out.inst.where}起）只有表头，没有数据行。",
@@ -507,10 +508,10 @@ def _read_unlabelled(out: GridRead, spec: Spec, grid: Grid, data: list[Row], wid
             out.where[key] = values[i].where
         else:
             out.values[key] = None
-            out.where[key] = f"{row.cells[-1].where}（该格缺失）"
+            out.where[key] = f"{row.cells[-1].where}末尾缺格"
     if len(values) < width:
         if row.last_in_doc:
-            out.truncated = row.where
+            out.truncated = row.cells[-1].where
         else:
             out.notes.append(Note(f"{name_zh} {row.where}：数据行只有{len(values)}个数据格（应为{width}个），缺少的按空白处理。",
                                   f"{name_en}, {row.where}: the data row has {len(values)} value cells ({width} expected); "
@@ -601,7 +602,7 @@ def split_title(title: str) -> tuple[str | None, str | None, int | None]:
     name = _TITLE_TAIL.sub("", t).strip("（）()《》")
     if name.endswith("人民") and "人民政府信息公开" in clean_text(title):
         name += "政府"  # 岭北镇人民政府信息公开工作年度报告
-    if len(name) < 2:
+    if len(name) < 2 or re.search(r"[>›»/|｜]", name):
         return None, None, year
     unit, parent = _split_parent(name)
     return unit, parent, year
@@ -687,21 +688,38 @@ def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: s
     paras = [b for b in blocks if isinstance(b, Para)]
     notes: list[Note] = []
 
-    # -- title: the short lines before the first heading, up to the one saying 报告
-    title_paras: list[Para] = []
+    # -- title: the line saying …信息公开…报告 before the first heading (joined with the line before
+    # it when the title wraps: 沈阳市辽中区于家房镇人民政府 / 2019年度政府信息公开工作报告)
+    before: list[Para] = []
     for b in blocks:
         if not isinstance(b, Para) or classify_heading(b.text) is not None:
             break
-        t = ck(b.text)
-        if len(t) > 45 or "。" in t:
-            break
-        title_paras.append(b)
-        if "报告" in t:
-            break
-    if title_paras and not any("报告" in ck(p.text) for p in title_paras):
-        title_paras = title_paras[:1] if "信息公开" in ck(title_paras[0].text) else []
+        before.append(b)
+
+    def short(p: Para) -> bool:
+        t = ck(p.text)
+        return len(t) <= 60 and "。" not in t
+
+    cands = [i for i, p in enumerate(before) if short(p) and "报告" in ck(p.text)]
+    best = [i for i in cands if "信息公开" in ck(before[i].text) or "年报" in ck(before[i].text)]
+    title_paras: list[Para] = []
+    if cands:
+        i = (best or cands)[-1]
+        title_paras = [before[i]]
+        j = i - 1
+        while j >= 0 and i - j <= 2 and short(before[j]):
+            joined = "".join(ck(p.text) for p in title_paras)
+            if split_title(joined)[0] is not None and "信息公开" in joined:
+                break
+            title_paras.insert(0, before[j])
+            j -= 1
+        for p in before[:before.index(title_paras[0])]:
+            notes.append(Note(f"{p.where}：标题前的“{strip_markers(p.text).strip()[:30]}”不是报告内容，未导入。",
+                              f"{p.where}: \"{strip_markers(p.text).strip()[:30]}\" before the title is not part of the report; not imported."))
+        title_ids = {id(p) for p in before[:before.index(title_paras[-1]) + 1]}
+    else:
+        title_ids = set()
     title = "".join(strip_markers(p.text).strip() for p in title_paras) or None
-    title_ids = {id(p) for p in title_paras}
 
     # -- sections
     prose_parts: dict[str, list[tuple[str, str]]] = {s.key: [] for s in sections()}
@@ -728,6 +746,10 @@ def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: s
                 continue
         text = strip_markers(b.text).strip()
         if not text:
+            continue
+        if current is None and _PAGE_INFO.match(clean_text(text)):
+            notes.append(Note(f"{b.where}：网页信息“{text[:30]}”不是报告内容，未导入。",
+                              f"{b.where}: page information \"{text[:30]}\" is not part of the report; not imported."))
             continue
         (prose_parts[current] if current else preamble).append((text, b.where))
     if prose_parts["s6"] or preamble:
