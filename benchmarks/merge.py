@@ -73,7 +73,8 @@ class Generator:
     def __init__(self, folder: Path, edition: str = EDITION) -> None:
         self.spec = load_spec(edition)
         base = folder / "_base.xlsx"
-        write_sample(base, edition, seed=0, meta={"level": "镇", "parent": "某县"})
+        write_sample(base, edition, seed=0, meta={"level": "镇", "parent": "某县"},
+                     prose={"s6": "六、其他需要报告的事项：本年度未收取信息处理费。"})
         layout = workbook_layout(self.spec)
         with zipfile.ZipFile(base) as zf:
             self.members = {i.filename: zf.read(i.filename) for i in zf.infolist()}
@@ -228,7 +229,7 @@ def run_size(n: int, jobs: int, sample: int, profile: bool) -> Row:
         items = [(p, r) for p, r in zip(paths, results, strict=True) if isinstance(r, Record)]
         assert len(items) == n, "every generated workbook must read"
         result = M.merge_records(items)
-        assert result.errors == 0, [f.message_zh for e in result.entries for f in e.findings][:5]
+        assert result.errors == 0 and result.passed == n, [f.message_zh for e in result.entries for f in e.findings][:5]
         out = Path(tmp) / "county.xlsx"
         M.write_merge(result, out)
         if profile:

@@ -226,14 +226,16 @@ def default_jobs() -> int:
 Progress = Callable[[str, int, int], None]
 
 
-def read_all(paths: Sequence[str | Path], *, jobs: int | None = None,
-             progress: Progress | None = None) -> list[Record | Unreadable]:
+def read_all(paths: Sequence[str | Path], *, jobs: int | None = None, progress: Progress | None = None,
+             while_waiting: Callable[[], object] | None = None) -> list[Record | Unreadable]:
     """Read every path (same order), in ``jobs`` processes when it pays.
 
     Chunks of files go to a ProcessPoolExecutor; results come back pickled (Records are plain
     dataclasses, failures plain Unreadable values, so nothing exotic crosses the process
     boundary). Small merges and ``jobs=1`` read serially: a pool costs ~50 ms to start. A pool
     that breaks (a worker killed by the OS) does not lose the merge: what is left is read here.
+    ``while_waiting`` runs in this process once the workers are busy (the merge imports the
+    validator there: pandas + pandera take ~0.8 s that would otherwise come after reading).
     """
     names = [str(p) for p in paths]
     n = len(names)
@@ -254,6 +256,9 @@ def read_all(paths: Sequence[str | Path], *, jobs: int | None = None,
         try:
             with ProcessPoolExecutor(max_workers=min(jobs, len(starts)), mp_context=ctx) as ex:
                 futures = {ex.submit(_read_chunk, names[i:i + size]): i for i in starts}
+                if while_waiting is not None:
+                    while_waiting()
+                    while_waiting = None
                 for fut in as_completed(futures):
                     i = futures[fut]
                     res = fut.result()
@@ -263,6 +268,8 @@ def read_all(paths: Sequence[str | Path], *, jobs: int | None = None,
                         progress("read", done, n)
         except BrokenProcessPool:
             pass  # the rest is read serially below
+    if while_waiting is not None:
+        while_waiting()
     for i in range(n):
         if out[i] is None:
             out[i] = read_one(names[i])
@@ -603,6 +610,10 @@ def _common_parent(records: Iterable[Record]) -> str | None:
     return parents.pop() if len(parents) == 1 else None
 
 
+def _import_validator() -> None:
+    from . import validate  # noqa: F401 - imported for its cost, paid while the workers read
+
+
 def merge_paths(inputs: Sequence[str | Path], *, previous: Sequence[str | Path] = (), year: int | None = None,
                 name: str | None = None, jobs: int | None = None, exclude: Iterable[str | Path] = (),
                 progress: Progress | None = None) -> MergeResult:
@@ -611,7 +622,7 @@ def merge_paths(inputs: Sequence[str | Path], *, previous: Sequence[str | Path] 
     files = collect_inputs(inputs, exclude=exclude)
     prev_files = collect_inputs(previous, exclude=exclude + files) if previous else []
     t0 = time.perf_counter()
-    results = read_all(files + prev_files, jobs=jobs, progress=progress)
+    results = read_all(files + prev_files, jobs=jobs, progress=progress, while_waiting=_import_validator)
     t1 = time.perf_counter()
     items: list[tuple[Path, Record]] = []
     bad: list[Unreadable] = []
