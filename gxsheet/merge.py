@@ -394,9 +394,10 @@ def choose_year(records: Iterable[Record]) -> int | None:
 def convert_amount(cell: Cell, v: Value, stated_unit: object) -> tuple[Value, bool]:
     """(value in 万元, unit known?) for an amount cell.
 
-    The cell's official unit wins (2021: 万元), then a unit written in the cell ("288.79万元"),
-    then 基本信息's amount unit. A number with no unit anywhere is returned unchanged with False.
-    Text that is not an amount is returned unchanged (V-NUMBER already reports it).
+    A unit written in the cell wins ("288.79万元", "50000元" even in the 万元 fee column: the clerk
+    said what it is); else the column's official unit (2021: 万元); else 基本信息's amount unit.
+    A number with no unit anywhere is returned unchanged with False. Text that is not an amount
+    is returned unchanged (V-NUMBER already reports it).
     """
     if v is None or isinstance(v, bool):
         return v, True
@@ -412,8 +413,6 @@ def convert_amount(cell: Cell, v: Value, stated_unit: object) -> tuple[Value, bo
         unit = cell.unit
     if unit is None and isinstance(stated_unit, str) and stated_unit in UNIT_SCALE:
         unit = stated_unit
-    if unit is None:
-        unit = cell.unit
     if unit is None:
         return num, False
     if unit == MERGE_UNIT:
@@ -435,17 +434,12 @@ def _row_values(spec: Spec, rec: Record) -> tuple[dict[str, Value], set[str]]:
     return values, unknown
 
 
-def _display_name(rec: Record, path: Path) -> str:
-    n = rec.meta.get("unit_name")
-    return str(n) if n not in (None, "") else path.name
-
-
 def merge_records(items: Sequence[tuple[Path, Record]], *, unreadable: Sequence[Unreadable] = (),
                   previous: Sequence[tuple[Path, Record]] = (), year: int | None = None,
                   name: str | None = None, progress: Progress | None = None) -> MergeResult:
     """Validate all records once and apply the merge rules; entries come back in sheet order."""
     t0 = time.perf_counter()
-    from .validate import validate_records
+    from .validate import describe, validate_records
 
     records = [r for _, r in items]
     if progress:
@@ -481,8 +475,6 @@ def merge_records(items: Sequence[tuple[Path, Record]], *, unreadable: Sequence[
             if v is None:
                 continue
             cells = _loc(e.record, [k])
-            from .validate import describe
-
             where = describe(spec, k)[0] + (f"（{cells[0]}）" if cells else "")
             e.findings.append(_merge_finding("X-UNIT", e.record, [k], cells, where=where, raw=v, unit=MERGE_UNIT))
         prev = prev_by_name.get(norm_name(e.unit_name))
