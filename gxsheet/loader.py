@@ -8,9 +8,13 @@ is parsed the file is vetted:
 * the type is decided by *content*, not by extension, so a renamed ``.xls``, an encrypted
   workbook or an HTML table saved as ``.xlsx`` gets a message that says what to do;
 * the zip container is checked from its central directory before anything is inflated:
-  size, member count, declared total and per-member compression ratio (zip bombs);
+  size, member count, declared total and per-member compression ratio (zip bombs), and
+  sizes that contradict the compressed data; parts are then inflated in bounded steps
+  that never go past their declared size (``ZipFile.read`` would not guarantee that);
 * XML is parsed with expat with any DOCTYPE refused outright, which rules out entity
-  expansion ("billion laughs") and external entities (XXE) - Excel never writes a DOCTYPE.
+  expansion ("billion laughs") and external entities (XXE) - Excel never writes a DOCTYPE;
+* readers charge the XML elements they process against a per-workbook budget, so even a
+  file that is huge in ways no other limit counts is refused within a couple of seconds.
 
 Macros, external links and embedded objects are never executed or followed; the reader
 simply never opens those parts.
@@ -75,7 +79,7 @@ class Limits:
     #: Sheet extent, checked against ``<dimension>`` and every non-empty cell as it streams.
     max_rows: int = 5000
     max_cols: int = 200
-    #: Non-empty cells (value or formula) kept per sheet.
+    #: Non-empty cells (value or formula) kept per sheet; also caps merged ranges.
     max_cells: int = 100_000
     #: Entries in the shared-string table.
     max_shared_strings: int = 200_000
@@ -119,7 +123,7 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "xls": (
         "{path}：这是旧版 Excel 97-2003 (.xls) 文件，请在 Excel/WPS 中另存为 .xlsx 后再提交。",
-        ("{path}: this is an old Excel 97-2003 (.xls) file; open it in Excel/WPS, save it as .xlsx and submit again."),
+        "{path}: this is an old Excel 97-2003 (.xls) file; open it in Excel/WPS, save it as .xlsx and submit again.",
     ),
     "encrypted": (
         "{path}：文件设置了打开密码（已加密），请在 Excel/WPS 中取消密码后另存为 .xlsx 再提交。",
@@ -130,7 +134,7 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "not-xlsx": (
         "{path}：{what_zh}，不是 Excel 工作簿 (.xlsx)，请在 Excel/WPS 中打开后另存为 .xlsx 再提交。",
-        ("{path}: {what_en}, not an Excel workbook (.xlsx); open it in Excel/WPS, save it as .xlsx and submit again."),
+        "{path}: {what_en}, not an Excel workbook (.xlsx); open it in Excel/WPS, save it as .xlsx and submit again.",
     ),
     "corrupt-zip": (
         "{path}：文件已损坏（压缩包结构错误：{detail}），请在 Excel/WPS 中打开修复后另存为 .xlsx 再提交。",
@@ -184,7 +188,7 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "too-many-cells": (
         "{path}：{detail_zh}，已拒绝读取；请删除与报表无关的内容后再提交。",
-        ("{path}: {detail_en}, so it was not read; delete content unrelated to the report and resubmit."),
+        "{path}: {detail_en}, so it was not read; delete content unrelated to the report and resubmit.",
     ),
     "sheet-too-large": (
         (
@@ -779,8 +783,9 @@ class Package:
 def open_package(path: str | os.PathLike[str], limits: Limits | None = None) -> Package:
     """Open and vet a workbook; raise :class:`LoadError` for anything we should not read.
 
-    Costs a couple of small reads beyond what ``zipfile.ZipFile`` does itself; nothing is
-    inflated here except, for non-workbooks, a tiny part needed to name the format.
+    Costs a couple of small reads beyond what ``zipfile.ZipFile`` does itself; the only
+    part inflated is ``[Content_Types].xml`` (or, for non-workbooks, the tiny part that
+    names their format).
     """
     limits = limits or DEFAULT_LIMITS
     spath = os.fspath(path)

@@ -287,6 +287,8 @@ def _shift_one(m: re.Match[str], drow: int, dcol: int) -> str:
 #: flat.  Real report sheets are 10-100 KB.
 _TREE_MAX_BYTES = 2 * 1024 * 1024
 _MISSING = object()
+#: Characters of translated shared-formula text per sheet (an amplification guard).
+_SHIFT_BUDGET = 10_000_000
 
 
 def _scan(pkg: Package, part: str, start: Any) -> None:
@@ -471,6 +473,7 @@ class _Sheet:
         "path",
         "pending",
         "ref",
+        "shift_budget",
         "sst",
     )
 
@@ -488,6 +491,7 @@ class _Sheet:
         self.ref: str | None = None  # <dimension ref>
         self.masters: dict[str, tuple[int, int, str]] = {}
         self.pending: list[tuple[tuple[int, int], str]] = []
+        self.shift_budget = _SHIFT_BUDGET
 
     def bad(self, detail: str) -> LoadError:
         return LoadError.make(self.path, "corrupt", f"{self.part}: {detail}")
@@ -593,7 +597,7 @@ class _Sheet:
             if ftext:
                 self.masters[si] = (pos[0], pos[1], ftext)
             elif si in self.masters:
-                formula, untranslated = _translate(self.masters[si], pos)
+                formula, untranslated = self.translate(self.masters[si], pos)
             else:  # master further down the file: resolve in finish()
                 self.pending.append((pos, si))
                 waiting = True
@@ -611,6 +615,22 @@ class _Sheet:
             s = 0
         cells[pos] = RawCell(value, formula, t, s, untranslated)
 
+    def translate(self, master: tuple[int, int, str], pos: tuple[int, int]) -> tuple[str, bool]:
+        """Shared-formula text for the dependant at ``pos``: (text, untranslated flag).
+
+        Expansion turns a 25-byte ``<f t="shared" si="0"/>`` into a copy of the master's
+        text, so it is budgeted per sheet; past the budget (or for a formula that will not
+        segment) dependants share the master's text object and are flagged instead.
+        """
+        mrow, mcol, text = master
+        if len(text) > self.shift_budget:
+            return text, True
+        shifted = _shift_refs(text, pos[0] - mrow, pos[1] - mcol)
+        if shifted is None:
+            return text, True
+        self.shift_budget -= len(shifted)
+        return shifted, False
+
     def finish(self, state: str) -> SheetCells:
         for pos, si in self.pending:
             cell = self.cells.get(pos)
@@ -618,17 +638,10 @@ class _Sheet:
                 continue
             master = self.masters.get(si)
             if master is not None:
-                cell.formula, cell.formula_untranslated = _translate(master, pos)
+                cell.formula, cell.formula_untranslated = self.translate(master, pos)
             elif cell.value is None:
                 del self.cells[pos]  # neither a value nor a usable formula
         return SheetCells(self.name, self.cells, self.merged, self.ref, state)
-
-
-def _translate(master: tuple[int, int, str], pos: tuple[int, int]) -> tuple[str, bool]:
-    """Shared-formula text for the dependant at ``pos``: (text, untranslated flag)."""
-    mrow, mcol, text = master
-    shifted = _shift_refs(text, pos[0] - mrow, pos[1] - mcol)
-    return (text, True) if shifted is None else (shifted, False)
 
 
 def _walk_tree(pkg: Package, root: ET.Element, sheet: _Sheet) -> None:

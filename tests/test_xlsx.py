@@ -418,6 +418,17 @@ def test_shared_formula_master_after_dependant_and_untranslatable(tmp_path, path
     assert (4, 5) not in c  # no master anywhere and no value
 
 
+def test_shared_formula_expansion_is_budgeted(tmp_path, path_mode, monkeypatch):
+    """A tiny <f t="shared" si="0"/> expands to a copy of the master: bounded per sheet."""
+    monkeypatch.setattr(xlsx, "_SHIFT_BUDGET", 20)
+    rows = '<row r="1"><c r="B1"><f t="shared" ref="B1:B10" si="0">A1*2</f><v>0</v></c></row>'
+    rows += "".join(f'<row r="{r}"><c r="B{r}"><f t="shared" si="0"/><v>0</v></c></row>' for r in range(2, 11))
+    cells = read_workbook(build(tmp_path / "budget.xlsx", [{"name": "B", "xml": worksheet(rows)}])).sheets["B"].cells
+    got = [(cells[(r, 2)].formula, cells[(r, 2)].formula_untranslated) for r in range(1, 11)]
+    assert got[:6] == [("A1*2", False), ("A2*2", False), ("A3*2", False), ("A4*2", False), ("A5*2", False), ("A6*2", False)]
+    assert got[6:] == [("A1*2", True)] * 4  # budget spent: the master's text, flagged
+
+
 def test_missing_r_attributes(tmp_path, path_mode):
     body = (
         '<row><c><v>1</v></c><c><v>2</v></c><c r="E1"><v>5</v></c><c><v>6</v></c></row>'
