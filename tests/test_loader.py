@@ -568,13 +568,17 @@ def test_element_budget_bounds_huge_empty_sheets(tmp_path, xlsx_file, path_mode)
     with zipfile.ZipFile(xlsx_file) as zf:
         workbook = zf.read("xl/workbook.xml").decode()
     names = "<definedNames>" + '<definedName name="n">A1</definedName>' * 40_000 + "</definedNames>"
-    big_meta = rewrite(xlsx_file, tmp_path / "names.xlsx", {"xl/workbook.xml": workbook.replace("<calcPr", names + "<calcPr")})
+    big_meta = rewrite(
+        xlsx_file, tmp_path / "names.xlsx", {"xl/workbook.xml": workbook.replace("<calcPr", names + "<calcPr")}
+    )
     refused(big_meta, "too-large", limits=dataclasses.replace(loose, max_elements=30_000))
 
 
 @pytest.mark.slow
 def test_element_budget_default_stops_in_seconds(tmp_path, xlsx_file):
-    bad = rewrite(xlsx_file, tmp_path / "empties.xlsx", {SHEET: empty_cells_sheet(DEFAULT_LIMITS.max_elements + 10_000)})
+    bad = rewrite(
+        xlsx_file, tmp_path / "empties.xlsx", {SHEET: empty_cells_sheet(DEFAULT_LIMITS.max_elements + 10_000)}
+    )
     # streamed (the part is ~20 MB), so memory is flat; time it without tracemalloc's drag
     refused(bad, "sheet-too-large", limits=Limits(max_ratio=1e9), trace_memory=False)
 

@@ -425,7 +425,14 @@ def test_shared_formula_expansion_is_budgeted(tmp_path, path_mode, monkeypatch):
     rows += "".join(f'<row r="{r}"><c r="B{r}"><f t="shared" si="0"/><v>0</v></c></row>' for r in range(2, 11))
     cells = read_workbook(build(tmp_path / "budget.xlsx", [{"name": "B", "xml": worksheet(rows)}])).sheets["B"].cells
     got = [(cells[(r, 2)].formula, cells[(r, 2)].formula_untranslated) for r in range(1, 11)]
-    assert got[:6] == [("A1*2", False), ("A2*2", False), ("A3*2", False), ("A4*2", False), ("A5*2", False), ("A6*2", False)]
+    assert got[:6] == [
+        ("A1*2", False),
+        ("A2*2", False),
+        ("A3*2", False),
+        ("A4*2", False),
+        ("A5*2", False),
+        ("A6*2", False),
+    ]
     assert got[6:] == [("A1*2", True)] * 4  # budget spent: the master's text, flagged
 
 
