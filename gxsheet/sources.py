@@ -54,6 +54,9 @@ def read_any(path: str | Path, *, limits: Limits | None = None, **options: objec
         _load_builtin_importers()
         target = IMPORTERS.get(kind)
     if target is None:
+        from .loader import open_package
+
+        open_package(path, limits).close()  # raises the loader's specific advice (.xls, encrypted, empty …)
         raise LoadError(str(path), "unsupported", f"{path}：不支持的文件类型（{kind}），请提交 .xlsx 工作簿。",
                         f"{path}: unsupported file type ({kind}); submit an .xlsx workbook.")
     module, func = target.split(":")
