@@ -396,7 +396,7 @@ def convert_amount(cell: Cell, v: Value, stated_unit: object) -> tuple[Value, bo
 
     A unit written in the cell wins ("288.79万元", "50000元" even in the 万元 fee column: the clerk
     said what it is); else the column's official unit (2021: 万元); else 基本信息's amount unit.
-    A number with no unit anywhere is returned unchanged with False. Text that is not an amount
+    A number with no unit anywhere is returned unchanged with False (unless it is 0). Text that is not an amount
     is returned unchanged (V-NUMBER already reports it).
     """
     if v is None or isinstance(v, bool):
@@ -414,7 +414,7 @@ def convert_amount(cell: Cell, v: Value, stated_unit: object) -> tuple[Value, bo
     if unit is None and isinstance(stated_unit, str) and stated_unit in UNIT_SCALE:
         unit = stated_unit
     if unit is None:
-        return num, False
+        return num, num == 0  # zero is zero in any unit
     if unit == MERGE_UNIT:
         return num, True
     return as_number(round(num * UNIT_SCALE[unit] / UNIT_SCALE[MERGE_UNIT], 6)), True

@@ -355,6 +355,7 @@ def test_amounts_converted_to_wanyuan(tmp_path):
     assert M.convert_amount(cell, "251000元", "万元") == (25.1, True)  # the cell's own unit wins
     assert M.convert_amount(cell, 12.5, "万元") == (12.5, True)
     assert M.convert_amount(cell, 41521.5, None) == (41521.5, False)
+    assert M.convert_amount(cell, 0, None) == (0, True)  # nothing to doubt
     assert M.convert_amount(cell, "约一万", None) == ("约一万", True)  # V-NUMBER's business
     fee = S21.cells["t2_8.fees.amount"]
     assert M.convert_amount(fee, 3.5, None) == (3.5, True)
