@@ -35,6 +35,10 @@ class BookPort(Protocol):
     def is_protected(self, sheet: str) -> bool: ...
     def protect(self, sheet: str, on: bool) -> None: ...
     def activate(self, sheet: str) -> None: ...
+    # The add-in reads the workbook the clerk has open, unsaved edits included, by snapshotting it
+    # to a temporary file for the reader, and writes exports next to it.
+    def full_name(self) -> str: ...
+    def save_copy(self, path: str | Path) -> None: ...
 
 
 class OpenpyxlBook:
@@ -113,3 +117,11 @@ class OpenpyxlBook:
 
     def activate(self, sheet: str) -> None:
         self.wb.active = self.wb.sheetnames.index(sheet)
+
+    def full_name(self) -> str:
+        """The workbook's absolute file path (what Excel calls FullName)."""
+        return str(self.path.absolute())
+
+    def save_copy(self, path: str | Path) -> None:
+        """Write the workbook as it is now to ``path``; ``self.path`` and later saves are unaffected."""
+        self.wb.save(path)
