@@ -74,10 +74,11 @@ def write_workbook(record, out: Path) -> Path:
         if risky:
             from openpyxl import load_workbook
 
-            from ..samples import layout_of
+            from ..layout import workbook_layout
 
-            layout = layout_of(tmp)
-            wb = load_workbook(tmp)
+            layout = workbook_layout(record.spec)
+            with open(tmp, "rb") as f:  # a file object: openpyxl refuses the temp file's suffix
+                wb = load_workbook(f)
             for key, v in risky.items():
                 sheet, r, c = layout.position(key)
                 cell = wb[sheet].cell(r, c)

@@ -351,6 +351,7 @@ def read_grid(spec: Spec, grid: Grid, inst: Instance, *, source: str, strict: bo
         _read_unlabelled(out, spec, grid, data, width, source, name_zh, name_en)
         return out
     entries: list[tuple[Row, list[Cell], list[Cell], str]] = []
+    shown_label: dict[int, str] = {}
     groups = {label_key(n.label): n for n in grid.all_rows() if n.label and not n.is_leaf}
     leaf_labels = [label_key(n.label or "") for n in grid.leaf_rows()]
     for row in data:
@@ -359,6 +360,7 @@ def read_grid(spec: Spec, grid: Grid, inst: Instance, *, source: str, strict: bo
         labels, values = row.split(width)
         texts = [ck(c.text) for c in labels if ck(c.text)]
         leaf = texts[-1] if texts else ""
+        shown = next((strip_markers(c.text).strip().replace("\n", "") for c in reversed(labels) if ck(c.text)), "")
         has_values = any(ck(c.text) for c in values)
         if not has_values and leaf:
             g_sim = max((similarity(label_key(leaf), g) for g in groups), default=0.0)
@@ -366,15 +368,18 @@ def read_grid(spec: Spec, grid: Grid, inst: Instance, *, source: str, strict: bo
             if g_sim >= 0.6 and g_sim > l_sim:
                 continue  # a group row of its own (三、本年度办理结果 on a line by itself)
         entries.append((row, labels, values, leaf))
+        shown_label[id(row)] = shown
     expected = grid.leaf_rows()
     rpairs = align(leaf_labels, [label_key(e[3]) for e in entries])
     paired_found = set(rpairs.values())
     reported_labels: set[tuple[str, str]] = set()
+    last_seen = max(rpairs, default=-1)
     for i, node in enumerate(expected):
         j = rpairs.get(i)
         sim = similarity(leaf_labels[i], label_key(entries[j][3])) if j is not None else 0.0
         if j is None or (strict and sim < 0.5):
-            out.score -= 1.0
+            if i < last_seen:
+                out.score -= 1.0  # rows after the last one seen (a truncated table) say nothing about the edition
             for col in leaves:
                 out.missing.add(grid.cell_key(node.key, col.key))
             continue
@@ -420,16 +425,17 @@ def read_grid(spec: Spec, grid: Grid, inst: Instance, *, source: str, strict: bo
             continue
         if strict:
             continue
+        shown = shown_label.get(id(row), leaf)
         if any(ck(c.text) for c in values):
             out.score -= 0.5
             out.findings.append(F.make(
                 "S-LAYOUT", cells=[row.where], source=source,
-                detail=f"{name_zh} {row.where}：表中有官方表格没有的行“{leaf or '（无标签）'}”，其数据未导入；请删除该行或改回官方表格。",
-                detail_en=f"{name_en}, {row.where}: a row not in the official table (\"{leaf or '(no label)'}\"); "
+                detail=f"{name_zh} {row.where}：表中有官方表格没有的行“{shown or '（无标签）'}”，其数据未导入；请删除该行或改回官方表格。",
+                detail_en=f"{name_en}, {row.where}: a row not in the official table (\"{shown or '(no label)'}\"); "
                           f"its values were not imported. Delete it or restore the official table."))
         else:
-            out.notes.append(Note(f"{name_zh} {row.where}：未识别的表格内容“{leaf}”，未导入。",
-                                  f"{name_en}, {row.where}: unrecognised table content \"{leaf}\", not imported."))
+            out.notes.append(Note(f"{name_zh} {row.where}：未识别的表格内容“{shown}”，未导入。",
+                                  f"{name_en}, {row.where}: unrecognised table content \"{shown}\", not imported."))
     missing_rows = [n for i, n in enumerate(expected) if i not in rpairs]
     if missing_rows and not strict:
         last_paired = max(rpairs, default=-1)
@@ -673,6 +679,20 @@ def find_period(paras: Iterable[Para]) -> tuple[str, str, str] | None:
 # ------------------------------------------------------------------ the import
 
 
+def _text_frames(blocks: Sequence[Block]) -> list[Block]:
+    """A table with a single non-empty cell is a frame around text (a text box, a page's date
+    line), not a data table: read it as paragraphs."""
+    out: list[Block] = []
+    for b in blocks:
+        if isinstance(b, TableBlock):
+            filled = [c for row in b.rows for c in row if ck(c.text)]
+            if len(filled) <= 1:
+                out += [Para(line, c.where) for c in filled for line in strip_markers(c.text).split("\n") if line.strip()]
+                continue
+        out.append(b)
+    return out
+
+
 def _looks_like_report(paras: Sequence[Para], headings: int) -> bool:
     text = "".join(ck(p.text) for p in paras[:50])
     return headings >= 3 or ("信息公开" in text and ("年度报告" in text or "工作报告" in text))
@@ -681,7 +701,7 @@ def _looks_like_report(paras: Sequence[Para], headings: int) -> bool:
 def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: str | None = None,
                   year: int | None = None) -> Imported:
     """Read a report from its blocks. Raises LoadError for input that is not a usable report."""
-    blocks = [b for b in blocks if not (isinstance(b, Para) and not ck(b.text))]
+    blocks = [b for b in _text_frames(blocks) if not (isinstance(b, Para) and not ck(b.text))]
     if not blocks:
         raise LoadError(source, "empty", f"{source}：文件没有任何内容，请提供完整的年度报告。",
                         f"{source}: the file has no content; provide the complete annual report.")
@@ -889,9 +909,9 @@ def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: s
         zh, en = _grid_name(spec, g)
         if ends_in_table and last_inst.kind in order and order.index(g.key) > order.index(last_inst.kind):
             raise LoadError(source, "truncated-table",
-                            f"{source}：文件在{last_inst.rows[-1].where}处结束，{zh}及其后的表格缺失，报告不完整；请提供完整的报告后再导入。",
-                            f"{source}: the file ends at {last_inst.rows[-1].where} and {en} and the tables after it "
-                            f"are missing; the report is incomplete, provide the complete report and import again.")
+                            f"{source}：报告在{last_inst.rows[-1].where}处中断，{zh}及其后的表格缺失，文件不完整；请提供完整的报告后再导入。",
+                            f"{source}: the report breaks off at {last_inst.rows[-1].where}: {en} and the tables after it "
+                            f"are missing, so the report is incomplete; provide the complete report and import again.")
         if _table_of(g.key) in foreign_tables:
             continue  # S-EDITION already says why
         rec.structure.append(F.make(
