@@ -30,12 +30,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="汇总多个单位的年报工作簿 / merge many report workbooks into one county sheet",
         description="把各乡镇（街道）、部门报送的年报工作簿汇总成一张表：每个单位一行，附校验结果、问题清单和合计行。"
                     " Merge the workbooks submitted by towns and departments into one sheet with checks, a problem list and totals.",
+        epilog="按年度汇总：其他年度或版本的工作簿、同一单位的重复报送（只计最后修改的一份）列入问题清单，不计入合计。"
+               "金额统一换算为万元。退出码：0 成功；1 有工作簿存在错误（--strict 时含无法读取的文件）；2 用法或输出路径有误。"
+               " Merges one year: other years/editions and older duplicates are listed but not counted; amounts in 万元."
+               " Exit: 0 ok, 1 errors in some workbook (or unreadable files with --strict), 2 misuse.",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="工作簿或文件夹 / workbooks or folders (every file in a folder is a submission)")
     p.add_argument("-o", "--output", required=True, metavar="COUNTY.xlsx", help="汇总表输出文件 / the merged workbook to write")
     p.add_argument("--report", metavar="FILE", help="另写一份用标准模板填好的本行政区域汇总年报 / also write the county-wide report in the standard template")
     p.add_argument("--previous", nargs="+", action="extend", default=[], metavar="DIR_OR_FILE",
-                   help="上年度的工作簿（按单位名称核对上年结转）/ last year's workbooks (X-CARRY, matched by 单位名称)")
+                   help="上年度的工作簿或文件夹，按单位名称核对上年结转（放在 INPUT 之后）/ last year's workbooks or folders "
+                        "for X-CARRY, matched by 单位名称 (give it after the inputs)")
     p.add_argument("--name", help="本行政区域名称（汇总表标题与汇总年报的单位名称；默认取共同的上级单位）/ the county's name")
     p.add_argument("--year", type=int, help="汇总年度（默认取多数工作簿的年度）/ the report year to merge (default: the most common)")
     p.add_argument("--strict", action="store_true", help="有无法读取的文件时以 1 退出 / exit 1 when any input is unreadable")
