@@ -65,6 +65,8 @@ LEAF_LABEL_CHARS = 10  # the innermost label column (1.属于国家秘密)
 INNER_GROUP_CHARS = 7  # the group column next to it: （三）不予公开 on one line
 OUTER_GROUP_CHARS = 2  # further out: 三、本年度办理结果 runs down a narrow column
 MAX_VALUE_COL = Cm(4.0)
+#: rows kept together at the top (after the header) and bottom of a table block
+GLUE_HEAD, GLUE_TAIL = 3, 2
 
 LABEL_ROLES = ("caption", "corner", "header", "label")
 HEADER_ROLES = ("caption", "corner", "header")
@@ -363,8 +365,32 @@ def _cant_split(row) -> None:
     trpr.append(OxmlElement("w:cantSplit"))
 
 
-def add_form_table(doc: DocxDocument, record: Record, table: Table) -> DocxTable:
-    """One official table as a Word table, merged box by box like the workbook (= the form)."""
+def _glued_rows(lay: SheetLayout, table: Table, *, keep_last: bool) -> list[int]:
+    """Sheet rows that must stay on the page of the row below them.
+
+    A page may break inside a long table (表三 repeats its header), but never leaves a caption or
+    a header without data under it, nor orphans the last rows of a block: each grid keeps its
+    caption, header and first ``GLUE_HEAD`` data rows together, and its last ``GLUE_TAIL`` rows
+    with the row before them. Between 表二's blocks a break is allowed.
+    """
+    out: set[int] = set()
+    grids = list(table.grids)
+    for i, g in enumerate(grids):
+        data = lay.data_rows[g.key]
+        start = lay.header_rows[g.key][0] - (1 if g.caption else 0)
+        end = data[-1]
+        out.update(range(start, min(data[0] + GLUE_HEAD, end)))
+        out.update(range(max(data[0], end - GLUE_TAIL), end))
+        if i == len(grids) - 1 and keep_last:
+            out.add(end)
+    return sorted(out)
+
+
+def add_form_table(doc: DocxDocument, record: Record, table: Table, *, keep_with_next: bool = False) -> DocxTable:
+    """One official table as a Word table, merged box by box like the workbook (= the form).
+
+    ``keep_with_next`` keeps the last row with what follows (a unit note under the table).
+    """
     lay = workbook_layout(record.spec).table_sheet(table.key)
     first, last = _table_rows(lay)
     ncols = lay.width
@@ -396,8 +422,8 @@ def add_form_table(doc: DocxDocument, record: Record, table: Table) -> DocxTable
         if span and span > c:
             cell = cell.merge(t.cell(r - first, span - 1))
         _cell_text(cell, format_value(record.values.get(key)), size)
-    for row in t.rows[:-1]:  # keep a table on one page when it fits (表三 should not start on a last line)
-        for cell in row.cells:
+    for r in _glued_rows(lay, table, keep_last=keep_with_next):
+        for cell in t.rows[r - first].cells:
             for para in cell.paragraphs:
                 para.paragraph_format.keep_with_next = True
     if len(table.grids) == 1:  # one header at the top: repeat it when the table runs onto a new page
@@ -478,8 +504,8 @@ def build_docx(record: Record, findings: Sequence[Finding] | None = None) -> Doc
         if last is not None and tables:
             last.paragraph_format.keep_with_next = True  # the sentence introducing a table stays with it
         for t in tables:
-            add_form_table(doc, record, t)
             notes = unit_notes(record, t)
+            add_form_table(doc, record, t, keep_with_next=bool(notes))
             for n in notes:
                 _body(doc, n, "GX Note")
             if not notes:

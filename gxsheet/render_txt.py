@@ -10,10 +10,11 @@ Nested row labels are indented two columns per level; a group row (三、本年�
 （三）不予公开) stands on its own line without numbers, as it carries none.
 
 Widths count display columns: a CJK character (east-asian width W or F) takes two, everything
-else one. Ambiguous-width characters (the curly quotes of “三安全一稳定”) count as one, because
-a browser draws them from the Latin monospace font that comes first in a ``<pre>`` font stack.
-Only ASCII ``=``/``-``/space are used for rules: box-drawing characters are ambiguous-width and
-would break the alignment in a Chinese font. Labels too long for their column wrap onto
+else one, except east-asian *ambiguous* characters (the curly quotes of “三安全一稳定”, ·, …, —),
+which also take two: on a Chinese page the browser's monospace font is a CJK one (NSimSun on
+Windows, Noto Sans Mono CJK on Linux) and it draws them full-width, as did the GB legacy encodings.
+Only ASCII ``=``/``-``/space are used for rules: box-drawing characters are ambiguous-width too,
+but drawn half-width by the Latin fonts some sites put first, which would break every rule line. Labels too long for their column wrap onto
 continuation lines (with a hanging indent after the enumerator), so the widest table stays
 around 100 columns.
 
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 from .findings import SEVERITY_ZH, Finding, fmt_number, summary
 from .normalise import normalise_value
 from .record import Record, Value
-from .spec import Grid, Node, Spec, Table, load_spec
+from .spec import Grid, Node, Spec, Table, editions, load_spec
 
 #: the widest a table may get before header labels are wrapped harder (display columns)
 MAX_WIDTH = 100
@@ -56,10 +57,10 @@ _SPACES = re.compile(r"\s+")
 
 # ---------------------------------------------------------------------------------- text widths
 def char_width(ch: str) -> int:
-    """Display columns of one character in a monospace CJK context."""
+    """Display columns of one character in a monospace CJK context (ambiguous counts as wide)."""
     if unicodedata.combining(ch):
         return 0
-    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F", "A") else 1
 
 
 def display_width(text: str) -> int:
@@ -487,7 +488,8 @@ def _parse_grid(lines: list[str], at: int, grid: Grid) -> tuple[dict[str, Value]
     body = lines[sep + 1:bottom]
     values: dict[str, Value] = {}
     if not labelled:
-        data = [b for b in body if b.strip()]
+        # one line per row, blank when every value is blank (a forced export of an empty table)
+        data = body if len(body) == len(grid.leaf_rows()) else [b for b in body if b.strip()]
         if len(data) != len(grid.leaf_rows()):
             raise TxtParseError(f"{grid.key}: {len(data)} data lines, expected {len(grid.leaf_rows())}")
         for row, line in zip(grid.leaf_rows(), data, strict=True):
@@ -539,8 +541,24 @@ def parse_txt_tables(text: str, edition: str) -> dict[str, Value]:
     return values
 
 
+def parse_txt_export(text: str) -> tuple[str, dict[str, Value]] | None:
+    """(edition, values) when ``text`` is a gxsheet txt export of some edition, else None.
+
+    For the txt importer: our own export uses aligned simple tables, not the tab-separated cells
+    of a report saved from Word, and is read exactly by :func:`parse_txt_tables`.
+    """
+    if not any(_is_rule(line) for line in text.splitlines()):
+        return None
+    for edition in reversed(editions()):
+        try:
+            return edition, parse_txt_tables(text, edition)
+        except TxtParseError:
+            continue
+    return None
+
+
 __all__ = [
-    "TxtParseError", "display_width", "format_value", "parse_txt_tables", "parse_unit_note", "render_findings",
+    "TxtParseError", "display_width", "format_value", "parse_txt_export", "parse_txt_tables", "parse_unit_note", "render_findings",
     "render_grid", "render_table", "render_txt", "report_title", "slice_columns", "tables_of_section",
     "unit_notes", "wrap", "wrap_label",
 ]

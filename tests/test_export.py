@@ -33,6 +33,7 @@ from gxsheet.render_txt import (
     TxtParseError,
     display_width,
     format_value,
+    parse_txt_export,
     parse_txt_tables,
     parse_unit_note,
     render_txt,
@@ -109,7 +110,7 @@ def _record(edition: str, **values) -> Record:
 # ------------------------------------------------------------------ txt
 def test_display_width_and_wrapping():
     assert display_width("自然人12") == 8
-    assert display_width("“三安全一稳定”") == 2 + 12  # curly quotes are ambiguous: one column
+    assert display_width("“三安全一稳定”") == 4 + 12  # curly quotes: full width in a CJK monospace font
     for text in ("（二）部分公开（区分处理的，只计这一情形，不计其他情形）", "本年收费金额（单位：万元）"):
         for w in (8, 12, 20, 40):
             lines = wrap(text, w)
@@ -142,6 +143,7 @@ def test_txt_numbers_parse_back_at_their_place(report):
     rec, findings = report
     txt = render_txt(rec, findings)
     got = parse_txt_tables(txt, rec.edition)
+    assert parse_txt_export(txt) == (rec.edition, got)
     assert set(got) == set(rec.spec.cells)
     wrong = {k: (got[k], rec.values.get(k)) for k in got if not same_value(got[k], rec.values.get(k))}
     assert not wrong
@@ -168,6 +170,15 @@ def test_txt_odd_values_and_findings(edition):
     en = render_txt(rec, findings, lang="en")
     assert "Validation findings" in en and findings[0].message_en in en
     assert "校验结果" not in render_txt(rec)
+
+
+def test_txt_blank_table_keeps_its_row():
+    """An all-blank 表四 (a forced draft) still has its data line, so nothing shifts."""
+    spec = load_spec("2021")
+    rec = _record("2021", **{k: None for k in spec.cells if k.startswith("t4.")})
+    got = parse_txt_tables(render_txt(rec), "2021")
+    assert all(got[k] is None for k in spec.cells if k.startswith("t4."))
+    assert all(same_value(got[k], rec.values[k]) for k in spec.cells)
 
 
 def test_txt_parser_rejects_a_moved_label():
@@ -460,14 +471,18 @@ def test_cli_json_input_never_overwritten(workdir, monkeypatch):
 
 
 # ------------------------------------------------------------------ LibreOffice
+SHOWCASE = [p for p in EXAMPLES if p.name.startswith("示例")]
+
+
 @pytest.mark.libreoffice
-@pytest.mark.parametrize("edition", EDITIONS)
-def test_docx_renders_as_a_published_report(samples, tmp_path, edition):
+@pytest.mark.parametrize("which", [*EDITIONS, *(p.name for p in SHOWCASE)])
+def test_docx_renders_as_a_published_report(samples, tmp_path, which):
     lo = pytest.importorskip("lo")
     if not lo.available() or shutil.which("pdftoppm") is None:
         pytest.skip("LibreOffice or pdftoppm missing")
-    rec = read_report(samples[edition])
-    docx = write_docx(rec, tmp_path / f"report-{edition}.docx")
+    rec = read_report(samples[which] if which in samples else ROOT / "examples" / which)
+    stem = f"report-{which}" if which in samples else Path(which).stem
+    docx = write_docx(rec, tmp_path / f"{stem}.docx")
     pdf = lo.convert(docx, "pdf", tmp_path)
     pngs = lo.pdf_to_pngs(pdf, tmp_path / "png", dpi=70)
     assert len(pngs) >= 2
