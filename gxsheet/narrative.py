@@ -286,7 +286,7 @@ _ZERO: dict[str, tuple[re.Pattern[str], ...]] = {
                    re.compile(r"行政诉讼[^，,。；;\d]{0,20}(均为零|均无|为零|为0|0件|零件)")),
 }
 _CONTEXT = {
-    "received": re.compile(r"信息公开|依申请|公开申请"),
+    "received": re.compile(r"信息公开|依申请|公开申请|申请.{0,12}公开|公开.{0,12}申请"),
     "carried": re.compile(r"信息公开|依申请|公开申请|申请"),
     "review": re.compile(r"信息公开|公开"),
     "litigation": re.compile(r"信息公开|公开"),

@@ -22,6 +22,7 @@ from gxsheet.importers.docx import docx_blocks
 from gxsheet.importers.text import Cell, Para, TableBlock, is_label, split_title
 from gxsheet.importers.txt import txt_blocks
 from gxsheet.layout import workbook_layout
+from gxsheet.narrative import prose_figures
 from gxsheet.reader import read_report
 from gxsheet.record import Record
 from gxsheet.render_docx import write_docx
@@ -96,6 +97,8 @@ def test_seed_000_only_the_amount_unit(seeds):
     assert not {f.rule for f in fs} & ARITHMETIC
     assert rec.headings_found == [s.heading for s in load_spec("2019").sections]
     assert rec.prose["s6"] == "无" and "[bookmark" not in (rec.prose["s5"] or "")
+    # the prose states no applications and no cases, and the tables agree: N-TEXT-TABLE is silent for that reason
+    assert {(x.topic, x.value) for x in prose_figures(rec)} == {("received", 0), ("review", 0), ("litigation", 0)}
 
 
 # ------------------------------------------------------------------ seed 001: 乌兰花镇 2020

@@ -1,0 +1,227 @@
+"""The prose rules: section headings, figures in the text against the tables, 五 empty, 信息处理费.
+
+Each rule is tested on both shapes a record comes in: imported (headings as found, locations as
+lines) and a workbook's fixed prose sheet (no headings, a cell per section).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from gxsheet.narrative import (
+    classify_heading,
+    cn_number,
+    fee_findings,
+    narrative_findings,
+    prose_figures,
+    sec5_findings,
+    section_findings,
+    text_table_findings,
+)
+from gxsheet.reader import read_report
+from gxsheet.record import Record, empty_record
+from gxsheet.samples import valid_values, write_sample
+from gxsheet.spec import load_spec
+from gxsheet.validate import validate_record
+
+HEADINGS = ["一、总体情况", "二、主动公开政府信息情况", "三、收到和处理政府信息公开申请情况",
+            "四、政府信息公开行政复议、行政诉讼情况", "五、存在的主要问题及改进情况", "六、其他需要报告的事项"]
+GOOD_PROSE = {"s1": "本年度工作概况。", "s2": None, "s3": None, "s4": None,
+              "s5": "存在的问题是更新不及时，改进措施是建立台账。", "s6": "本年度未收取信息处理费。"}
+
+
+def record(edition: str = "2019", *, year: int | None = None, prose: dict | None = None,
+           values: dict | None = None, headings: list[str] | None = None) -> Record:
+    spec = load_spec(edition)
+    rec = empty_record(spec, year=year or spec.first_year, level="镇", unit_name="某镇")
+    rec.values.update(valid_values(spec, 0))
+    rec.values.update(values or {})
+    rec.prose.update(GOOD_PROSE)
+    rec.prose.update(prose or {})
+    rec.headings_found = headings
+    return rec
+
+
+# ------------------------------------------------------------------ headings
+
+
+@pytest.mark.parametrize("text,key,number", [
+    ("一、总体情况", "s1", 1),
+    ("1、 总体情况", "s1", 1),
+    ("　　三、收到和处理政府信息公开申请情况（无）", "s3", 3),
+    ("总体情况", "s1", None),
+    ("第六部分 其他需要报告的事项", "s6", 6),
+    ("五、主要问题及改进措施", "s5", 5),
+    ("四．政府信息公开行政复议、行政诉讼情况", "s4", 4),
+    ("三、重点领域信息公开情况", None, 3),
+])
+def test_headings(text, key, number):
+    h = classify_heading(text)
+    assert h is not None and h.key == key and h.number == number
+
+
+@pytest.mark.parametrize("text", [
+    "（一）组织领导得力", "一是信息公开的内容有待进一步充实", "1、结合我镇实际工作，通过公开目录等形式，及时公开相关信息。",
+    "2019年，全镇累计主动公开政府信息1200余条。", "一、总体情况：测试正文。", "", None,
+    "金瑞镇2019年政府信息公开工作年度报告",
+])
+def test_not_headings(text):
+    assert classify_heading(text) is None
+
+
+def test_chinese_numbers():
+    assert [cn_number(x) for x in ("一", "十", "十二", "二十", "三百零五", "两", "abc")] == [1, 10, 12, 20, 305, 2, None]
+
+
+# ------------------------------------------------------------------ S-SECTIONS, imported
+
+
+def test_six_sections_in_order_are_fine():
+    assert section_findings(record(headings=HEADINGS)) == []
+    numbered_differently = ["1、 总体情况", "2、 主动公开政府信息情况"] + HEADINGS[2:]
+    assert section_findings(record(headings=numbered_differently)) == []
+
+
+def test_missing_section():
+    fs = section_findings(record(headings=HEADINGS[:4] + HEADINGS[5:]))
+    assert [f.rule for f in fs] == ["S-SECTIONS"] and fs[0].keys == ["prose.s5"]
+    assert "五、存在的主要问题及改进情况" in fs[0].message_zh
+
+
+def test_repeated_section_names_both_places():
+    rec = record(headings=HEADINGS[:2] + [HEADINGS[1]] + HEADINGS[2:])
+    rec.where.update({"heading.1": "第7行", "heading.2": "第32行"})
+    [f] = section_findings(rec)
+    assert f.keys == ["prose.s2"] and f.cells == ["第7行", "第32行"] and "重复" in f.message_zh
+    assert "repeat" not in f.message_zh and "appears 2 times" in f.message_en
+
+
+def test_out_of_order():
+    fs = section_findings(record(headings=[HEADINGS[0], HEADINGS[2], HEADINGS[1]] + HEADINGS[3:]))
+    assert len(fs) == 1 and "顺序" in fs[0].message_zh
+
+
+def test_numbered_sub_headings_inside_a_section_are_not_flagged():
+    """一、存在的问题 / 二、改进措施 inside 五 are the report's own sub-parts, numbering restarts
+    inside a part; only a numbered extra part that collides with the sequence is reported."""
+    inside = HEADINGS[:5] + ["一、存在的问题", "二、改进措施"] + HEADINGS[5:]
+    assert section_findings(record(headings=inside)) == []
+    colliding = HEADINGS[:2] + ["三、重点领域信息公开情况", HEADINGS[1]] + HEADINGS[2:]
+    fs = section_findings(record(headings=colliding))
+    assert len(fs) == 2 and any("重点领域" in f.message_zh for f in fs)
+
+
+# ------------------------------------------------------------------ S-SECTIONS, workbook prose sheet
+
+
+def test_workbook_prose_sheet_sections():
+    assert section_findings(record()) == []
+    [f] = section_findings(record(prose={"s1": None}))
+    assert f.keys == ["prose.s1"]
+    pasted = record(prose={"s1": "本年度工作概况。\n二、主动公开政府信息情况\n全年发布信息20条。"})
+    pasted.where["prose.s1"] = "正文!B3"
+    [f] = section_findings(pasted)
+    assert f.cells == ["正文!B3"] and "二、主动公开政府信息情况" in f.message_zh
+
+
+# ------------------------------------------------------------------ N-TEXT-TABLE
+
+
+def t3(received: int, carried: int = 0) -> dict:
+    return {"t3.received.total": received, "t3.carried.total": carried}
+
+
+def test_figure_agrees_or_contradicts():
+    ok = record(prose={"s3": "本年度共收到政府信息公开申请12件，均已按时答复。"}, values=t3(12))
+    assert text_table_findings(ok) == []
+    bad = record(prose={"s3": "本年度共收到政府信息公开申请12件，均已按时答复。"}, values=t3(13))
+    bad.where["prose.s3@0"] = "第40行"
+    [f] = text_table_findings(bad)
+    assert f.rule == "N-TEXT-TABLE" and f.numbers == {"prose": 12, "table": 13}
+    assert f.cells[0] == "第40行" and "t3.received.total" in f.keys
+    assert "收到政府信息公开申请12件" in f.message_zh
+
+
+def test_received_may_include_carried_over():
+    rec = record(prose={"s1": "全年受理政府信息公开申请12件。"}, values=t3(10, 2))
+    assert text_table_findings(rec) == []
+
+
+def test_zero_statements():
+    none_received = "2019年，未收到公众申请要求公开的政府信息。"
+    assert text_table_findings(record(prose={"s2": none_received}, values=t3(0))) == []
+    [f] = text_table_findings(record(prose={"s2": none_received}, values=t3(3)))
+    assert f.numbers == {"prose": 0, "table": 3}
+    no_cases = "2019年未发生有关政府信息公开方面的行政复议、行政诉讼和申诉。"
+    zero_t4 = {k: 0 for k in load_spec("2019").cells if k.startswith("t4.")}
+    assert text_table_findings(record(prose={"s4": no_cases}, values=zero_t4)) == []
+    one_review = dict(zero_t4, **{"t4.cases.review_upheld": 1, "t4.cases.review_total": 1})
+    [f] = text_table_findings(record(prose={"s4": no_cases}, values=one_review))
+    assert "t4.cases.review_total" in f.keys
+
+
+def test_review_and_litigation_counts():
+    zero_t4 = {k: 0 for k in load_spec("2021").cells if k.startswith("t4.")}
+    values = dict(zero_t4, **{"t4.cases.review_upheld": 2, "t4.cases.review_total": 2,
+                             "t4.cases.direct_pending": 1, "t4.cases.direct_total": 1,
+                             "t4.cases.after_review_upheld": 1, "t4.cases.after_review_total": 1})
+    prose = {"s4": "本年度因政府信息公开被申请行政复议2件，被提起行政诉讼2件。"}
+    assert text_table_findings(record("2021", prose=prose, values=values)) == []
+    wrong = {"s4": "本年度因政府信息公开被申请行政复议3件，被提起行政诉讼2件。"}
+    [f] = text_table_findings(record("2021", prose=wrong, values=values))
+    assert f.numbers == {"prose": 3, "table": 2}
+
+
+@pytest.mark.parametrize("sentence", [
+    "2018年收到政府信息公开申请20件。",           # another year
+    "全年收到政府信息公开申请近20件。",            # approximate
+    "全年主动公开政府信息1200余条。",              # not about applications, and approximate
+    "收到政府信息公开申请较上年增加5件。",          # relative
+    "全年受理群众来电50件。",                      # not about disclosure
+    "按照依申请公开工作机制，规范办理流程。",        # no figure
+])
+def test_no_figure_is_read(sentence):
+    rec = record(prose={"s1": sentence}, values=t3(7))
+    assert prose_figures(rec) == [] and text_table_findings(rec) == []
+
+
+def test_blank_table_cell_is_left_to_v_blank():
+    rec = record(prose={"s1": "受理依申请公开124件。"}, values={"t3.received.total": None})
+    assert text_table_findings(rec) == []
+
+
+# ------------------------------------------------------------------ N-SEC5-EMPTY, N-FEE
+
+
+@pytest.mark.parametrize("text,flagged", [("无", True), ("无。", True), ("", True), (None, True), ("暂无", True),
+                                          ("信息更新不及时，将建立台账。", False)])
+def test_section_five(text, flagged):
+    assert bool(sec5_findings(record(prose={"s5": text}))) is flagged
+
+
+def test_fee_statement_from_2021():
+    assert [f.rule for f in fee_findings(record("2021", prose={"s6": "无"}))] == ["N-FEE"]
+    assert fee_findings(record("2021", prose={"s6": None}))
+    assert fee_findings(record("2021", prose={"s6": "本年度未收取信息处理费。"})) == []
+    assert fee_findings(record("2021", year=2023, prose={"s6": "依法收取信息处理费0元。"})) == []
+    assert fee_findings(record("2019", year=2020, prose={"s6": "无"})) == []
+
+
+# ------------------------------------------------------------------ through the validator, on a workbook
+
+
+def test_validator_runs_narrative_rules_on_workbooks(tmp_path):
+    path = write_sample(tmp_path / "w.xlsx", "2021", seed=3, meta={"level": "镇"},
+                        values={"t2_1.rules.made": 0, "t2_1.rules.repealed": 0, "t2_1.rules.in_force": 0},
+                        prose={"s5": "无", "s6": "无"})
+    fs = validate_record(read_report(path))
+    rules = sorted(f.rule for f in fs)
+    assert rules == ["N-FEE", "N-SEC5-EMPTY"]
+    five = next(f for f in fs if f.rule == "N-SEC5-EMPTY")
+    assert five.cells == ["正文!B7"]
+
+
+def test_clean_sample_has_no_narrative_findings(tmp_path):
+    for edition in ("2019", "2021"):
+        rec = read_report(write_sample(tmp_path / f"{edition}.xlsx", edition, seed=1))
+        assert narrative_findings(rec) == []
