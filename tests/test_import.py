@@ -405,6 +405,40 @@ def test_published_word_table_with_merged_header(tmp_path):
     assert [f.rule for f in fs] == ["V-UNIT"] and "251000元" in fs[0].message_zh
 
 
+def test_forced_export_appendix_is_not_prose(tmp_path):
+    """A draft exported with --force lists its findings after section 六: not part of the report."""
+    rec = sample(tmp_path, "2021", seed=11)
+    findings = validate_record(read_report(write_sample(tmp_path / "bad.xlsx", "2021", values={"t3.received.natural": "无"})))
+    docx = tmp_path / "draft.docx"
+    write_docx(rec, docx, findings)
+    back = import_report(docx)
+    same_record(rec, back.record)
+    assert any("附件" in n.zh for n in back.notes)
+
+
+def test_import_json_through_the_command(tmp_path, capsys):
+    from gxsheet.report_json import write_json
+
+    rec = sample(tmp_path, "2019", seed=12)
+    src = write_json(rec, tmp_path / "r.json")
+    out = tmp_path / "r.xlsx"
+    assert main(["import", str(src), "-o", str(out)]) == 0
+    same_record(rec, read_report(out))
+
+
+def test_caption_without_rows_is_one_finding(tmp_path):
+    text = SEED["000"].read_text(encoding="utf-8").splitlines()
+    i = text.index("\t第二十条第（九）项")
+    cut = text[:i + 1] + [""] + text[text.index("\t（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）") - 1:]
+    path = tmp_path / "no9.txt"
+    path.write_text("\n".join(cut), encoding="utf-8")
+    rec = import_report(path).record
+    layout = [f for f in rec.structure if f.rule == "S-LAYOUT"]
+    assert len(layout) == 1 and "第二十条第（九）项" in layout[0].message_zh
+    assert rec.missing == grid_keys("2019", "t2_9.")
+    assert "V-BLANK" not in {f.rule for f in validate_record(rec)}  # missing, not blank: the layout finding speaks
+
+
 # ------------------------------------------------------------------ editions
 
 
@@ -542,9 +576,9 @@ def _docx_with(path: Path, paragraphs: list[str], table: list[list[str]] | None 
     return path
 
 
-@pytest.fixture
-def bad_inputs(tmp_path):
-    d = tmp_path
+@pytest.fixture(scope="module")
+def bad_inputs(tmp_path_factory):
+    d = tmp_path = tmp_path_factory.mktemp("bad")
     seed = SEED["000"].read_text(encoding="utf-8").splitlines()
     report_text = [ln for ln in seed if not ln.startswith("\t")]
     files = {

@@ -95,8 +95,12 @@ def _children(el, tag: str):
     for child in el:
         if child.tag == f"{W}{tag}":
             yield child
-        elif child.tag in (f"{W}sdt", f"{W}customXml", f"{W}sdtContent"):
-            yield from _children(child if child.tag != f"{W}sdt" else (child.find(f"{W}sdtContent") or child), tag)
+        elif child.tag == f"{W}sdt":
+            content = child.find(f"{W}sdtContent")
+            if content is not None:
+                yield from _children(content, tag)
+        elif child.tag == f"{W}customXml":
+            yield from _children(child, tag)
 
 
 def _table(tbl, t_index: int) -> TableBlock:

@@ -102,6 +102,7 @@ _PERIOD = re.compile(_DATE + r"\s*(?:起)?\s*(?:至|到|—|－|-|~|～|―)+\s*
 _UNIT_IN_LABEL = re.compile(r"[(（]\s*(?:单位\s*[:：]\s*)?(万元|元|千元)\s*[)）]$")
 _SIGNATURE = re.compile(r"^(.{2,30}(人民政府|政府办公室|办公室|办事处|委员会|局|政府))$|^" + _DATE + r"$")
 
+_APPENDIX = re.compile(r"^附(?:[:：]|件\d*[:：]?$|件\d*[:：]|录[:：]?)")
 _PAGE_INFO = re.compile(r"^(发布时间|发布日期|发布机构|来源|信息来源|作者|浏览次数|点击|字号|【|索引号|发文机关|主题分类|分类|文号|成文日期|生效日期|打印|关闭)")
 TABLE_NAMES = {"t2": ("表二", "table 2"), "t3": ("表三", "table 3"), "t4": ("表四", "table 4")}
 
@@ -254,10 +255,9 @@ def _row_fits(kind: str, row: Row) -> bool:
     """Whether a row continues a grid across a table break (a page break in Word)."""
     if row.is_blank():
         return True
-    g = _RowLabel(kind, 0)
     guess = _guess_kind(row)
     if guess is not None:
-        return guess.kind == g.kind
+        return guess.kind == kind
     if kind == "t4":
         return not any(is_label(c.text) for c in row.cells)
     return False
@@ -370,6 +370,17 @@ def read_grid(spec: Spec, grid: Grid, inst: Instance, *, source: str, strict: bo
         entries.append((row, labels, values, leaf))
         shown_label[id(row)] = shown
     expected = grid.leaf_rows()
+    if not entries:
+        out.score -= 1.0
+        out.missing.update(grid.cell_key(r.key, c.key) for r in expected for c in leaves)
+        last = inst.rows[-1] if inst.rows else None
+        if last is not None and last.last_in_doc:
+            out.truncated = last.cells[-1].where if last.cells else last.where
+        out.findings.append(F.make(
+            "S-LAYOUT", cells=[inst.where], source=source,
+            detail=f"{name_zh}（{inst.where}起）只有标题或表头，没有数据行，其数据无法导入。",
+            detail_en=f"{name_en} (from {inst.where}) has a caption or header but no data rows; nothing could be imported."))
+        return out
     rpairs = align(leaf_labels, [label_key(e[3]) for e in entries])
     paired_found = set(rpairs.values())
     reported_labels: set[tuple[str, str]] = set()
@@ -748,10 +759,18 @@ def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: s
     current: str | None = None
     seen_official = 0
     unit_notes: dict[str, tuple[str, str]] = {}
+    ended: str | None = None  # where an appendix (附：校验结果, 附件) starts: the report's text ends there
+    appendix = 0
     for b in blocks:
         if not isinstance(b, Para) or id(b) in title_ids:
             continue
         if _caption_key(b.text):
+            continue
+        if ended:
+            appendix += 1
+            continue
+        if current is not None and _APPENDIX.match(clean_text(strip_markers(b.text))):
+            ended, appendix = b.where, 1
             continue
         unit = _unit_note(b.text)
         if unit is not None:
@@ -772,6 +791,9 @@ def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: s
                               f"{b.where}: page information \"{text[:30]}\" is not part of the report; not imported."))
             continue
         (prose_parts[current] if current else preamble).append((text, b.where))
+    if ended:
+        notes.append(Note(f"{ended}起的附件（{appendix}段）不是报告正文，未导入。",
+                          f"the appendix from {ended} ({appendix} paragraphs) is not part of the report text; not imported."))
     if prose_parts["s6"] or preamble:
         last = "s6" if prose_parts["s6"] else None
         tail = prose_parts[last] if last else []
