@@ -213,6 +213,21 @@ def test_seed_004_short_row_is_a_note_not_a_guess():
     assert any("第102行" in n.zh and "采购总金额" in n.zh and "空白" in n.zh for n in imp.notes)
 
 
+def test_example_workbooks_are_current():
+    """examples/ holds each seed imported (values as published) and clean workbooks with no finding;
+    ``python examples/build.py`` regenerates them."""
+    for n, seed in SEED.items():
+        wb = read_report(ROOT / "examples" / f"{seed.stem}.xlsx")
+        imported = import_report(seed).record
+        assert wb.values == imported.values and wb.prose == imported.prose, n
+        assert {k: wb.meta[k] for k in ("unit_name", "level", "year", "period_start", "period_end")} == \
+               {k: imported.meta[k] for k in ("unit_name", "level", "year", "period_start", "period_end")}
+    clean = sorted((ROOT / "examples").glob("示例-*.xlsx"))
+    assert {p.name.split("-")[1] for p in clean} >= {"2019", "2021"}
+    for p in clean:
+        assert validate_record(read_report(p)) == [], p.name
+
+
 # ------------------------------------------------------------------ small pieces
 
 
