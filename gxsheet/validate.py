@@ -151,7 +151,7 @@ def unit_problem(cell: Cell, v: object, stated_unit: object) -> tuple[str, str] 
             return (f"金额写成“{v.strip()}”，而本栏单位是{expected}；请换算成{expected}后只填数字。",
                     f"the amount is written \"{v.strip()}\" but this column is in {expected}; convert to {expected} and enter the number only.")
         return None
-    if _is_num(v) and official is None and not (isinstance(stated_unit, str) and stated_unit):
+    if _is_num(v) and v != 0 and official is None and not (isinstance(stated_unit, str) and stated_unit):
         from .findings import fmt_number
 
         return (f"金额 {fmt_number(v)} 未注明单位（元还是万元？），请在“基本信息”中选择金额单位。",
@@ -360,8 +360,19 @@ def _narrative(rec: Record) -> list[F.Finding]:
     return narrative_findings(rec)
 
 
+def cell_order(ref: str) -> tuple:
+    """Sort key of 'Sheet!D10': sheet, then row and column as numbers (D5 before D10)."""
+    sheet, _, a1 = ref.rpartition("!")
+    letters = a1.rstrip("0123456789")
+    digits = a1[len(letters):]
+    col = 0
+    for ch in letters.upper():
+        col = col * 26 + (ord(ch) - 64) if "A" <= ch <= "Z" else col
+    return (sheet, int(digits) if digits.isdigit() else 0, col, ref)
+
+
 def _order(f: F.Finding) -> tuple:
-    return (0 if f.severity == "error" else 1, f.rule, f.cells)
+    return (0 if f.severity == "error" else 1, f.rule, [cell_order(c) for c in f.cells])
 
 
 def _run(edition: str, df: pd.DataFrame, recs: Sequence[Record]) -> dict[int, list[F.Finding]]:

@@ -140,18 +140,19 @@ def _print_human(results: list[dict[str, Any]], lang: str) -> None:
         fs: list[Finding] = r["findings"]
         if not fs:
             continue
+        rows = _display_rows(fs, lang)
         if out.is_terminal:
             t = Table(show_header=True, header_style="bold", show_lines=False, expand=False)
             for h in (("Severity", "Rule", "Cell", "Message") if lang == "en" else ("严重程度", "规则", "位置", "说明")):
                 t.add_column(h, overflow="fold")
-            for f in fs:
-                t.add_row(sev(f.severity), f.rule, "\n".join(f.cells[:4]) + ("…" if len(f.cells) > 4 else ""),
-                          f.message(lang), style="red" if f.is_error else "yellow")
+            for severity, rule, cells, message in rows:
+                t.add_row(sev(severity), rule, "\n".join(cells[:4]) + ("…" if len(cells) > 4 else ""),
+                          message, style="red" if severity == "error" else "yellow")
             out.print(t)
         else:
-            for f in fs:
-                cells = ",".join(f.cells[:4]) + ("…" if len(f.cells) > 4 else "")
-                out.print(f"  {sev(f.severity)}\t{f.rule}\t{cells}\t{f.message(lang)}", markup=False)
+            for severity, rule, cells, message in rows:
+                shown = ",".join(cells[:4]) + ("…" if len(cells) > 4 else "")
+                out.print(f"  {sev(severity)}\t{rule}\t{shown}\t{message}", markup=False)
     n_files = len(results)
     bad = sum(1 for r in results if "error" in r)
     errs = sum(summary(r["findings"])[0] for r in results if "findings" in r)
@@ -160,6 +161,38 @@ def _print_human(results: list[dict[str, Any]], lang: str) -> None:
         msg = (f"共 {n_files} 个文件：{errs} 个错误，{warns} 个疑问，{bad} 个无法读取。" if lang != "en" else
                f"{n_files} files: {errs} errors, {warns} warnings, {bad} unreadable.")
         out.print(msg, markup=False)
+
+
+#: above this many blank cells in one sheet, a person reads one line, not a page of them
+COLLAPSE_BLANKS = 6
+
+
+def _display_rows(fs: list[Finding], lang: str) -> list[tuple[str, str, list[str], str]]:
+    """(severity, rule, cells, message) lines for a person: many blanks of a sheet become one line.
+
+    JSON and annotated copies keep every finding; only the screen report is condensed.
+    """
+    blanks: dict[str, list[Finding]] = {}
+    for f in fs:
+        if f.rule == "V-BLANK" and f.sheet:
+            blanks.setdefault(f.sheet, []).append(f)
+    rows: list[tuple[str, str, list[str], str]] = []
+    done: set[str] = set()
+    for f in fs:
+        group = blanks.get(f.sheet or "", [])
+        if f.rule == "V-BLANK" and len(group) >= COLLAPSE_BLANKS:
+            if f.sheet in done:
+                continue
+            done.add(f.sheet or "")
+            cells = [c for g in group for c in g.cells]
+            first, last = cells[0].split("!")[-1], cells[-1].split("!")[-1]
+            msg = (f"{f.sheet} 有 {len(group)} 个单元格未填写（{first} 至 {last}）。没有数据请填 0，不要留空或写“无”“-”“/”。"
+                   if lang != "en" else
+                   f"{f.sheet}: {len(group)} cells are empty ({first} to {last}). Enter 0 when there is nothing to report.")
+            rows.append((f.severity, f.rule, [f"{f.sheet}!{first}", "…", f"{f.sheet}!{last}"], msg))
+        else:
+            rows.append((f.severity, f.rule, f.cells, f.message(lang)))
+    return rows
 
 
 def _annotate(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
