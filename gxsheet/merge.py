@@ -44,10 +44,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from copy import copy
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from . import findings as F
 from .findings import Finding, fmt_number
@@ -752,6 +754,11 @@ class _Styles:
         self.link_font = Font(color="FF0563C1", underline="single")
 
 
+#: workbook → style signature → the StyleArray openpyxl computed for it. Assigning font/fill/…
+#: objects hashes them to find their index, which dominated writing; copying the indices is free.
+_STYLE_ARRAYS: WeakKeyDictionary[Any, dict[tuple, Any]] = WeakKeyDictionary()
+
+
 def _cell(ws: Any, value: object, *, font: Any = None, fill: Any = None, align: Any = None, border: Any = None,
           fmt: str | None = None, link: str | None = None, text: bool = False) -> Any:
     """A write-only cell with style; ``text`` forces a string (never a formula: '=…' from a town stays text)."""
@@ -761,16 +768,24 @@ def _cell(ws: Any, value: object, *, font: Any = None, fill: Any = None, align: 
     c = WriteOnlyCell(ws, value=value)
     if text and isinstance(value, str):
         c.data_type = "s"
-    if font is not None:
-        c.font = font
-    if fill is not None:
-        c.fill = fill
-    if align is not None:
-        c.alignment = align
-    if border is not None:
-        c.border = border
-    if fmt:
-        c.number_format = fmt
+    if font is not None or fill is not None or align is not None or border is not None or fmt:
+        cache = _STYLE_ARRAYS.setdefault(ws.parent, {})
+        key = (id(font), id(fill), id(align), id(border), fmt)
+        styled = cache.get(key)
+        if styled is None:
+            if font is not None:
+                c.font = font
+            if fill is not None:
+                c.fill = fill
+            if align is not None:
+                c.alignment = align
+            if border is not None:
+                c.border = border
+            if fmt:
+                c.number_format = fmt
+            cache[key] = copy(c._style)
+        else:
+            c._style = copy(styled)
     if link:
         c.hyperlink = Hyperlink(ref="", location=link)
     return c
