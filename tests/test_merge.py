@@ -215,13 +215,14 @@ def _merged_value(ws, r: int, c: int):
     return ws.cell(r, c).value
 
 
-def test_header_spells_out_official_labels(sheets):
-    result, ws, _ = sheets
+def check_header(ws, result: M.MergeResult) -> None:
+    """Every value column's header, read back through the merged cells, is its official label path."""
+    spec = result.spec
     lay = M.summary_layout(result)
     top, key_row, first_col = lay["header_top"], lay["key_row"], lay["first_value_col"]
     assert [ws.cell(key_row, c).value for c in range(1, first_col)] == [k for k, _, _ in M.META_COLUMNS]
     assert [ws.cell(top, c).value for c in range(1, first_col)] == [h for _, h, _ in M.META_COLUMNS]
-    for j, key in enumerate(S21.cells):
+    for j, key in enumerate(spec.cells):
         c = first_col + j
         assert ws.cell(key_row, c).value == key
         labels: list[str] = []
@@ -229,10 +230,26 @@ def test_header_spells_out_official_labels(sheets):
             v = _merged_value(ws, r, c)
             if v is not None and (not labels or labels[-1] != v):
                 labels.append(v)
-        want = list(S21.label_path(key))
-        if S21.cells[key].type == "amount" and "万元" not in want[-1]:
+        want = list(spec.label_path(key))
+        if spec.cells[key].type == "amount" and "万元" not in want[-1]:
             want[-1] += "（万元）"
         assert labels == want, key
+
+
+def test_header_spells_out_official_labels(sheets):
+    result, ws, _ = sheets
+    check_header(ws, result)
+
+
+def test_header_2019_edition(tmp_path):
+    d = tmp_path / "in"
+    d.mkdir()
+    write_sample(d / "a.xlsx", "2019", seed=1, meta=meta19("甲镇", amount_unit="元"))
+    result = M.merge_paths([d], jobs=1)
+    assert result.edition == "2019"
+    out = tmp_path / "o.xlsx"
+    M.write_merge(result, out)
+    check_header(load_workbook(out)[M.SUMMARY_SHEET], result)
 
 
 def test_header_merges_and_view(sheets):
