@@ -24,6 +24,7 @@ from pathlib import Path
 from docx import Document
 from docx.document import Document as DocxDocument
 from docx.enum.section import WD_ORIENT
+from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement, parse_xml
@@ -31,6 +32,7 @@ from docx.oxml.ns import nsdecls, qn
 from docx.shared import Cm, Emu, Pt, RGBColor
 from docx.table import Table as DocxTable
 from docx.text.paragraph import Paragraph
+from docx.text.run import Run
 from lxml import etree
 
 from .findings import SEVERITY_ZH, Finding, summary
@@ -73,7 +75,7 @@ HEADER_ROLES = ("caption", "corner", "header")
 
 
 # ------------------------------------------------------------------ fonts
-def set_run_font(run, east_asian: str, size: Pt | None = None, *, bold: bool | None = None,
+def set_run_font(run: Run, east_asian: str, size: Pt | None = None, *, bold: bool | None = None,
                  latin: str = LATIN_FONT) -> None:
     """Latin and East-Asian font of a run (python-docx's ``font.name`` sets only the Latin slots)."""
     run.font.name = latin
@@ -196,7 +198,7 @@ def _styles(doc: DocxDocument) -> None:
     hpf.keep_with_next = True
     _first_line_chars(heading.element.get_or_add_pPr(), 200)
 
-    body = doc.styles.add_style("GX Body", 1)
+    body = doc.styles.add_style("GX Body", WD_STYLE_TYPE.PARAGRAPH)
     body.base_style = normal
     _style_fonts(body, BODY_FONT, BODY_SIZE)
     bpf = body.paragraph_format
@@ -206,14 +208,14 @@ def _styles(doc: DocxDocument) -> None:
     bpf.first_line_indent = Pt(32)
     _first_line_chars(body.element.get_or_add_pPr(), 200)
 
-    cell = doc.styles.add_style("GX Table", 1)
+    cell = doc.styles.add_style("GX Table", WD_STYLE_TYPE.PARAGRAPH)
     cell.base_style = normal
     _style_fonts(cell, BODY_FONT, TABLE_SIZE)
     cpf = cell.paragraph_format
     cpf.alignment = WD_ALIGN_PARAGRAPH.CENTER
     cpf.line_spacing = 1.0
 
-    note = doc.styles.add_style("GX Note", 1)
+    note = doc.styles.add_style("GX Note", WD_STYLE_TYPE.PARAGRAPH)
     note.base_style = normal
     _style_fonts(note, BODY_FONT, NOTE_SIZE)
     npf = note.paragraph_format
@@ -243,22 +245,9 @@ def _page(doc: DocxDocument) -> None:
         if text is None:
             fld = parse_xml(f'<w:fldSimple {nsdecls("w")} w:instr=" PAGE "><w:r><w:t>1</w:t></w:r></w:fldSimple>')
             footer._p.append(fld)
-            set_run_font(_FldRun(fld), BODY_FONT, Pt(14))
+            set_run_font(Run(fld.find(qn("w:r")), footer), BODY_FONT, Pt(14))
         else:
             set_run_font(footer.add_run(text), BODY_FONT, Pt(14))
-
-
-class _FldRun:
-    """Adapter so set_run_font can style the run inside a simple field."""
-
-    def __init__(self, fld) -> None:
-        self._element = fld.find(qn("w:r"))
-
-    @property
-    def font(self):
-        from docx.text.run import Run
-
-        return Run(self._element, None).font
 
 
 def text_width(doc: DocxDocument) -> Emu:

@@ -60,7 +60,7 @@ def finding_to_json(f: Finding, lang: str = "zh") -> dict[str, Any]:
     """One finding in the shape of ``findings.schema.json#/$defs/finding`` (no file path)."""
     return {"rule": f.rule, "severity": f.severity, "sheet": f.sheet, "cells": list(f.cells), "keys": list(f.keys),
             "message": f.message(lang), "message_zh": f.message_zh, "message_en": f.message_en,
-            "numbers": f.to_json()["numbers"]}
+            "numbers": {k: _json_scalar(v) for k, v in f.to_json()["numbers"].items()}}
 
 
 def finding_from_json(d: dict[str, Any], source: str) -> Finding:
