@@ -709,18 +709,11 @@ def _looks_like_report(paras: Sequence[Para], headings: int) -> bool:
     return headings >= 3 or ("信息公开" in text and ("年度报告" in text or "工作报告" in text))
 
 
-def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: str | None = None,
-                  year: int | None = None) -> Imported:
-    """Read a report from its blocks. Raises LoadError for input that is not a usable report."""
-    blocks = [b for b in _text_frames(blocks) if not (isinstance(b, Para) and not ck(b.text))]
-    if not blocks:
-        raise LoadError(source, "empty", f"{source}：文件没有任何内容，请提供完整的年度报告。",
-                        f"{source}: the file has no content; provide the complete annual report.")
-    paras = [b for b in blocks if isinstance(b, Para)]
-    notes: list[Note] = []
-
-    # -- title: the line saying …信息公开…报告 before the first heading (joined with the line before
-    # it when the title wraps: 沈阳市辽中区于家房镇人民政府 / 2019年度政府信息公开工作报告)
+def _find_title(blocks: Sequence[Block], notes: list[Note]) -> tuple[str | None, list[Para], set[int]]:
+    """(title, its paragraphs, ids of everything up to it) — the line saying …信息公开…报告 before
+    the first heading, joined with the line before it when the title wraps
+    (沈阳市辽中区于家房镇人民政府 / 2019年度政府信息公开工作报告). Lines before the title (a web page's
+    breadcrumbs) are named in a note."""
     before: list[Para] = []
     for b in blocks:
         if not isinstance(b, Para) or classify_heading(b.text) is not None:
@@ -732,39 +725,49 @@ def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: s
         return len(t) <= 60 and "。" not in t
 
     cands = [i for i, p in enumerate(before) if short(p) and "报告" in ck(p.text)]
+    if not cands:
+        return None, [], set()
     best = [i for i in cands if "信息公开" in ck(before[i].text) or "年报" in ck(before[i].text)]
-    title_paras: list[Para] = []
-    if cands:
-        i = (best or cands)[-1]
-        title_paras = [before[i]]
-        j = i - 1
-        while j >= 0 and i - j <= 2 and short(before[j]):
-            joined = "".join(ck(p.text) for p in title_paras)
-            if split_title(joined)[0] is not None and "信息公开" in joined:
-                break
-            title_paras.insert(0, before[j])
-            j -= 1
-        for p in before[:before.index(title_paras[0])]:
-            notes.append(Note(f"{p.where}：标题前的“{strip_markers(p.text).strip()[:30]}”不是报告内容，未导入。",
-                              f"{p.where}: \"{strip_markers(p.text).strip()[:30]}\" before the title is not part of the report; not imported."))
-        title_ids = {id(p) for p in before[:before.index(title_paras[-1]) + 1]}
-    else:
-        title_ids = set()
+    i = (best or cands)[-1]
+    title_paras = [before[i]]
+    j = i - 1
+    while j >= 0 and i - j <= 2 and short(before[j]):
+        joined = "".join(ck(p.text) for p in title_paras)
+        if split_title(joined)[0] is not None and "信息公开" in joined:
+            break
+        title_paras.insert(0, before[j])
+        j -= 1
+    for p in before[:before.index(title_paras[0])]:
+        text = strip_markers(p.text).strip()[:30]
+        notes.append(Note(f"{p.where}：标题前的“{text}”不是报告内容，未导入。",
+                          f"{p.where}: \"{text}\" before the title is not part of the report; not imported."))
     title = "".join(strip_markers(p.text).strip() for p in title_paras) or None
+    return title, title_paras, {id(p) for p in before[:i + 1]}
 
-    # -- sections
-    prose_parts: dict[str, list[tuple[str, str]]] = {s.key: [] for s in sections()}
+
+@dataclass
+class _Sections:
+    """The running text split at the section headings."""
+
+    parts: dict[str, list[tuple[str, str]]]  # section → (paragraph, where)
+    headings: list[tuple[str, str]]  # (heading as written, where), official and extra ones
+    units: dict[str, tuple[str, str]]  # metadata field → (value, where) from unit notes under tables
+    official: int  # how many official headings were seen
+
+
+def _split_sections(blocks: Sequence[Block], skip: set[int], notes: list[Note]) -> _Sections:
+    """Paragraphs to sections. Text before the first heading opens 一、总体情况 (the report's
+    opening sentence); a repeated heading continues its section; a numbered heading that names
+    no section stays in the text of the section it appears in. Captions and unit notes belong to
+    the tables, an appendix (附：校验结果, 附件) and a sign-off to no section."""
+    parts: dict[str, list[tuple[str, str]]] = {s.key: [] for s in sections()}
     preamble: list[tuple[str, str]] = []
-    headings: list[tuple[str, str]] = []
+    out = _Sections(parts, [], {}, 0)
     current: str | None = None
-    seen_official = 0
-    unit_notes: dict[str, tuple[str, str]] = {}
-    ended: str | None = None  # where an appendix (附：校验结果, 附件) starts: the report's text ends there
+    ended: str | None = None
     appendix = 0
     for b in blocks:
-        if not isinstance(b, Para) or id(b) in title_ids:
-            continue
-        if _caption_key(b.text):
+        if not isinstance(b, Para) or id(b) in skip or _caption_key(b.text):
             continue
         if ended:
             appendix += 1
@@ -774,14 +777,14 @@ def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: s
             continue
         unit = _unit_note(b.text)
         if unit is not None:
-            unit_notes[unit[0]] = (unit[1], b.where)
+            out.units[unit[0]] = (unit[1], b.where)
             continue
         h = classify_heading(b.text)
         if h is not None:
-            headings.append((h.text, b.where))
+            out.headings.append((h.text, b.where))
             if h.key:
                 current = h.key
-                seen_official += 1
+                out.official += 1
                 continue
         text = strip_markers(b.text).strip()
         if not text:
@@ -790,29 +793,144 @@ def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: s
             notes.append(Note(f"{b.where}：网页信息“{text[:30]}”不是报告内容，未导入。",
                               f"{b.where}: page information \"{text[:30]}\" is not part of the report; not imported."))
             continue
-        (prose_parts[current] if current else preamble).append((text, b.where))
+        (parts[current] if current else preamble).append((text, b.where))
     if ended:
         notes.append(Note(f"{ended}起的附件（{appendix}段）不是报告正文，未导入。",
                           f"the appendix from {ended} ({appendix} paragraphs) is not part of the report text; not imported."))
-    if prose_parts["s6"] or preamble:
-        last = "s6" if prose_parts["s6"] else None
-        tail = prose_parts[last] if last else []
-        while tail and _SIGNATURE.match(clean_text(tail[-1][0])):
-            text, where = tail.pop()
-            notes.append(Note(f"{where}：落款“{text}”未计入正文。", f"{where}: the sign-off \"{text}\" is not part of the prose."))
+    tail = parts["s6"]
+    while tail and _SIGNATURE.match(clean_text(tail[-1][0])):
+        text, where = tail.pop()
+        notes.append(Note(f"{where}：落款“{text}”未计入正文。", f"{where}: the sign-off \"{text}\" is not part of the prose."))
+    parts["s1"] = preamble + parts["s1"]
+    return out
 
+
+def _no_tables(source: str, paras: Sequence[Para], official_headings: int) -> LoadError:
+    if _looks_like_report(paras, official_headings):
+        return LoadError(source, "no-tables",
+                         f"{source}：找不到年度报告的统计表格（表二、表三、表四），无法导入；请提供带表格的完整报告（Word 文档或网页），或直接填写标准工作簿。",
+                         f"{source}: none of the report's statistical tables (2, 3, 4) were found, so it cannot be "
+                         f"imported; provide the complete report with its tables (Word or web page), or fill in the standard workbook.")
+    return LoadError(source, "not-a-report",
+                     f"{source}：这不是政府信息公开工作年度报告（没有找到报告的标题、六个部分或统计表格），请检查是否选错了文件。",
+                     f"{source}: this is not an annual government-information-disclosure report (no title, sections "
+                     f"or statistical tables found); check that you picked the right file.")
+
+
+def _truncated(source: str, where: str, zh: str, en: str) -> LoadError:
+    return LoadError(source, "truncated-table",
+                     f"{source}：{zh}在{where}处中断（后面的行或数据缺失，文件到此结束），报告不完整；请提供完整的报告后再导入。",
+                     f"{source}: {en} breaks off at {where} (its remaining rows or cells are missing and the file ends "
+                     f"there); the report is incomplete, provide the complete report and import again.")
+
+
+def _vote(instances: Sequence[Instance], source: str) -> tuple[list[tuple[Instance, str | None]], dict[str, int]]:
+    """Each found table's edition (None when both fit equally, as 表四 always does) and the tally."""
+    votes: dict[str, int] = {}
+    out: list[tuple[Instance, str | None]] = []
+    for inst in instances:
+        per: dict[str, float] = {}
+        for spec in all_specs():
+            try:
+                g = spec.grid(inst.kind)
+            except KeyError:
+                continue
+            per[spec.edition] = read_grid(spec, g, inst, source=source).score
+        ranked = sorted(per.items(), key=lambda kv: -kv[1])
+        best = ranked[0][0] if ranked and (len(ranked) == 1 or ranked[0][1] - ranked[1][1] >= 0.5) else None
+        if best:
+            votes[best] = votes.get(best, 0) + 1
+        out.append((inst, best))
+    return out, votes
+
+
+def _read_tables(rec: Record, spec: Spec, voted: list[tuple[Instance, str | None]], source: str,
+                 notes: list[Note]) -> list[tuple[str, str]]:
+    """Fill the record's values from the found tables; S-EDITION for tables of the other edition,
+    S-LAYOUT for tables not found; LoadError when the document breaks off inside a table."""
+    recognised: list[tuple[str, str]] = []
+    used: set[str] = set()
+    foreign: dict[str, list[tuple[Instance, str]]] = {}
+    for inst, best in voted:
+        if best is not None and best != spec.edition:
+            foreign.setdefault(_table_of(inst.kind), []).append((inst, best))
+        try:
+            grid = spec.grid(inst.kind)
+        except KeyError:
+            continue  # （九） in a 2021 report: S-EDITION below
+        zh, en = _grid_name(spec, grid)
+        if inst.kind in used:
+            notes.append(Note(f"{zh}在{inst.where}再次出现，只导入了第一次出现的表格。",
+                              f"{en} appears again at {inst.where}; only the first one was imported."))
+            continue
+        used.add(inst.kind)
+        gr = read_grid(spec, grid, inst, source=source, strict=best is not None and best != spec.edition)
+        if gr.truncated:
+            raise _truncated(source, gr.truncated, zh, en)
+        recognised.append((zh, inst.where))
+        rec.values.update(gr.values)
+        rec.where.update(gr.where)
+        rec.missing |= gr.missing
+        rec.structure += gr.findings
+        notes += gr.notes
+        if inst.guessed:
+            notes.append(Note(f"{zh}（{inst.where}起）没有表头或标题，按行标签识别。",
+                              f"{en} (from {inst.where}) has no caption or header; recognised by its row labels."))
+        if gr.unit and grid.key == "t2_9" and "amount_unit" in rec.meta:
+            rec.meta["amount_unit"] = gr.unit
+            rec.where["meta.amount_unit"] = inst.where
+    for tkey, found in foreign.items():
+        inst, other_edition = found[0]
+        other = load_spec(other_edition)
+        zh, en = TABLE_NAMES.get(tkey, (tkey, tkey))
+        why_zh, why_en = _edition_detail(tkey, [i for i, _ in found], spec, other)
+        rec.structure.append(F.make(
+            "S-EDITION", cells=[inst.where], source=source,
+            detail=f"{zh}（{inst.where}起）用的是{other.edition}版表格（{other.issued_with}）{why_zh}，"
+                   f"而本报告的其他表格是{spec.edition}版（{spec.issued_with}）；同一报告须统一使用{spec.edition}版。",
+            detail_en=f"{en} (from {inst.where}) uses the {other.edition} edition ({other.issued_with}){why_en}, "
+                      f"while the report's other tables are {spec.edition}; one report must use one edition."))
+    last = voted[-1][0]
+    ends_in_table = bool(last.rows) and last.rows[-1].last_in_doc
+    order = [g.key for g in spec.grids()]
+    for g in spec.grids():
+        if g.key in used:
+            continue
+        rec.missing.update(g.cell_key(r.key, c.key) for r in g.leaf_rows() for c in g.leaf_columns())
+        zh, en = _grid_name(spec, g)
+        if ends_in_table and last.kind in order and order.index(g.key) > order.index(last.kind):
+            raise LoadError(source, "truncated-table",
+                            f"{source}：报告在{last.rows[-1].where}处中断，{zh}及其后的表格缺失，文件不完整；请提供完整的报告后再导入。",
+                            f"{source}: the report breaks off at {last.rows[-1].where}: {en} and the tables after it "
+                            f"are missing, so the report is incomplete; provide the complete report and import again.")
+        if _table_of(g.key) in foreign:
+            continue  # S-EDITION already says why
+        rec.structure.append(F.make(
+            "S-LAYOUT", cells=[], source=source,
+            detail=f"找不到{zh}，其数据无法导入；请按官方格式补上该表。",
+            detail_en=f"{en} was not found, so its values cannot be imported; add it in the official format."))
+    return recognised
+
+
+def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: str | None = None,
+                  year: int | None = None) -> Imported:
+    """Read a report from its blocks. Raises LoadError for input that is not a usable report.
+
+    ``edition`` forces the tables' edition (a mismatch with what the tables are becomes S-EDITION);
+    ``year`` overrides the report year found in the title or text.
+    """
+    blocks = [b for b in _text_frames(blocks) if not (isinstance(b, Para) and not ck(b.text))]
+    if not blocks:
+        raise LoadError(source, "empty", f"{source}：文件没有任何内容，请提供完整的年度报告。",
+                        f"{source}: the file has no content; provide the complete annual report.")
+    paras = [b for b in blocks if isinstance(b, Para)]
+    notes: list[Note] = []
+    title, title_paras, before_body = _find_title(blocks, notes)
+    secs = _split_sections(blocks, before_body, notes)
     instances, seg_notes = _segment(blocks)
     notes += seg_notes
     if not instances:
-        if _looks_like_report(paras, seen_official):
-            raise LoadError(source, "no-tables",
-                            f"{source}：找不到年度报告的统计表格（表二、表三、表四），无法导入；请提供带表格的完整报告（Word 文档或网页），或直接填写标准工作簿。",
-                            f"{source}: none of the report's statistical tables (2, 3, 4) were found, so it cannot be "
-                            f"imported; provide the complete report with its tables (Word or web page), or fill in the standard workbook.")
-        raise LoadError(source, "not-a-report",
-                        f"{source}：这不是政府信息公开工作年度报告（没有找到报告的标题、六个部分或统计表格），请检查是否选错了文件。",
-                        f"{source}: this is not an annual government-information-disclosure report (no title, sections "
-                        f"or statistical tables found); check that you picked the right file.")
+        raise _no_tables(source, paras, secs.official)
 
     # -- year, body, period
     name, parent, title_year = split_title(title) if title else (None, None, None)
@@ -833,29 +951,13 @@ def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: s
             found_year = max(counts, key=lambda y: (counts[y], y))
             notes.append(Note(f"报告年度：标题中没有年份，按正文中最常出现的{found_year}年处理。",
                               f"report year: the title has no year; taking {found_year}, the year the text mentions most."))
-    where_year = title_paras[0].where if title_year and title_paras else (period[2] if period and found_year else None)
     if year is not None and found_year is not None and year != found_year:
         notes.append(Note(f"报告年度：按 --year 指定的{year}年处理（报告中写的是{found_year}年）。",
                           f"report year: {year} as given by --year (the report says {found_year})."))
     the_year = year if year is not None else found_year
 
-    # -- edition, from the tables
-    reads: dict[str, list[GridRead]] = {}
-    votes: dict[str, int] = {}
-    inst_best: list[tuple[Instance, str | None]] = []
-    for inst in instances:
-        per: dict[str, GridRead] = {}
-        for spec in all_specs():
-            try:
-                g = spec.grid(inst.kind)
-            except KeyError:
-                continue
-            per[spec.edition] = read_grid(spec, g, inst, source=source)
-        ranked = sorted(per.items(), key=lambda kv: -kv[1].score)
-        best = ranked[0][0] if ranked and (len(ranked) == 1 or ranked[0][1].score - ranked[1][1].score >= 0.5) else None
-        if best:
-            votes[best] = votes.get(best, 0) + 1
-        inst_best.append((inst, best))
+    # -- edition: what the tables are (the year only breaks a tie)
+    voted, votes = _vote(instances, source)
     by_year = edition_for_year(the_year) if the_year else None
     if edition is not None:
         chosen = edition
@@ -866,96 +968,24 @@ def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: s
     else:
         chosen = by_year or all_specs()[-1].edition
     spec = load_spec(chosen)
-
-    rec = Record(edition=chosen, source=source, kind=kind)
-    rec.meta = {f.key: None for f in spec.metadata}
-    rec.values = {k: None for k in spec.cells}
-    recognised: list[tuple[str, str]] = []
-    used: set[str] = set()
-    foreign_tables: dict[str, list[Instance]] = {}
-    for inst, best in inst_best:
-        try:
-            grid = spec.grid(inst.kind)
-        except KeyError:
-            grid = None
-        if best is not None and best != chosen:
-            foreign_tables.setdefault(_table_of(inst.kind), []).append(inst)
-        if grid is None:
-            continue
-        if inst.kind in used:
-            notes.append(Note(f"{_grid_name(spec, grid)[0]}在{inst.where}再次出现，只导入了第一次出现的表格。",
-                              f"{_grid_name(spec, grid)[1]} appears again at {inst.where}; only the first one was imported."))
-            continue
-        used.add(inst.kind)
-        strict = best is not None and best != chosen
-        gr = read_grid(spec, grid, inst, source=source, strict=strict)
-        reads.setdefault(inst.kind, []).append(gr)
-        recognised.append((_grid_name(spec, grid)[0], inst.where))
-        rec.values.update(gr.values)
-        rec.where.update(gr.where)
-        rec.missing |= gr.missing
-        rec.structure += gr.findings
-        notes += gr.notes
-        if inst.guessed:
-            notes.append(Note(f"{_grid_name(spec, grid)[0]}（{inst.where}起）没有表头或标题，按行标签识别。",
-                              f"{_grid_name(spec, grid)[1]} (from {inst.where}) has no caption or header; recognised by its row labels."))
-        if gr.unit and "amount_unit" in rec.meta and grid.key == "t2_9":
-            rec.meta["amount_unit"] = gr.unit
-            rec.where["meta.amount_unit"] = inst.where
-        if gr.truncated:
-            zh, en = _grid_name(spec, grid)
-            raise LoadError(source, "truncated-table",
-                            f"{source}：{zh}在{gr.truncated}处中断（后面的行或数据缺失，文件到此结束），报告不完整；请提供完整的报告后再导入。",
-                            f"{source}: {en} breaks off at {gr.truncated} (its remaining rows or cells are missing and the "
-                            f"file ends there); the report is incomplete, provide the complete report and import again.")
-    for tkey, insts in foreign_tables.items():
-        other = next(e for i, e in inst_best if i is insts[0])
-        ospec = load_spec(other or chosen)
-        zh, en = TABLE_NAMES.get(tkey, (tkey, tkey))
-        detail = _edition_detail(tkey, insts, spec, ospec)
-        rec.structure.append(F.make(
-            "S-EDITION", cells=[insts[0].where], source=source,
-            detail=f"{zh}（{insts[0].where}起）用的是{ospec.edition}版表格（{ospec.issued_with}）{detail[0]}，"
-                   f"而本报告的其他表格是{spec.edition}版（{spec.issued_with}）；同一报告须统一使用{spec.edition}版。",
-            detail_en=f"{en} (from {insts[0].where}) uses the {ospec.edition} edition ({ospec.issued_with}){detail[1]}, "
-                      f"while the report's other tables are {spec.edition}; one report must use one edition."))
-    # grids of the chosen edition that were not found at all
-    last_inst = instances[-1]
-    ends_in_table = bool(last_inst.rows) and last_inst.rows[-1].last_in_doc
-    order = [g.key for g in spec.grids()]
-    for g in spec.grids():
-        if g.key in used:
-            continue
-        keys = [g.cell_key(r.key, c.key) for r in g.leaf_rows() for c in g.leaf_columns()]
-        rec.missing.update(keys)
-        zh, en = _grid_name(spec, g)
-        if ends_in_table and last_inst.kind in order and order.index(g.key) > order.index(last_inst.kind):
-            raise LoadError(source, "truncated-table",
-                            f"{source}：报告在{last_inst.rows[-1].where}处中断，{zh}及其后的表格缺失，文件不完整；请提供完整的报告后再导入。",
-                            f"{source}: the report breaks off at {last_inst.rows[-1].where}: {en} and the tables after it "
-                            f"are missing, so the report is incomplete; provide the complete report and import again.")
-        if _table_of(g.key) in foreign_tables:
-            continue  # S-EDITION already says why
-        rec.structure.append(F.make(
-            "S-LAYOUT", cells=[], source=source,
-            detail=f"找不到{zh}，其数据无法导入；请按官方格式补上该表。",
-            detail_en=f"{en} was not found, so its values cannot be imported; add it in the official format."))
+    rec = Record(edition=chosen, source=source, kind=kind, meta={f.key: None for f in spec.metadata},
+                 values={k: None for k in spec.cells})
+    recognised = _read_tables(rec, spec, voted, source, notes)
 
     # -- metadata
-    for key, (value, where) in unit_notes.items():
+    for key, (value, where) in secs.units.items():
         if key in rec.meta:
             rec.meta[key] = value
             rec.where[f"meta.{key}"] = where
-    rec.meta["unit_name"] = name
-    rec.meta["parent"] = parent
-    rec.meta["level"] = level_of(name, parent)
-    rec.meta["year"] = the_year
+    rec.meta.update(unit_name=name, parent=parent, level=level_of(name, parent), year=the_year)
     if title_paras:
         for k in ("unit_name", "parent", "level"):
             if rec.meta.get(k):
                 rec.where[f"meta.{k}"] = title_paras[0].where
-    if where_year and year is None:
-        rec.where["meta.year"] = where_year
+    if year is None and found_year is not None:
+        where_year = title_paras[0].where if title_year and title_paras else (period[2] if period else None)
+        if where_year:
+            rec.where["meta.year"] = where_year
     if period:
         rec.meta["period_start"], rec.meta["period_end"] = period[0], period[1]
         rec.where["meta.period_start"] = rec.where["meta.period_end"] = period[2]
@@ -973,10 +1003,8 @@ def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: s
         notes.append(Note("报告年度：标题和正文中都没有找到年份，请用 --year 指定。",
                           "report year: no year in the title or the text; give it with --year."))
 
-    # -- prose
-    if preamble:
-        prose_parts["s1"] = preamble + prose_parts["s1"]
-    for key, parts in prose_parts.items():
+    # -- prose, with each paragraph's location (prose.s1@<line> → 第57行) for the narrative rules
+    for key, parts in secs.parts.items():
         rec.prose[key] = "\n".join(t for t, _ in parts) or None
         line = 0
         for t, where in parts:
@@ -984,8 +1012,8 @@ def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: s
             line += t.count("\n") + 1
         if parts:
             rec.where[f"prose.{key}"] = parts[0][1]
-    rec.headings_found = [h for h, _ in headings]
-    for i, (_h, where) in enumerate(headings):
+    rec.headings_found = [h for h, _ in secs.headings]
+    for i, (_h, where) in enumerate(secs.headings):
         rec.where[f"heading.{i}"] = where
     return Imported(rec, notes, recognised, title)
 
