@@ -28,6 +28,7 @@ from .spec import Section, editions, load_spec
 __all__ = [
     "Heading",
     "classify_heading",
+    "location_en",
     "narrative_findings",
     "prose_figures",
     "section_findings",
@@ -62,6 +63,23 @@ def cn_number(text: str) -> int | None:
             total += (current or 1) * unit
             current = 0
     return total + current
+
+
+def location_en(text: str) -> str:
+    """Locations in an English message, in English: 第57行 → line 57, 第12段 → paragraph 12,
+    表格2 第5行第3列 → document table 2, row 5, column 3 (the importers write them in Chinese)."""
+    t = re.sub(r"表格(\d+) 第(\d+)行第(\d+)列", r"document table \1, row \2, column \3", text)
+    t = re.sub(r"第(\d+)行", r"line \1", t)
+    t = re.sub(r"第(\d+)段", r"paragraph \1", t)
+    t = re.sub(r"第(\d+)个标题", r"heading \1", t)
+    t = re.sub(r"表格(\d+)", r"document table \1", t)
+    return t.replace("末尾缺格", " (missing cell at the end of the row)")
+
+
+def _english_locations(findings: list[F.Finding]) -> list[F.Finding]:
+    for f in findings:
+        f.message_en = location_en(f.message_en)
+    return findings
 
 
 # ------------------------------------------------------------------ headings
@@ -480,4 +498,4 @@ def narrative_findings(rec: Record) -> list[F.Finding]:
     out += text_table_findings(rec)
     out += sec5_findings(rec)
     out += fee_findings(rec)
-    return out
+    return _english_locations(out)

@@ -110,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _summary(imported, findings: list[Finding], src: Path, out: Path, lang: str) -> str:
+    from ..narrative import location_en
+
     rec = imported.record
     spec = rec.spec
     en = lang == "en"
@@ -123,7 +125,7 @@ def _summary(imported, findings: list[Finding], src: Path, out: Path, lang: str)
         v = rec.meta.get(key)
         where = rec.where.get(f"meta.{key}")
         shown = v if v not in (None, "") else ("(not found)" if en else "（未找到）")
-        at = f" ({where})" if en and where else (f"（{where}）" if where else "")
+        at = f" ({location_en(where)})" if en and where else (f"（{where}）" if where else "")
         lines.append(f"  {label_en if en else label_zh}: {shown}{at}" if en else f"  {label_zh}：{shown}{at}")
 
     if imported.title:
@@ -135,7 +137,7 @@ def _summary(imported, findings: list[Finding], src: Path, out: Path, lang: str)
     ps, pe = rec.meta.get("period_start"), rec.meta.get("period_end")
     where = rec.where.get("meta.period_start")
     if en:
-        lines.append(f"  period: {ps or '?'} to {pe or '?'}" + (f" ({where})" if where else ""))
+        lines.append(f"  period: {ps or '?'} to {pe or '?'}" + (f" ({location_en(where)})" if where else ""))
     else:
         lines.append(f"  统计期限：{ps or '?'} 至 {pe or '?'}" + (f"（{where}）" if where else ""))
     if rec.headings_found is not None:
@@ -143,7 +145,7 @@ def _summary(imported, findings: list[Finding], src: Path, out: Path, lang: str)
         lines.append(f"  {'headings' if en else '正文标题'}{': ' if en else '：'}{heads}")
     if imported.tables:
         lines.append(f"  {'tables' if en else '表格'}{': ' if en else '：'}" +
-                     (", " if en else "；").join(f"{name}（{where}）" if not en else f"{name} ({where})"
+                     (", " if en else "；").join(f"{name}（{where}）" if not en else f"{name} ({location_en(where)})"
                                                 for name, where in imported.tables))
     filled = sum(1 for k, v in rec.values.items() if v is not None)
     lines.append(f"  {'cells' if en else '数据格'}{': ' if en else '：'}"
@@ -157,7 +159,7 @@ def _summary(imported, findings: list[Finding], src: Path, out: Path, lang: str)
         lines.append("findings about the document:" if en else "报告本身的问题：")
         for f in shown:
             sev = f.severity if en else SEVERITY_ZH.get(f.severity, f.severity)
-            lines.append(f"  [{sev}] {f.rule} {f.message(lang)}")
+            lines.append(f"  [{sev}] {f.rule} {location_en(f.message_en) if en else f.message_zh}")
     rest = Counter(f.rule for f in findings if f.rule not in DOCUMENT_RULES)
     errors, warnings = summary(findings)
     if rest:

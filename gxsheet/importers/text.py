@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from .. import findings as F
 from ..align import align
 from ..loader import LoadError
-from ..narrative import classify_heading, cn_number, sections
+from ..narrative import classify_heading, cn_number, location_en, sections
 from ..normalise import clean_text, label_key, normalise_value, parse_amount, similarity
 from ..record import Record, Value
 from ..render_txt import parse_unit_note
@@ -820,7 +820,7 @@ def _no_tables(source: str, paras: Sequence[Para], official_headings: int) -> Lo
 def _truncated(source: str, where: str, zh: str, en: str) -> LoadError:
     return LoadError(source, "truncated-table",
                      f"{source}：{zh}在{where}处中断（后面的行或数据缺失，文件到此结束），报告不完整；请提供完整的报告后再导入。",
-                     f"{source}: {en} breaks off at {where} (its remaining rows or cells are missing and the file ends "
+                     f"{source}: {en} breaks off at {location_en(where)} (its remaining rows or cells are missing and the file ends "
                      f"there); the report is incomplete, provide the complete report and import again.")
 
 
@@ -901,7 +901,7 @@ def _read_tables(rec: Record, spec: Spec, voted: list[tuple[Instance, str | None
         if ends_in_table and last.kind in order and order.index(g.key) > order.index(last.kind):
             raise LoadError(source, "truncated-table",
                             f"{source}：报告在{last.rows[-1].where}处中断，{zh}及其后的表格缺失，文件不完整；请提供完整的报告后再导入。",
-                            f"{source}: the report breaks off at {last.rows[-1].where}: {en} and the tables after it "
+                            f"{source}: the report breaks off at {location_en(last.rows[-1].where)}: {en} and the tables after it "
                             f"are missing, so the report is incomplete; provide the complete report and import again.")
         if _table_of(g.key) in foreign:
             continue  # S-EDITION already says why
@@ -1015,6 +1015,10 @@ def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: s
     rec.headings_found = [h for h, _ in secs.headings]
     for i, (_h, where) in enumerate(secs.headings):
         rec.where[f"heading.{i}"] = where
+    for f in rec.structure:
+        f.message_en = location_en(f.message_en)
+    for n in notes:
+        n.en = location_en(n.en)
     return Imported(rec, notes, recognised, title)
 
 
