@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..findings import SEVERITY_ZH, Finding, summary
+from ..spec import editions
 
 #: findings that describe the source document itself; shown in full (the workbook cannot carry them)
 DOCUMENT_RULES = ("S-LABEL", "S-LAYOUT", "S-EDITION", "S-SECTIONS", "N-PERIOD", "N-TEXT-TABLE", "N-SEC5-EMPTY",
@@ -29,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "数值按原样填入（空白仍为空白，带单位的文字照录），以便校验。")
     p.add_argument("input", metavar="REPORT", help="年度报告文件：.txt / .docx / .html / .htm / .json")
     p.add_argument("-o", "--output", metavar="OUT.xlsx", help="输出工作簿（默认：与输入同名的 .xlsx）")
-    p.add_argument("--edition", choices=("2019", "2021"), help="指定表格版本（默认按表格本身识别）")
+    p.add_argument("--edition", choices=editions(), help="指定表格版本（默认按表格本身识别）")
     p.add_argument("--year", type=int, metavar="N", help="指定报告年度（标题和正文中没有年份时使用）")
     p.add_argument("--force", action="store_true", help="允许覆盖已存在的输出文件")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="提示信息的语言")

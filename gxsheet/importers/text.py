@@ -214,7 +214,7 @@ def _row_anchor(row: Row) -> tuple[str, Row | None] | None:
             return key, (Row(rest, row.block) if any(ck(x.text) for x in rest) else None)
     if any("勾稽关系" in t for t in texts) or "申请人情况" in texts:
         return "t3", row
-    if "行政复议" in texts and "行政诉讼" in texts:
+    if "行政复议" in texts and ({"行政诉讼", "未经复议直接起诉", "复议后起诉"} & set(texts)):
         return "t4", row
     return None
 
