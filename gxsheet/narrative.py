@@ -472,7 +472,7 @@ def sec5_findings(rec: Record) -> list[F.Finding]:
         detail_en=f"section 五 (main problems and improvements) {said_en}; every report must state its problems and the improvements made.")]
 
 
-_FEE = re.compile(r"信息处理费|处理费|收费|收取.{0,6}费用|费用")
+_FEE = re.compile(r"信息处理费|处理费|收取.{0,8}费|(未|不|没有|无)收费|免费提供|免收")
 
 
 def fee_findings(rec: Record) -> list[F.Finding]:

@@ -205,6 +205,7 @@ def test_fee_statement_from_2021():
     assert fee_findings(record("2021", prose={"s6": "本年度未收取信息处理费。"})) == []
     assert fee_findings(record("2021", year=2023, prose={"s6": "依法收取信息处理费0元。"})) == []
     assert fee_findings(record("2019", year=2020, prose={"s6": "无"})) == []
+    assert fee_findings(record("2021", prose={"s6": "网站运维费用20万元。"}))  # other costs are not the fee statement
 
 
 # ------------------------------------------------------------------ through the validator, on a workbook
