@@ -62,23 +62,8 @@ def _vet(path: Path, limits: Limits) -> None:
                         f"{source}: the Word document is damaged ({e}); open it in Word/WPS and save it again as .docx.") from None
 
 
-def _text(el) -> str:
-    """The text of a paragraph or cell element: runs, tabs and line breaks, paragraphs on lines."""
-    paras = []
-    for p in el.iter(f"{W}p"):
-        parts = []
-        for node in p.iter():
-            if node.tag == f"{W}t" and node.text:
-                parts.append(node.text)
-            elif node.tag in (f"{W}br", f"{W}cr"):
-                parts.append("\n")
-            elif node.tag == f"{W}tab":
-                parts.append("\t")
-        paras.append("".join(parts))
-    return "\n".join(paras)
-
-
 def _para_text(p) -> str:
+    """A paragraph's text: its runs, with tabs and line breaks kept."""
     parts = []
     for node in p.iter():
         if node.tag == f"{W}t" and node.text:
@@ -88,6 +73,11 @@ def _para_text(p) -> str:
         elif node.tag == f"{W}tab":
             parts.append("\t")
     return "".join(parts)
+
+
+def _text(el) -> str:
+    """A cell's text: its paragraphs on separate lines (a header typed 本年新 / 制作数量)."""
+    return "\n".join(_para_text(p) for p in el.iter(f"{W}p"))
 
 
 def _children(el, tag: str):
