@@ -104,6 +104,16 @@ def test_seed_000_only_the_amount_unit(seeds):
 # ------------------------------------------------------------------ seed 001: 乌兰花镇 2020
 
 
+def test_unit_in_the_column_header_is_the_amount_unit(tmp_path):
+    """采购总金额（万元） in the header states the unit: it becomes 采购总金额单位, no V-UNIT, no S-LABEL."""
+    text = SEED["000"].read_text(encoding="utf-8").replace("\t采购总金额\n", "\t采购总金额（万元）\n")
+    path = tmp_path / "unit.txt"
+    path.write_text(text, encoding="utf-8")
+    rec = import_report(path).record
+    assert rec.meta["amount_unit"] == "万元" and rec.where["meta.amount_unit"] == "第80行"
+    assert validate_record(rec) == []
+
+
 def test_seed_001_numbers_with_spaces_are_numbers(seeds):
     """Every cell of 表三 is written ' 0' or '0 '; they are the number 0, not text, and nothing is
     reported. The unnumbered headings (总体情况 …) are all there, in order."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 from .. import findings as F
 from ..align import align
@@ -225,15 +226,11 @@ class _RowLabel:
     score: float
 
 
-def _all_row_labels() -> list[tuple[str, str, bool]]:
+@cache
+def _all_row_labels() -> tuple[tuple[str, str, bool], ...]:
     """(grid kind, label key, is leaf) for every labelled row of every edition."""
-    out = []
-    for spec in all_specs():
-        for g in spec.grids():
-            for n in g.all_rows():
-                if n.label:
-                    out.append((g.key, label_key(n.label), n.is_leaf))
-    return out
+    return tuple((g.key, label_key(n.label), n.is_leaf)
+                 for spec in all_specs() for g in spec.grids() for n in g.all_rows() if n.label)
 
 
 def _guess_kind(row: Row) -> _RowLabel | None:
