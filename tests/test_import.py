@@ -385,6 +385,9 @@ def test_html_round_trip(tmp_path, edition):
     assert back.record.structure == []
     notes = " ".join(n.zh for n in back.notes)
     assert "首页" in notes and "发布时间" in notes  # page chrome is named, not silently dropped
+    gbk = tmp_path / "report-gbk.htm"  # older sites still serve GB2312
+    gbk.write_bytes(to_html(rec).replace('charset="utf-8"', 'charset="gb2312"').encode("gb18030"))
+    same_record(rec, import_report(gbk).record)
 
 
 @pytest.mark.parametrize("edition", ["2019", "2021"])
