@@ -1,16 +1,23 @@
 """Atomic output: write to a temp file in the target folder, then rename into place.
 
-A crash, a full disk or Ctrl-C never leaves a half-written report or merge behind, and an input
-file is never overwritten by accident.
+A crash, a full disk, Ctrl-C or a ``kill`` never leaves a half-written report or merge behind
+(the rename is atomic within one folder, and the temp file is removed on any failure), and an
+input file is never overwritten by accident: not through its own name, a symbolic link or a
+hard link to it.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+__all__ = ["OutputError", "atomic_path", "check_output", "write_bytes", "write_text", "write_with"]
 
 
 class OutputError(Exception):
@@ -23,51 +30,131 @@ class OutputError(Exception):
         self.message_en = message_en
 
 
-def check_output(path: str | Path, *, inputs: Iterable[str | Path] = (), force: bool = False) -> Path:
-    """Refuse to clobber an input, or an existing file without ``force``."""
-    out = Path(path)
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file: same resolved path, or same inode (hard link, case-folded name)."""
     try:
-        resolved = out.resolve()
-        for i in inputs:
-            if Path(i).resolve() == resolved:
-                raise OutputError(out, f"{out}：输出文件与输入文件相同，拒绝覆盖输入；请换一个输出文件名。",
-                                  f"{out}: the output is one of the inputs; refusing to overwrite an input.")
-    except OSError:
+        if a.resolve() == b.resolve():
+            return True
+    except (OSError, RuntimeError):
         pass
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False  # one of them does not exist (yet): cannot be the same file
+
+
+def check_output(path: str | Path, *, inputs: Iterable[str | Path] = (), force: bool = False) -> Path:
+    """Refuse to clobber an input (even with ``force``), or an existing file without ``force``."""
+    out = Path(path)
+    for i in inputs:
+        if _same_file(out, Path(i)):
+            raise OutputError(
+                out,
+                f"{out}：输出文件与输入文件相同，拒绝覆盖输入；请换一个输出文件名。",
+                f"{out}: the output is one of the inputs; refusing to overwrite an input.",
+            )
     if out.is_dir():
-        raise OutputError(out, f"{out}：这是一个文件夹，请给出输出文件名。", f"{out}: is a folder; give an output file name.")
+        raise OutputError(
+            out, f"{out}：这是一个文件夹，请给出输出文件名。", f"{out}: is a folder; give an output file name."
+        )
     if out.exists() and not force:
-        raise OutputError(out, f"{out}：文件已存在；如确需覆盖请加 --force。",
-                          f"{out}: already exists; add --force to overwrite it.")
+        raise OutputError(
+            out, f"{out}：文件已存在；如确需覆盖请加 --force。", f"{out}: already exists; add --force to overwrite it."
+        )
     if not out.parent.exists():
         raise OutputError(out, f"{out}：所在文件夹不存在。", f"{out}: its folder does not exist.")
     return out
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _terminate(signum: int, _frame: Any) -> None:
+    """SIGTERM/SIGHUP while an output is being written: unwind so the temp file is removed."""
+    raise SystemExit(128 + signum)
+
+
 @contextmanager
-def atomic_path(path: str | Path):
-    """Yield a temp path beside ``path``; on success rename it over ``path``, on failure remove it."""
-    out = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, out)
-    except BaseException:
+def _cleanup_on_termination() -> Iterator[None]:
+    """Turn SIGTERM/SIGHUP into SystemExit for the duration of a write.
+
+    Their default action ends the process on the spot, which would leave the hidden temp file
+    behind; as an exception they unwind through :func:`atomic_path`, which removes it. Only in
+    the main thread (Python delivers signals there) and only where no handler is set already.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved: dict[int, Any] = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
         try:
-            os.unlink(tmp)
-        except OSError:
+            if signal.getsignal(signum) is signal.SIG_DFL:
+                saved[signum] = signal.signal(signum, _terminate)
+        except (OSError, ValueError):
             pass
-        raise
+    try:
+        yield
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file (or, on POSIX, a folder entry) to disk; best effort where unsupported."""
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) if path.is_dir() else os.O_RDONLY
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temp path beside ``path``; on success rename it over ``path``, on failure remove it.
+
+    The temp file is hidden (``.name.XXXX.tmp``), flushed to disk before the rename (so a power
+    cut leaves the old file or the new one, never an empty one) and given the permissions a
+    normally created file would have (``mkstemp`` makes it private to the owner).
+    """
+    out = Path(path)
+    with _cleanup_on_termination():
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        os.close(fd)
+        try:
+            yield Path(tmp)
+            os.chmod(tmp, 0o666 & ~_umask())
+            _fsync(Path(tmp))
+            os.replace(tmp, out)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+    _fsync(out.parent)
 
 
 def write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return Path(path)
 
 
 def write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` as UTF-8 to ``path`` atomically."""
     return write_bytes(path, text.encode("utf-8"))
 
 

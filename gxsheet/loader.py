@@ -11,6 +11,11 @@ is parsed the file is vetted:
   size, member count, declared total and per-member compression ratio (zip bombs), and
   sizes that contradict the compressed data; parts are then inflated in bounded steps
   that never go past their declared size (``ZipFile.read`` would not guarantee that);
+* every member is then inflated once, in bounded steps, before any part is parsed: only
+  stored/deflate members (what Excel writes), data that inflates to exactly its declared
+  size (a header that understates it is a bomb aimed at whoever reads that part next:
+  openpyxl for ``--annotate``, Excel, LibreOffice), a matching CRC, and no DOCTYPE in the
+  prolog of *any* part, read by us or not;
 * XML is parsed with expat with any DOCTYPE refused outright, which rules out entity
   expansion ("billion laughs") and external entities (XXE) - Excel never writes a DOCTYPE;
 * readers charge the XML elements they process against a per-workbook budget, so even a
@@ -38,6 +43,7 @@ from xml.parsers import expat
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "EXCEL_SUFFIXES",
     "Limits",
     "LoadError",
     "Package",
@@ -133,8 +139,8 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         ),
     ),
     "not-xlsx": (
-        "{path}：{what_zh}，不是 Excel 工作簿 (.xlsx)，请在 Excel/WPS 中打开后另存为 .xlsx 再提交。",
-        "{path}: {what_en}, not an Excel workbook (.xlsx); open it in Excel/WPS, save it as .xlsx and submit again.",
+        "{path}：{what_zh}，不是 Excel 工作簿 (.xlsx)，{advice_zh}",
+        "{path}: {what_en}, not an Excel workbook (.xlsx); {advice_en}",
     ),
     "corrupt-zip": (
         "{path}：文件已损坏（压缩包结构错误：{detail}），请在 Excel/WPS 中打开修复后另存为 .xlsx 再提交。",
@@ -203,27 +209,24 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     ),
 }
 
+#: What a non-workbook is, as a noun phrase (zh, en), by the detail of 'not-xlsx'.
 _NOT_XLSX_WHAT: dict[str, tuple[str, str]] = {
-    "docx": ("这是 Word 文档", "this is a Word document"),
-    "ods": (
-        "这是 OpenDocument 电子表格 (.ods)",
-        "this is an OpenDocument spreadsheet (.ods)",
-    ),
-    "xlsb": (
-        "这是 Excel 二进制工作簿 (.xlsb)",
-        "this is an Excel binary workbook (.xlsb)",
-    ),
-    "text": (
-        "这是文本/网页/CSV 文件（可能只是改了扩展名）",
-        "this is a text/HTML/CSV file (perhaps just renamed)",
-    ),
-    "zip": ("这是普通压缩包", "this is a plain zip archive"),
-    "ole": (
-        "这是其他 Office 97-2003 文档（如 .doc）",
-        "this is another Office 97-2003 document",
-    ),
-    "unknown": ("无法识别的文件格式", "the file format is not recognised"),
+    "docx": ("Word 文档", "a Word document"),
+    "ods": ("OpenDocument 电子表格 (.ods)", "an OpenDocument spreadsheet (.ods)"),
+    "xlsb": ("Excel 二进制工作簿 (.xlsb)", "an Excel binary workbook (.xlsb)"),
+    "text": ("文本/网页/CSV 文件", "a text/HTML/CSV file"),
+    "zip": ("普通压缩包", "a plain zip archive"),
+    "ole": ("其他 Office 97-2003 文档（如 .doc）", "another Office 97-2003 document (e.g. .doc)"),
+    "pdf": ("PDF 文件", "a PDF file"),
+    "image": ("图片", "a picture"),
 }
+
+#: Formats Excel/WPS can open and re-save as .xlsx; for the others that advice is useless.
+_RESAVABLE = ("ods", "xlsb", "text")
+
+#: Extensions that promise a workbook: when the content is something else the message
+#: names the mismatch, because "it is called .xlsx" is what the submitter believes.
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xltx", ".xltm", ".et", ".ett")
 
 
 class LoadError(Exception):
@@ -272,8 +275,34 @@ def _error(path: str, kind: str, detail: str = "", **params: Any) -> LoadError:
 
 
 def _not_xlsx(path: str, what: str) -> LoadError:
-    zh, en = _NOT_XLSX_WHAT.get(what, _NOT_XLSX_WHAT["unknown"])
-    return _error(path, "not-xlsx", what, what_zh=zh, what_en=en)
+    """'not-xlsx' saying what the file really is, and the extension it pretends to have.
+
+    ``what`` is the sniffed kind ('text', 'docx', ... or 'unknown'); it becomes ``detail``.
+    """
+    if what in _RESAVABLE:
+        advice = (
+            "请在 Excel/WPS 中打开后另存为 .xlsx 再提交。",
+            "open it in Excel/WPS, save it as .xlsx and submit again.",
+        )
+    else:
+        advice = (
+            "请提交用标准模板填写的 .xlsx 工作簿。",
+            "submit the .xlsx workbook filled in from the standard template.",
+        )
+    suffix = os.path.splitext(path)[1].lower()
+    noun = _NOT_XLSX_WHAT.get(what)
+    if suffix in EXCEL_SUFFIXES:
+        if noun is None:
+            what_zh = f"扩展名是 {suffix}，但文件内容无法识别（可能已损坏，或只是改了扩展名）"
+            what_en = f"the name ends in {suffix} but the content is not recognised (damaged, or just renamed?)"
+        else:
+            what_zh = f"扩展名是 {suffix}，但实际是{noun[0]}"
+            what_en = f"the name ends in {suffix} but the file is {noun[1]}"
+    elif noun is None:
+        what_zh, what_en = "无法识别的文件格式", "the file format is not recognised"
+    else:
+        what_zh, what_en = f"这是{noun[0]}", f"this is {noun[1]}"
+    return _error(path, "not-xlsx", what, what_zh=what_zh, what_en=what_en, advice_zh=advice[0], advice_en=advice[1])
 
 
 def _human(n: float) -> str:
@@ -339,6 +368,18 @@ def new_parser() -> Any:
 
 
 # --------------------------------------------------------------------------- sniffing
+
+
+_IMAGE_MAGICS = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
+
+
+def _classify_other(head: bytes) -> str:
+    """A file that is neither zip nor OLE: 'pdf', 'image' (screenshots get submitted), 'text' or 'unknown'."""
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    if head.startswith(_IMAGE_MAGICS):
+        return "image"
+    return "text" if _looks_like_text(head) else "unknown"
 
 
 def _looks_like_text(head: bytes) -> bool:
@@ -494,8 +535,8 @@ def sniff(path: str | os.PathLike[str]) -> str:
     """The file's type judged by content, not by its extension.
 
     Returns one of 'xlsx', 'xlsm', 'xls', 'encrypted', 'docx', 'ods', 'zip', 'ole',
-    'empty', 'text', 'unknown' (and 'xlsb' for a binary workbook, which is a zip without
-    ``xl/workbook.xml``).  Paths that are not regular files raise :class:`LoadError`
+    'empty', 'text', 'pdf', 'image', 'unknown' (and 'xlsb' for a binary workbook, which is
+    a zip without ``xl/workbook.xml``).  Paths that are not regular files raise :class:`LoadError`
     ('directory', 'not-a-file', 'symlink-loop', 'unreadable').
     """
     spath = os.fspath(path)
@@ -517,9 +558,7 @@ def sniff(path: str | os.PathLike[str]) -> str:
                 return "zip"
         if head.startswith(OLE_MAGIC):
             return _classify_ole(f)
-        if _looks_like_text(head):
-            return "text"
-        return "unknown"
+        return _classify_other(head)
 
 
 # --------------------------------------------------------------------------- opening
@@ -803,7 +842,7 @@ def open_package(path: str | os.PathLike[str], limits: Limits | None = None) -> 
                     raise _error(spath, kind)
                 raise _not_xlsx(spath, "ole")
             f.seek(0)
-            raise _not_xlsx(spath, "text" if _looks_like_text(f.read(4096)) else "unknown")
+            raise _not_xlsx(spath, _classify_other(f.read(4096)))
         _check_central_directory(f, size, limits, spath)
         try:
             zf = zipfile.ZipFile(f)
@@ -818,12 +857,10 @@ def open_package(path: str | os.PathLike[str], limits: Limits | None = None) -> 
             raise _error(spath, "corrupt-zip", str(exc) or type(exc).__name__) from None
         try:
             _vet_members(zf, limits, spath)
-            kind, workbook, content_types = _classify_zip(zf)
+            kind, workbook, _ = _classify_zip(zf)
             if workbook is None:
                 raise _not_xlsx(spath, kind)
-            if content_types is not None:
-                # never parsed here, but other commands may hand the file to openpyxl
-                _check_prolog(content_types, spath, "[Content_Types].xml")
+            _verify_members(f, zf, size, spath)
         except BaseException:
             zf.close()
             raise
@@ -871,3 +908,126 @@ def _vet_members(zf: zipfile.ZipFile, limits: Limits, path: str) -> None:
     if len(names) != len(infos):
         # Two parts with one name: different readers would see different content.
         raise _error(path, "corrupt-zip", "duplicate member names")
+
+
+_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
+#: Compressed bytes read per step and the most one inflate step may produce: memory
+#: stays flat whatever a member claims or contains.
+_RAW_STEP = 256 * 1024
+_OUT_STEP = 1 * MB
+#: A real part's prolog (XML declaration, perhaps a comment) is under 200 bytes.
+_MAX_PROLOG = 64 * 1024
+
+
+class _PrologWatch:
+    """Feeds a part's first bytes to a guarded expat until the root element starts.
+
+    Refuses a DOCTYPE, and a prolog of implausible length (a DOCTYPE hidden behind
+    megabytes of comments would otherwise make expat buffer them all); anything that is
+    not XML at all (pictures, printer settings, VML that is not well-formed) is simply
+    not our business here and stops the watch.
+    """
+
+    __slots__ = ("active", "member", "path", "parser", "seen")
+
+    def __init__(self, path: str, member: str) -> None:
+        self.path = path
+        self.member = member
+        self.parser = new_parser()
+        self.parser.StartElementHandler = _stop_at_root
+        self.active = True
+        self.seen = 0
+
+    def feed(self, data: bytes) -> None:
+        if not self.active or not data:
+            return
+        self.seen += len(data)
+        try:
+            self.parser.Parse(data, False)
+        except _RootReached:
+            self.active = False
+            return
+        except _XmlEntitiesError:
+            raise _error(self.path, "xml-entities", self.member) from None
+        except expat.ExpatError:
+            self.active = False  # not XML: whoever reads it will say so
+            return
+        if self.seen > _MAX_PROLOG:
+            raise _error(self.path, "corrupt", f"{self.member}: XML prolog longer than {_MAX_PROLOG} bytes")
+
+
+def _verify_members(f: IO[bytes], zf: zipfile.ZipFile, size: int, path: str) -> None:
+    """Inflate every member once, never past its declared size, and check it fully.
+
+    The central directory only *declares* sizes, and our reader opens just the parts it
+    needs.  Other readers of the same file do not share our caution: openpyxl (for
+    ``--annotate`` and the add-in) inflates a whole member in one call before cutting it
+    to the declared size, so a picture or ``docProps/core.xml`` whose header understates
+    its size - with a CRC forged for the cut - would be a zip bomb for it, and lxml would
+    meet any DOCTYPE in a part we never parse.  So here, for every member: stored or
+    deflate only (all Excel and WPS write), data that inflates to exactly the declared
+    size (stopping one step past it), a complete deflate stream, the CRC, and no DOCTYPE
+    in its prolog.  ``_vet_members`` already bounded the declared sizes, so this costs one
+    bounded inflate of the package: a few milliseconds for a real report.
+    """
+    for info in zf.infolist():
+        name = info.filename
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise _error(path, "corrupt-zip", f"{name}: compression method {info.compress_type}, not deflate")
+        f.seek(info.header_offset)
+        header = f.read(_LOCAL_HEADER.size)
+        if len(header) < _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
+            raise _error(path, "corrupt-zip", f"{name}: bad local header")
+        name_len, extra_len = _LOCAL_HEADER.unpack(header)[9:]
+        start = info.header_offset + _LOCAL_HEADER.size + name_len + extra_len
+        if start + info.compress_size > size:
+            raise _error(path, "corrupt-zip", f"{name}: data runs past the end of the file")
+        f.seek(start)
+        if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+            raise _error(path, "corrupt-zip", f"{name}: stored size {info.compress_size} != {info.file_size}")
+        _inflate_checked(f, info, path)
+
+
+def _inflate_checked(f: IO[bytes], info: zipfile.ZipInfo, path: str) -> None:
+    """Stream one member's data from ``f`` (positioned at it) through the checks."""
+    name = info.filename
+    declared = info.file_size
+    watch = _PrologWatch(path, name)
+    inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+    remaining = info.compress_size
+    pending = b""
+    produced = 0
+    crc = 0
+    try:
+        while True:
+            if not pending and remaining:
+                pending = f.read(min(_RAW_STEP, remaining))
+                if not pending:
+                    raise _error(path, "corrupt-zip", f"{name}: data cut short")
+                remaining -= len(pending)
+            if inflater is None:
+                out, pending = pending, b""
+            else:
+                out = inflater.decompress(pending, _OUT_STEP)
+                pending = inflater.unconsumed_tail
+            produced += len(out)
+            if produced > declared:
+                raise _error(
+                    path,
+                    "zip-bomb",
+                    f"{name} inflates past its declared {_human(declared)}",
+                )
+            crc = zlib.crc32(out, crc)
+            watch.feed(out)
+            if inflater is not None and inflater.eof:
+                break
+            if not out and not pending and not remaining:
+                break
+    except zlib.error as exc:
+        raise _error(path, "corrupt-zip", f"{name}: {exc}") from None
+    if inflater is not None and not inflater.eof:
+        raise _error(path, "corrupt-zip", f"{name}: compressed data ends early")
+    if produced != declared:
+        raise _error(path, "corrupt-zip", f"{name}: {produced} bytes, header says {declared}")
+    if crc != info.CRC:
+        raise _error(path, "corrupt-zip", f"{name}: CRC mismatch")

@@ -4,6 +4,12 @@ Workbooks go through the guarded loader and the label-anchored reader; published
 Word, web page) and exchanged JSON go through importers, which register themselves here by kind.
 Every command (validate, export, merge, the add-in) reads through ``read_any`` so a new input
 kind is one registration, not an edit in five places.
+
+Content decides, the name only refines: a Word report saved as ``.xlsx`` is read as Word, a
+workbook called ``.xls`` as a workbook. The one exception is text behind a spreadsheet name
+(``.xlsx``/``.xls``/``.csv`` holding CSV or an HTML table, as web systems "export to Excel"): it
+is never fed to the text importer, whose answer ("not an annual report") would hide the real
+problem; the loader says "the name ends in .xlsx but the file is text", which is what to fix.
 """
 
 from __future__ import annotations
@@ -12,8 +18,19 @@ import importlib
 from collections.abc import Callable
 from pathlib import Path
 
-from .loader import Limits, LoadError, sniff
+from .loader import EXCEL_SUFFIXES, Limits, LoadError, sniff
 from .record import Record
+
+__all__ = [
+    "IMPORTERS",
+    "INPUT_SUFFIXES",
+    "REPORTED_SUFFIXES",
+    "WORKBOOK_KINDS",
+    "expand_inputs",
+    "kind_of",
+    "read_any",
+    "register",
+]
 
 Importer = Callable[..., Record]
 
@@ -23,14 +40,24 @@ IMPORTERS: dict[str, str] = {}
 WORKBOOK_KINDS = ("xlsx", "xlsm")
 #: file name endings offered when a folder is given
 INPUT_SUFFIXES = (".xlsx", ".xlsm", ".txt", ".docx", ".html", ".htm", ".json")
+#: endings of files a folder may hold that gxsheet cannot read but that look like submissions:
+#: listed too, so an old .xls or a PDF gets its one-line advice instead of vanishing silently
+REPORTED_SUFFIXES = (".xls", ".xlsb", ".xltx", ".xltm", ".et", ".ett", ".ods", ".csv", ".doc", ".wps", ".pdf")
+#: text content under these names is answered by the loader, not the text importer
+_SPREADSHEET_NAMES = (*EXCEL_SUFFIXES, ".csv", ".xlsb", ".ods")
 
 
 def register(kind: str, target: str) -> None:
+    """Route inputs of ``kind`` (as returned by :func:`kind_of`) to ``"module:function"``."""
     IMPORTERS[kind] = target
 
 
 def kind_of(path: str | Path) -> str:
-    """What a file is, for dispatch: sniffed content, refined by suffix for text formats."""
+    """What a file is, for dispatch: sniffed content, refined by suffix for text formats.
+
+    Text is 'html' or 'json' by its suffix, 'text' under a spreadsheet name (no importer takes
+    it, so ``read_any`` ends in the loader's "this is a text file, not a workbook"), else 'txt'.
+    """
     kind = sniff(path)
     suffix = Path(path).suffix.lower()
     if kind == "text":
@@ -38,6 +65,8 @@ def kind_of(path: str | Path) -> str:
             return "html"
         if suffix == ".json":
             return "json"
+        if suffix in _SPREADSHEET_NAMES:
+            return "text"
         return "txt"
     return kind
 
@@ -56,9 +85,13 @@ def read_any(path: str | Path, *, limits: Limits | None = None, **options: objec
     if target is None:
         from .loader import open_package
 
-        open_package(path, limits).close()  # raises the loader's specific advice (.xls, encrypted, empty …)
-        raise LoadError(str(path), "unsupported", f"{path}：不支持的文件类型（{kind}），请提交 .xlsx 工作簿。",
-                        f"{path}: unsupported file type ({kind}); submit an .xlsx workbook.")
+        open_package(path, limits).close()  # raises the loader's specific advice (.xls, encrypted, text …)
+        raise LoadError(
+            str(path),
+            "unsupported",
+            f"{path}：不支持的文件类型（{kind}），请提交 .xlsx 工作簿。",
+            f"{path}: unsupported file type ({kind}); submit an .xlsx workbook.",
+        )
     module, func = target.split(":")
     fn = getattr(importlib.import_module(module), func)
     return fn(path, limits=limits, **options)
@@ -72,14 +105,33 @@ def _load_builtin_importers() -> None:
             raise
 
 
+def _listed(q: Path) -> bool:
+    """Whether a folder entry is offered: report-like name, not hidden, not an Excel lock file.
+
+    Symbolic links are offered even when broken or looping, so they get a message rather
+    than being skipped without a word (``is_file`` is False for them).
+    """
+    if q.name.startswith((".", "~$")):
+        return False
+    if q.suffix.lower() not in INPUT_SUFFIXES + REPORTED_SUFFIXES:
+        return False
+    return q.is_symlink() or q.is_file()
+
+
 def expand_inputs(items: list[str]) -> list[Path]:
-    """Files as given, folders expanded to their report files (sorted, hidden/temp files skipped)."""
+    """Files as given, folders expanded to their report files (sorted, hidden/temp files skipped).
+
+    A folder that cannot be listed is a LoadError ('unreadable'), like a file that cannot be read.
+    """
     out: list[Path] = []
     for item in items:
         p = Path(item)
         if p.is_dir():
-            out += sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in INPUT_SUFFIXES
-                          and not q.name.startswith((".", "~$")))
+            try:
+                entries = list(p.iterdir())
+            except OSError as e:
+                raise LoadError.make(str(p), "unreadable", e.strerror or type(e).__name__) from None
+            out += sorted(q for q in entries if _listed(q))
         else:
             out.append(p)
     return out

@@ -468,6 +468,7 @@ class _Sheet:
         "max_cols",
         "max_rows",
         "merged",
+        "merged_area",
         "name",
         "part",
         "path",
@@ -488,6 +489,7 @@ class _Sheet:
         self.max_cells = limits.max_cells
         self.cells: dict[tuple[int, int], RawCell] = {}
         self.merged: list[tuple[int, int, int, int]] = []
+        self.merged_area = 0  # cells covered by merged ranges, summed
         self.ref: str | None = None  # <dimension ref>
         self.masters: dict[str, tuple[int, int, str]] = {}
         self.pending: list[tuple[tuple[int, int], str]] = []
@@ -507,7 +509,7 @@ class _Sheet:
         )
 
     def too_many(self, what: str) -> LoadError:
-        zh = {"cells": "非空单元格", "merged ranges": "合并单元格区域"}[what]
+        zh = {"cells": "非空单元格", "merged ranges": "合并单元格区域", "merged cells": "合并区域覆盖的单元格"}[what]
         limit = self.max_cells
         return LoadError.make(
             self.path,
@@ -524,10 +526,26 @@ class _Sheet:
             raise self.bad(f"bad cell reference {ref!r}") from None
 
     def row_number(self, r: str) -> int:
+        """A ``<row r>``, refused beyond the limits even when the row holds nothing.
+
+        An empty row or cell far down is harmless to us but not to what reads the file
+        next: openpyxl (``--annotate``) walks every row and column up to the furthest
+        element, so one formatted cell at XFD1048576 would keep it busy for hours.
+        """
         try:
-            return int(r)
+            n = int(r)
         except ValueError:
             raise self.bad(f"bad row number {r!r}") from None
+        if n < 1:
+            raise self.bad(f"bad row number {r!r}")
+        if n > self.max_rows:
+            raise self.too_large(f"row {n}")
+        return n
+
+    def check_pos(self, pos: tuple[int, int]) -> None:
+        """Refuse any ``<c>`` - empty or not - beyond the limits (see :meth:`row_number`)."""
+        if pos[0] > self.max_rows or pos[1] > self.max_cols:
+            raise self.too_large(f"cell {a1(*pos)}")
 
     def dimension(self, ref: str | None) -> None:
         """Refuse a sheet whose declared extent is beyond the limits, before reading cells."""
@@ -542,14 +560,26 @@ class _Sheet:
             raise self.too_large(f"<dimension ref={ref}>")
 
     def merge(self, ref: str | None) -> None:
+        """Keep a merged range; its extent and the total merged area are limited.
+
+        openpyxl materialises one object per merged cell, so ``A1:XFD1048576`` (or a few
+        thousand overlapping large ranges) would exhaust the memory of ``--annotate``.
+        A malformed range is refused as damage, since openpyxl would fail on it too.
+        """
         if not ref:
             return
         try:
-            self.merged.append(_range(ref))
+            r1, c1, r2, c2 = rng = _range(ref)
         except ValueError:
             raise self.bad(f"bad merged range {ref!r}") from None
+        if r2 > self.max_rows or c2 > self.max_cols:
+            raise self.too_large(f"merged range {ref}")
+        self.merged.append(rng)
         if len(self.merged) > self.max_cells:
             raise self.too_many("merged ranges")
+        self.merged_area += (r2 - r1 + 1) * (c2 - c1 + 1)
+        if self.merged_area > self.max_cells:
+            raise self.too_many("merged cells")
 
     def cell(
         self,
@@ -687,6 +717,8 @@ def _walk_tree(pkg: Package, root: ET.Element, sheet: _Sheet) -> None:
                     else:
                         col += 1
                         pos = (row or 1, col)
+                    if row > max_rows or col > max_cols:
+                        sheet.check_pos(pos)  # raises, even for an empty cell
                     n = len(c)
                     if not n:
                         continue  # formatted but empty
@@ -786,6 +818,8 @@ def _stream(pkg: Package, part: str, sheet: _Sheet) -> None:
             else:
                 col += 1
                 pos = (row or 1, col)
+            if pos[0] > sheet.max_rows or pos[1] > sheet.max_cols:
+                sheet.check_pos(pos)  # raises, even for an empty cell
             ctype = attrs.get("t", "")
             cstyle = attrs.get("s")
             vtext = ftext = fattrs = inline = None

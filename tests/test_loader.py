@@ -224,13 +224,15 @@ def test_sniff_every_kind(tmp_path, xlsx_file):
         tmp_path / "data.csv": "text",
         tmp_path / "gbk.xls": "text",
         tmp_path / "page.xls": "text",
-        tmp_path / "image.xlsx": "unknown",
+        tmp_path / "image.xlsx": "image",
+        tmp_path / "blob.xlsx": "unknown",
     }
     (tmp_path / "empty.xlsx").write_bytes(b"")
     (tmp_path / "data.csv").write_text("名称,数量\n甲,1\n", encoding="utf-8-sig")
     (tmp_path / "gbk.xls").write_bytes("名称\t数量\r\n甲\t1\r\n".encode("gbk"))
     (tmp_path / "page.xls").write_text("<html><body><table><tr><td>1</td></tr></table></body></html>")
     (tmp_path / "image.xlsx").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64))
+    (tmp_path / "blob.xlsx").write_bytes(bytes(range(256)) * 4)
     for path, kind in cases.items():
         assert sniff(path) == kind, path.name
 
@@ -390,9 +392,11 @@ def test_zip_bomb_with_understated_size(bomb_dir):
     with zipfile.ZipFile(subtle) as zf:
         compressed = zf.getinfo(SHEET).compress_size
     patch_sizes(subtle, SHEET, uncompressed=2 * compressed)  # plausible, under every limit
-    # zipfile's read() would inflate all 200 MB before truncating; the loader stops at the
-    # declared size and the CRC check fails
-    refused(subtle, "corrupt-zip")
+    # zipfile's read() would inflate all 200 MB before truncating; the loader stops one
+    # step past the declared size, whatever the CRC says (a CRC forged for the cut-off
+    # prefix would fool zipfile, which checks nothing else)
+    e = refused(subtle, "zip-bomb")
+    assert "declared" in e.detail
 
 
 def test_too_many_members(tmp_path, xlsx_file):
@@ -522,10 +526,21 @@ def test_cells_beyond_the_limits(tmp_path, xlsx_file, path_mode):
     refused(rewrite(xlsx_file, tmp_path / "row.xlsx", {SHEET: far_row}), "sheet-too-large")
     far_col = sheet_with("", "x").replace('<c r="A1"', '<c r="GS1"')  # column 201
     refused(rewrite(xlsx_file, tmp_path / "col.xlsx", {SHEET: far_col}), "sheet-too-large")
-    # formatted-but-empty cells far away are not content
-    empty_far = sheet_with("", "x").replace("</row>", '</row><row r="9000"><c r="ZZ9000" s="1"/></row>')
-    cells = read_workbook(rewrite(xlsx_file, tmp_path / "empty.xlsx", {SHEET: empty_far})).sheets["表1"].cells
+    # formatted-but-empty cells are not content ...
+    empty = sheet_with("", "x").replace("</row>", '</row><row r="5000"><c r="GR5000" s="1"/></row>')
+    cells = read_workbook(rewrite(xlsx_file, tmp_path / "empty.xlsx", {SHEET: empty})).sheets["表1"].cells
     assert list(cells) == [(1, 1)]
+    # ... but beyond the limits even an empty one is refused: openpyxl (--annotate) would
+    # walk every row and column up to it
+    for far in ('<row r="9000"><c r="A9000" s="1"/></row>', '<row r="2"><c r="ZZ2" s="1"/></row>', '<row r="9000"/>'):
+        doc = sheet_with("", "x").replace("</row>", "</row>" + far)
+        refused(rewrite(xlsx_file, tmp_path / "far.xlsx", {SHEET: doc}), "sheet-too-large")
+    # merged ranges: extent and total area
+    merged = sheet_with("", "x") + ""
+    for refs, kind in ((["A1:A9000"], "sheet-too-large"), (["A1:GR500"] * 2, "too-many-cells")):
+        cells_xml = "<mergeCells>" + "".join(f'<mergeCell ref="{r}"/>' for r in refs) + "</mergeCells>"
+        doc = merged.replace("</sheetData>", "</sheetData>" + cells_xml)
+        refused(rewrite(xlsx_file, tmp_path / "merged.xlsx", {SHEET: doc}), kind)
 
 
 def test_too_many_cells_and_strings(tmp_path, path_mode):
@@ -546,7 +561,11 @@ def test_too_many_cells_and_strings(tmp_path, path_mode):
 
 
 def empty_cells_sheet(count: int) -> str:
-    return f'<worksheet xmlns="{MAIN}"><sheetData><row r="1">' + '<c s="1"/>' * count + "</row></sheetData></worksheet>"
+    """``count`` formatted-but-empty cells, all claiming A1: within every sheet limit, so only
+    the element budget can stop them (cells numbered on would pass column 200 and be refused)."""
+    return (
+        f'<worksheet xmlns="{MAIN}"><sheetData><row r="1">' + '<c r="A1" s="1"/>' * count + "</row></sheetData></worksheet>"
+    )
 
 
 def test_element_budget_bounds_huge_empty_sheets(tmp_path, xlsx_file, path_mode):
