@@ -22,6 +22,7 @@ from gxsheet.importers.docx import docx_blocks
 from gxsheet.importers.text import Cell, Para, TableBlock, is_label, split_title
 from gxsheet.importers.txt import txt_blocks
 from gxsheet.layout import workbook_layout
+from gxsheet.loader import LoadError
 from gxsheet.narrative import prose_figures
 from gxsheet.reader import read_report
 from gxsheet.record import Record
@@ -663,6 +664,24 @@ def test_bad_input_in_english(bad_inputs, tmp_path, capsys):
     assert main(["import", str(bad_inputs["truncated.txt"]), "-o", str(tmp_path / "o.xlsx"), "--lang", "en"]) == 2
     err = capsys.readouterr().err
     assert "incomplete" in err and "table 3" in err and "line 200" in err
+
+
+def test_oversized_tables_are_refused_quickly(tmp_path):
+    """A table of 20 000 rows (or thousands of captions) is not a report: refused in seconds."""
+    import time
+
+    seed = SEED["000"].read_text(encoding="utf-8").split("\n")
+    i = seed.index("\t四、结转下年度继续办理")
+    huge = tmp_path / "huge.txt"
+    huge.write_text("\n".join(seed[:i]) + "\n" + ("\t\n\t（一）予以公开\n" + "\t0\n" * 7 + "\n") * 20_000
+                    + "\n".join(seed[i:]), encoding="utf-8")
+    captions = tmp_path / "captions.txt"
+    captions.write_text("某镇2019年政府信息公开工作年度报告\n" + "\t第二十条第（一）项\n\n" * 5000, encoding="utf-8")
+    for path in (huge, captions):
+        start = time.perf_counter()
+        with pytest.raises(LoadError) as e:
+            import_report(path)
+        assert e.value.kind == "not-a-report" and time.perf_counter() - start < 10
 
 
 def test_truncated_message_names_table_and_line(bad_inputs):

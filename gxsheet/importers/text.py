@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 from .. import findings as F
 from ..align import align
@@ -105,6 +105,10 @@ _SIGNATURE = re.compile(r"^(.{2,30}(人民政府|政府办公室|办公室|办�
 
 _APPENDIX = re.compile(r"^附(?:[:：]|件\d*[:：]?$|件\d*[:：]|录[:：]?)")
 _PAGE_INFO = re.compile(r"^(发布时间|发布日期|发布机构|来源|信息来源|作者|浏览次数|点击|字号|【|索引号|发文机关|主题分类|分类|文号|成文日期|生效日期|打印|关闭)")
+#: rows one official grid may span before the document is refused (表三 has 30 with its header)
+MAX_GRID_ROWS = 200
+#: grids a document may hold before it is refused (a report has 7: five blocks of 表二, 表三, 表四)
+MAX_GRIDS = 60
 TABLE_NAMES = {"t2": ("表二", "table 2"), "t3": ("表三", "table 3"), "t4": ("表四", "table 4")}
 
 
@@ -226,11 +230,28 @@ class _RowLabel:
     score: float
 
 
+def _grams(s: str) -> frozenset[str]:
+    return frozenset(s[i:i + 2] for i in range(len(s) - 1)) or frozenset({s})
+
+
 @cache
-def _all_row_labels() -> tuple[tuple[str, str, bool], ...]:
-    """(grid kind, label key, is leaf) for every labelled row of every edition."""
-    return tuple((g.key, label_key(n.label), n.is_leaf)
+def _all_row_labels() -> tuple[tuple[str, str, frozenset[str]], ...]:
+    """(grid kind, label key, its bigrams) for every labelled row of every edition."""
+    return tuple((g.key, label_key(n.label), _grams(label_key(n.label)))
                  for spec in all_specs() for g in spec.grids() for n in g.all_rows() if n.label)
+
+
+@lru_cache(maxsize=4096)
+def _kind_of_label(lab: str) -> _RowLabel | None:
+    """The grid whose row label is most like ``lab`` (similarity ≥ 0.7, as gxsheet.normalise
+    measures it), cached: a long document repeats its labels."""
+    mine = _grams(lab)
+    best: _RowLabel | None = None
+    for kind, key, grams in _all_row_labels():
+        s = 1.0 if lab == key else 2 * len(mine & grams) / (len(mine) + len(grams))
+        if s >= 0.7 and (best is None or s > best.score):
+            best = _RowLabel(kind, s)
+    return best
 
 
 def _guess_kind(row: Row) -> _RowLabel | None:
@@ -239,13 +260,7 @@ def _guess_kind(row: Row) -> _RowLabel | None:
     labels = [ck(c.text) for c in row.cells if is_label(c.text)]
     if not labels:
         return None
-    lab = label_key(labels[-1])
-    best: _RowLabel | None = None
-    for kind, key, _leaf in _all_row_labels():
-        s = similarity(lab, key)
-        if s >= 0.7 and (best is None or s > best.score):
-            best = _RowLabel(kind, s)
-    return best
+    return _kind_of_label(label_key(labels[-1]))
 
 
 def _row_fits(kind: str, row: Row) -> bool:
@@ -552,12 +567,18 @@ def _segment(blocks: Sequence[Block]) -> tuple[list[Instance], list[Note]]:
     content_after = any(isinstance(b, Para) and ck(b.text) for b in blocks[last_table + 1:])
 
     def flush_pending() -> None:
-        for r in pending:
-            if not r.is_blank():
-                text = "｜".join(ck(c.text) for c in r.cells if ck(c.text))
-                notes.append(Note(f"{r.where}：未识别的表格内容“{text[:40]}”，未导入。",
-                                  f"{r.where}: unrecognised table content \"{text[:40]}\", not imported."))
+        rows = [r for r in pending if not r.is_blank()]
         pending.clear()
+        if not rows:
+            return
+        text = "｜".join(ck(c.text) for c in rows[0].cells if ck(c.text))[:40]
+        if len(rows) == 1:
+            notes.append(Note(f"{rows[0].where}：未识别的表格内容“{text}”，未导入。",
+                              f"{rows[0].where}: unrecognised table content \"{text}\", not imported."))
+        else:
+            notes.append(Note(f"{rows[0].where}至{rows[-1].where}：{len(rows)}行未识别的表格内容（第一行为“{text}”），未导入。",
+                              f"{rows[0].where} to {rows[-1].where}: {len(rows)} rows of unrecognised table content "
+                              f"(the first: \"{text}\"), not imported."))
 
     for bi, block in enumerate(blocks):
         if isinstance(block, Para):
@@ -928,6 +949,17 @@ def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: s
     notes += seg_notes
     if not instances:
         raise _no_tables(source, paras, secs.official)
+    if len(instances) > MAX_GRIDS:
+        raise LoadError(source, "not-a-report",
+                        f"{source}：文中有{len(instances)}个像统计表的表格，远多于年度报告的7个，无法作为年度报告导入。",
+                        f"{source}: the document has {len(instances)} tables that look like the statistical tables, far "
+                        f"more than the report's 7; it cannot be imported as a report.")
+    for inst in instances:
+        if len(inst.rows) > MAX_GRID_ROWS:
+            raise LoadError(source, "not-a-report",
+                            f"{source}：{inst.where}起的表格有{len(inst.rows)}行，远多于年度报告的官方表格（最多30行左右），无法作为年度报告导入。",
+                            f"{source}: the table from {location_en(inst.where)} has {len(inst.rows)} rows, far more than "
+                            f"any official table of the annual report (about 30 at most); it cannot be imported as a report.")
 
     # -- year, body, period
     name, parent, title_year = split_title(title) if title else (None, None, None)
