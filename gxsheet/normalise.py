@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 _SPACE = re.compile(r"[\s\u3000\u00a0\u200b\ufeff]+")
@@ -22,6 +23,7 @@ UNIT_SCALE = {"元": 1, "千元": 1_000, "万元": 10_000, "亿元": 100_000_000
 Number = int | float
 
 
+@lru_cache(maxsize=65536)
 def clean_text(text: str) -> str:
     """Unicode-normalise and drop all whitespace (labels and numbers carry no meaningful spaces)."""
     return _SPACE.sub("", unicodedata.normalize("NFKC", text))
@@ -98,6 +100,7 @@ def parse_date(raw: Any) -> str | None:
         return None
 
 
+@lru_cache(maxsize=65536)
 def label_key(text: str | None) -> str:
     """A label reduced for comparison: NFKC, no spaces, enumerators unified (1、 1． → 1.)."""
     if not text:

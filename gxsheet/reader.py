@@ -54,6 +54,7 @@ class _Sheet:
     """A sheet's cells with a text view for label matching."""
 
     cells: SheetCells
+    _labels: set[str] | None = None
 
     def value(self, r: int, c: int) -> RawCell | None:
         return self.cells.cells.get((r, c))
@@ -66,6 +67,12 @@ class _Sheet:
 
     def rows(self) -> list[int]:
         return sorted({r for r, _ in self.cells.cells})
+
+    def labels(self) -> set[str]:
+        """Every text in the sheet as a label key (computed once per sheet)."""
+        if self._labels is None:
+            self._labels = {label_key(c.value) for c in self.cells.cells.values() if isinstance(c.value, str)}
+        return self._labels
 
     @property
     def max_col(self) -> int:
@@ -81,8 +88,20 @@ def _row_signature(sheet: _Sheet, r: int, label_cols: int, width: int) -> str:
     return "|".join(texts)
 
 
+_EXPECTED_ROWS: dict[int, dict[int, str]] = {}
+_EXPECTED_LABELS: dict[int, frozenset[str]] = {}
+
+
 def _expected_rows(lay: SheetLayout) -> dict[int, str]:
-    """Layout row → signature, built exactly as _row_signature reads a file."""
+    """Layout row → signature, built exactly as _row_signature reads a file (cached per layout:
+    layouts are built once per edition and never change)."""
+    got = _EXPECTED_ROWS.get(id(lay))
+    if got is None:
+        got = _EXPECTED_ROWS[id(lay)] = _compute_expected_rows(lay)
+    return got
+
+
+def _compute_expected_rows(lay: SheetLayout) -> dict[int, str]:
     starts: dict[int, list[tuple[int, str]]] = {}
     for b in lay.boxes:
         starts.setdefault(b.row, []).append((b.col, b.text))
@@ -109,8 +128,11 @@ class _TableRead:
 
 def _score_table(sheet: _Sheet, lay: SheetLayout) -> float:
     """How well a sheet matches a table layout: labels found minus labels missing."""
-    found = {label_key(c.value) for c in sheet.cells.cells.values() if isinstance(c.value, str)}
-    expected = {label_key(b.text) for b in lay.boxes if b.text and b.role in ("label", "header", "corner", "caption")}
+    found = sheet.labels()
+    expected = _EXPECTED_LABELS.get(id(lay))
+    if expected is None:
+        expected = _EXPECTED_LABELS[id(lay)] = frozenset(
+            label_key(b.text) for b in lay.boxes if b.text and b.role in ("label", "header", "corner", "caption"))
     hit = len(expected & found)
     return hit - (len(expected) - hit)
 
@@ -244,17 +266,28 @@ def _same_text(a: str, b: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
+def _wrap(wb: WorkbookCells, name: str) -> _Sheet:
+    """One _Sheet per sheet of a workbook, so label sets are computed once per read."""
+    cache = _WRAPPED.setdefault(id(wb), {})
+    if name not in cache:
+        cache[name] = _Sheet(wb.sheets[name])
+    return cache[name]
+
+
+_WRAPPED: dict[int, dict[str, _Sheet]] = {}
+
+
 def _find_sheet(wb: WorkbookCells, name: str, claimed: set[str], layout_title: str | None) -> tuple[_Sheet | None, bool]:
     """A sheet by name, else (renamed) by its title cell; returns (sheet, renamed)."""
     if name in wb.sheets:
-        return _Sheet(wb.sheets[name]), False
+        return _wrap(wb, name), False
     if layout_title:
         for sname, sc in wb.sheets.items():
             if sname in claimed:
                 continue
             titles = [v.value for (r, _), v in sc.cells.items() if r <= 2 and isinstance(v.value, str)]
             if any(similarity(label_key(t), label_key(layout_title)) > 0.8 for t in titles):
-                return _Sheet(sc), True
+                return _wrap(wb, sname), True
     return None, False
 
 
@@ -314,8 +347,15 @@ def _meta_value(sheet: _Sheet | None, lay: SheetLayout, key: str) -> tuple[objec
 
 def read_cells(wb: WorkbookCells, source: str) -> Record:
     """Build a Record from a workbook's cells (no file access: usable on any cell source)."""
-    meta_sheet = _Sheet(wb.sheets[META_SHEET]) if META_SHEET in wb.sheets else None
-    prose_sheet = _Sheet(wb.sheets[PROSE_SHEET]) if PROSE_SHEET in wb.sheets else None
+    try:
+        return _read_cells(wb, source)
+    finally:
+        _WRAPPED.pop(id(wb), None)
+
+
+def _read_cells(wb: WorkbookCells, source: str) -> Record:
+    meta_sheet = _wrap(wb, META_SHEET) if META_SHEET in wb.sheets else None
+    prose_sheet = _wrap(wb, PROSE_SHEET) if PROSE_SHEET in wb.sheets else None
     declared_raw = None
     if meta_sheet is not None:
         lay0 = workbook_layout(all_specs()[-1]).sheet(META_SHEET)

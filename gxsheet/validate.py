@@ -40,7 +40,7 @@ def _is_num(v: object) -> bool:
 
 
 def _map(s: pd.Series, fn: Callable[[object], bool]) -> pd.Series:
-    return pd.Series([fn(v) for v in s.array], index=s.index, dtype=bool)
+    return pd.Series([fn(v) for v in s.tolist()], index=s.index, dtype=bool)
 
 
 def _blank_ok(v: object) -> bool:
@@ -80,7 +80,24 @@ def _value_checks(cell: Cell) -> list[pa.Check]:
     return checks
 
 
+#: the numeric view of the frame being validated, computed once per run instead of once per
+#: equation (45 equations share the same columns). pandera hands checks a copy of the frame, so
+#: the view is found by the run, not by object identity.
+_NUMERIC: dict[str, pd.DataFrame] = {}
+
+
+def _numeric_view(df: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    cols = {}
+    for k in keys:
+        s = df[k] if k in df else pd.Series([None] * len(df), index=df.index)
+        cols[k] = pd.to_numeric(pd.Series([v if _is_num(v) else np.nan for v in s.tolist()], index=df.index), errors="coerce")
+    return pd.DataFrame(cols, index=df.index)
+
+
 def _numeric(df: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    cached = _NUMERIC.get("current")
+    if cached is not None and len(cached) == len(df) and cached.index.equals(df.index) and all(k in cached for k in keys):
+        return cached[list(keys)]
     cols = {}
     for k in keys:
         s = df[k] if k in df else pd.Series([None] * len(df), index=df.index)
@@ -378,11 +395,14 @@ def _order(f: F.Finding) -> tuple:
 def _run(edition: str, df: pd.DataFrame, recs: Sequence[Record]) -> dict[int, list[F.Finding]]:
     spec = load_spec(edition)
     schema = schema_for(edition)
+    _NUMERIC["current"] = _numeric_view(df, list(spec.cells))
     try:
         schema.validate(df, lazy=True)
         return {}
     except SchemaErrors as err:
         cases = err.failure_cases
+    finally:
+        _NUMERIC.pop("current", None)
     # pandera reports a frame-wide check once per column of the failing row: keep one per row
     cases = cases[cases["index"].notna()]
     is_value = (cases["schema_context"] == "Column") & cases["check"].isin(VALUE_RULES)
