@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from . import findings as F
-from .normalise import clean_text, label_key, similarity
+from .normalise import clean_text, label_key
 from .record import Record
 from .spec import Section, editions, load_spec
 
@@ -122,6 +122,22 @@ def classify_heading(text: str | None) -> Heading | None:
     t = clean_text(raw)
     if not t or len(t) > 40 or re.search(r"[。;；!！?？]", t):
         return None
+    hit = _classify(t)
+    return Heading(raw, hit[0], hit[1]) if hit is not None else None
+
+
+@cache
+def _section_grams() -> tuple[tuple[Section, frozenset[str]], ...]:
+    return tuple((s, _grams(label_key(s.name))) for s in sections())
+
+
+def _grams(s: str) -> frozenset[str]:
+    return frozenset(s[i:i + 2] for i in range(len(s) - 1)) or frozenset({s})
+
+
+@lru_cache(maxsize=8192)
+def _classify(t: str) -> tuple[str | None, int | None] | None:
+    """(section key or None, number) of a cleaned short line, or None (cached: documents repeat lines)."""
     m = _HEAD.match(t)
     if m is None or m.group("par"):
         return None
@@ -133,9 +149,10 @@ def classify_heading(text: str | None) -> Heading | None:
     name = _UNIT_TAIL.sub("", _NO_CONTENT.sub("", m.group("name")))
     if not name or "," in name or "，" in name:
         return None
+    mine = _grams(label_key(name))
     best, score = None, 0.0
-    for s in sections():
-        sim = similarity(label_key(name), label_key(s.name))
+    for s, grams in _section_grams():  # the same bigram similarity as gxsheet.normalise.similarity
+        sim = 1.0 if label_key(name) == label_key(s.name) else 2 * len(mine & grams) / (len(mine) + len(grams))
         if s.name in name and len(name) <= len(s.name) + 6:
             sim = max(sim, 0.95)
         if sim > score:
@@ -143,11 +160,11 @@ def classify_heading(text: str | None) -> Heading | None:
     separated = bool(m.group("cnsep") or m.group("arsep"))
     if best is not None:
         if number is not None and (score >= 0.8 or (separated and score >= 0.5)):
-            return Heading(raw, best.key, number)
+            return best.key, number
         if number is None and score >= 0.85 and len(name) <= len(best.name) + 6:
-            return Heading(raw, best.key, None)
+            return best.key, None
     if m.group("cn") and m.group("cnsep") == "、" and 2 <= len(name) <= 20:
-        return Heading(raw, None, number)
+        return None, number
     return None
 
 
