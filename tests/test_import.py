@@ -391,6 +391,20 @@ def test_html_round_trip(tmp_path, edition):
     same_record(rec, import_report(gbk).record)
 
 
+def test_html_line_breaks_and_deep_nesting():
+    from gxsheet.importers.html import html_blocks
+
+    blocks = html_blocks("<html><body><div><p>一、总体情况<br/>本年度工作概况。</p>"
+                         "<table><tr><td>发布<br>时间</td><td colspan=2>x</td></tr><tr><td rowspan=2>a</td><td>b</td>"
+                         "<td>c</td></tr><tr><td>d</td><td>e</td></tr></table></div></body></html>")
+    assert [b.text for b in blocks if isinstance(b, Para)] == ["一、总体情况", "本年度工作概况。"]
+    [t] = [b for b in blocks if isinstance(b, TableBlock)]
+    assert [[c.text for c in r] for r in t.rows] == [["发布\n时间", "x"], ["a", "b", "c"], ["", "d", "e"]]
+    assert t.rows[2][1].where == "表格1 第3行第2列"
+    deep = "<html><body>" + "<div>" * 20_000 + "正文" + "</div>" * 20_000 + "</body></html>"
+    assert [b.text for b in html_blocks(deep)] == ["正文"]  # no recursion limit
+
+
 @pytest.mark.parametrize("edition", ["2019", "2021"])
 def test_txt_round_trip(tmp_path, edition):
     rec = sample(tmp_path, edition, seed=7)

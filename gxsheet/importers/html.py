@@ -39,29 +39,43 @@ def _int_attr(tag, name: str) -> int:
         return 1
 
 
+def _children_events(root):
+    """(kind, node) events of a depth-first walk without recursion — a page may nest thousands of
+    elements: ("text", string), ("start", tag) and ("end", tag)."""
+    stack = [(root, iter(root.children))]
+    while stack:
+        node, it = stack[-1]
+        child = next(it, None)
+        if child is None:
+            stack.pop()
+            if node is not root:
+                yield "end", node
+            continue
+        name = getattr(child, "name", None)
+        if name is None:
+            if type(child).__name__ not in ("Comment", "Doctype", "Declaration", "ProcessingInstruction", "CData"):
+                yield "text", child
+            continue
+        if name in SKIP_TAGS:
+            continue
+        yield "start", child
+        if name == "table" and child.find("table") is None:
+            yield "end", child  # a data table is read as a whole; do not walk into it
+            continue
+        stack.append((child, iter(child.children)))
+
+
 def _cell_text(td) -> str:
     """A cell's text, its own paragraphs and <br> as line breaks (a header cell 本年新<br>制作数量)."""
     parts: list[str] = []
-
-    def walk(node) -> None:
-        for child in node.children:
-            name = getattr(child, "name", None)
-            if name is None:
-                if type(child).__name__ in ("Comment", "Doctype", "Declaration", "ProcessingInstruction", "CData"):
-                    continue
-                parts.append(_SPACE.sub(" ", str(child)))
-            elif name == "br":
+    for kind, node in _children_events(td):
+        if kind == "text":
+            parts.append(_SPACE.sub(" ", str(node)))
+        elif node.name == "br":
+            if kind == "start":
                 parts.append("\n")
-            elif name in SKIP_TAGS:
-                continue
-            else:
-                if name in BLOCK_TAGS:
-                    parts.append("\n")
-                walk(child)
-                if name in BLOCK_TAGS:
-                    parts.append("\n")
-
-    walk(td)
+        elif node.name in BLOCK_TAGS:
+            parts.append("\n")
     lines = [ln.strip(" \u00a0") for ln in "".join(parts).split("\n")]
     return "\n".join(ln for ln in lines if ln)
 
@@ -122,7 +136,7 @@ def html_blocks(text: str) -> list[Block]:
     counters = {"p": 0, "t": 0}
 
     def flush() -> None:
-        joined = _SPACE.sub(" ", "".join(buf)).strip(" \u00a0")
+        joined = re.sub(r"[ \t\r\f\v]+", " ", "".join(buf)).strip(" \u00a0")
         buf.clear()
         for line in joined.split("\n"):
             line = line.strip(" \u00a0")
@@ -130,31 +144,19 @@ def html_blocks(text: str) -> list[Block]:
                 counters["p"] += 1
                 blocks.append(Para(line, f"第{counters['p']}段"))
 
-    def walk(node) -> None:
-        for child in node.children:
-            name = getattr(child, "name", None)
-            if name is None:
-                if type(child).__name__ in ("Comment", "Doctype", "Declaration", "ProcessingInstruction", "CData"):
-                    continue
-                buf.append(str(child).replace("\n", " "))
-            elif name == "br":
+    for kind, node in _children_events(soup.body or soup):
+        if kind == "text":
+            buf.append(str(node).replace("\n", " "))
+        elif node.name == "br":
+            if kind == "start":
                 buf.append("\n")
-            elif name == "table":
-                flush()
-                if child.find("table") is not None:
-                    walk(child)  # a layout table: its cells are running text
-                else:
-                    counters["t"] += 1
-                    blocks.append(_data_table(child, counters["t"]))
-                flush()
-            elif name in BLOCK_TAGS:
-                flush()
-                walk(child)
-                flush()
-            else:
-                walk(child)
-
-    walk(soup.body or soup)
+        elif node.name == "table":
+            flush()
+            if kind == "start" and node.find("table") is None:
+                counters["t"] += 1
+                blocks.append(_data_table(node, counters["t"]))
+        elif node.name in BLOCK_TAGS:
+            flush()
     flush()
     return blocks
 
