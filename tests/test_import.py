@@ -415,6 +415,19 @@ def test_txt_round_trip(tmp_path, edition):
     same_record(rec, import_report(text).record)
 
 
+@pytest.mark.parametrize("edition", ["2019", "2021"])
+def test_own_txt_export_round_trip(tmp_path, edition):
+    """gxsheet's own txt export (aligned tables, a forced draft's findings at its end) imports back."""
+    from gxsheet.render_txt import render_txt
+
+    rec = sample(tmp_path, edition, seed=13)
+    draft = validate_record(read_report(write_sample(tmp_path / "bad.xlsx", edition, values={"t3.received.natural": "无"})))
+    for findings in (None, draft):
+        path = tmp_path / "export.txt"
+        path.write_text(render_txt(rec, findings), encoding="utf-8")
+        same_record(rec, import_report(path).record)
+
+
 def test_round_trip_of_the_clean_examples(tmp_path):
     """The bundled clean examples (realistic prose, several paragraphs) survive Word and back."""
     for path in sorted((ROOT / "examples").glob("示例-*.xlsx")):

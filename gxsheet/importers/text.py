@@ -930,12 +930,30 @@ def _read_tables(rec: Record, spec: Spec, voted: list[tuple[Instance, str | None
     return recognised
 
 
+def _exact_tables(rec: Record, spec: Spec, tables: tuple[str, dict[str, Value]], source: str) -> list[tuple[str, str]]:
+    """Values read by an exact parser; S-EDITION when they are of another edition than forced."""
+    found_edition, values = tables
+    for k in spec.cells:
+        if k in values:
+            rec.values[k] = values[k]
+        else:
+            rec.missing.add(k)
+    if found_edition != spec.edition:
+        other = load_spec(found_edition)
+        rec.structure.append(F.make(
+            "S-EDITION", cells=[], source=source,
+            detail=f"表格是{other.edition}版（{other.issued_with}），而指定的是{spec.edition}版（{spec.issued_with}）。",
+            detail_en=f"the tables are the {other.edition} edition ({other.issued_with}), but the {spec.edition} edition was asked for."))
+    return [(TABLE_NAMES[t.key][0], "") for t in spec.tables if t.key in TABLE_NAMES]
+
+
 def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: str | None = None,
-                  year: int | None = None) -> Imported:
+                  year: int | None = None, tables: tuple[str, dict[str, Value]] | None = None) -> Imported:
     """Read a report from its blocks. Raises LoadError for input that is not a usable report.
 
     ``edition`` forces the tables' edition (a mismatch with what the tables are becomes S-EDITION);
-    ``year`` overrides the report year found in the title or text.
+    ``year`` overrides the report year found in the title or text; ``tables`` are (edition, values)
+    already read by an exact parser (gxsheet's own txt export), used instead of the blocks' tables.
     """
     blocks = [b for b in _text_frames(blocks) if not (isinstance(b, Para) and not ck(b.text))]
     if not blocks:
@@ -945,9 +963,9 @@ def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: s
     notes: list[Note] = []
     title, title_paras, before_body = _find_title(blocks, notes)
     secs = _split_sections(blocks, before_body, notes)
-    instances, seg_notes = _segment(blocks)
+    instances, seg_notes = ([], []) if tables is not None else _segment(blocks)
     notes += seg_notes
-    if not instances:
+    if not instances and tables is None:
         raise _no_tables(source, paras, secs.official)
     if len(instances) > MAX_GRIDS:
         raise LoadError(source, "not-a-report",
@@ -987,6 +1005,8 @@ def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: s
 
     # -- edition: what the tables are (the year only breaks a tie)
     voted, votes = _vote(instances, source)
+    if tables is not None:
+        votes = {tables[0]: 1}
     by_year = edition_for_year(the_year) if the_year else None
     if edition is not None:
         chosen = edition
@@ -999,7 +1019,10 @@ def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: s
     spec = load_spec(chosen)
     rec = Record(edition=chosen, source=source, kind=kind, meta={f.key: None for f in spec.metadata},
                  values={k: None for k in spec.cells})
-    recognised = _read_tables(rec, spec, voted, source, notes)
+    if tables is None:
+        recognised = _read_tables(rec, spec, voted, source, notes)
+    else:
+        recognised = _exact_tables(rec, spec, tables, source)
 
     # -- metadata
     for key, (value, where) in secs.units.items():

@@ -6,18 +6,23 @@ without a tab (``\\t本年新`` + ``制作数量``), and a cell that began with 
 shows up after a blank line (``\\t`` · ```` · ``（四）无法提供``). Vertically merged continuation cells
 are empty tab lines, horizontally merged cells appear once — the collapsed shape the shared core
 expects. Every cell and paragraph keeps its line number (第57行) so findings point into the file.
+
+gxsheet's own txt export (``gxsheet export --to txt``) is recognised too: its tables are aligned
+text, read exactly by the exporter's parser, and the rest goes through the same core.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ..loader import DEFAULT_LIMITS, Limits, LoadError
 from ..narrative import classify_heading
 from ..record import Record
+from ..render_txt import parse_txt_export
 from .text import Block, Cell, Imported, Para, TableBlock, _caption_key, ck, import_blocks
 
-__all__ = ["decode_text", "import_txt", "read_txt", "txt_blocks"]
+__all__ = ["decode_text", "export_prose", "import_txt", "read_txt", "txt_blocks"]
 
 
 def decode_text(data: bytes, source: str) -> str:
@@ -110,6 +115,27 @@ def txt_blocks(text: str) -> list[Block]:
     return blocks
 
 
+_RULE = re.compile(r"^=+(?: +=+)*\s*$")
+_DASHES = re.compile(r"^-{20,}\s*$")
+
+
+def export_prose(text: str) -> str:
+    """gxsheet's own txt export without its tables and without the findings appended to a draft:
+    what is left is the title, the headings and the prose, one paragraph per line."""
+    lines = text.splitlines()
+    out: list[str] = []
+    rules = 0
+    for i, line in enumerate(lines):
+        if _DASHES.match(line) and i + 1 < len(lines) and lines[i + 1].strip() in ("校验结果", "Validation findings"):
+            break
+        if _RULE.match(line):
+            rules += 1
+            out.append("")
+            continue
+        out.append("" if rules % 3 else line)  # inside a table: between its 1st and 3rd rule line
+    return "\n".join(out)
+
+
 def import_txt(path: str | Path, *, limits: Limits | None = None, edition: str | None = None,
                year: int | None = None) -> Imported:
     """Import a text report; LoadError for an empty, oversized or unrelated file."""
@@ -129,6 +155,10 @@ def import_txt(path: str | Path, *, limits: Limits | None = None, edition: str |
     if not text.strip():
         raise LoadError(source, "empty", f"{source}：文件是空的，请提供完整的年度报告。",
                         f"{source}: the file is empty; provide the complete annual report.")
+    own = parse_txt_export(text)
+    if own is not None:  # gxsheet's own txt export: aligned tables, read exactly by the exporter's parser
+        return import_blocks(txt_blocks(export_prose(text)), source=source, kind="txt", edition=edition, year=year,
+                             tables=own)
     return import_blocks(txt_blocks(text), source=source, kind="txt", edition=edition, year=year)
 
 
