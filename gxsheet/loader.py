@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 import struct
 import zipfile
@@ -48,6 +49,7 @@ __all__ = [
     "LoadError",
     "Package",
     "new_parser",
+    "one_line",
     "open_package",
     "sniff",
 ]
@@ -59,6 +61,20 @@ ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 
 MACRO_CONTENT_TYPE = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
 MACRO_TEMPLATE_CONTENT_TYPE = "application/vnd.ms-excel.template.macroEnabled.main+xml"
+
+#: What zipfile raises on malformed archives and members (it has no single error class: a
+#: bogus "version needed" gives NotImplementedError, a short record struct.error, a name
+#: flagged UTF-8 that is not UnicodeDecodeError).
+_ZIP_OPEN_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    ValueError,
+    OSError,
+    struct.error,
+    NotImplementedError,
+    OverflowError,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,13 +281,41 @@ class LoadError(Exception):
         )
 
 
+#: Characters that must not reach a terminal or a log line from a hostile file: C0/C1
+#: controls (newlines, ANSI escapes), Unicode line separators and bidi overrides (which can
+#: make "txt.exe" read as "exe.txt").
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: Longest technical detail quoted in a message: member and sheet names come from the file.
+_MAX_DETAIL = 200
+
+
+def _escape_char(m: re.Match[str]) -> str:
+    code = ord(m[0])
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def one_line(text: str) -> str:
+    """``text`` with control, line-separator and bidi characters escaped (``\\x0a``)."""
+    return _UNSAFE.sub(_escape_char, text)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
+
+
 def _error(path: str, kind: str, detail: str = "", **params: Any) -> LoadError:
-    """Build a LoadError from the message table; ``detail`` is embedded where it helps."""
+    """Build a LoadError from the message table; ``detail`` is embedded where it helps.
+
+    Names inside the file (zip members, sheets) and the path itself may carry anything, so
+    the messages are forced onto one line and quoted details are capped: one clear line is
+    the promise, and a crafted name must not be able to forge a second one.
+    """
     zh, en = _MESSAGES[kind]
-    fields = {"path": path, "detail": detail, **params}
+    detail = _short(detail)
+    fields = {"path": path, "detail": detail, **{k: _short(v) if isinstance(v, str) else v for k, v in params.items()}}
     fields.setdefault("detail_zh", detail)
     fields.setdefault("detail_en", detail)
-    return LoadError(path, kind, zh.format(**fields), en.format(**fields), detail)
+    return LoadError(path, kind, one_line(zh.format(**fields)), one_line(en.format(**fields)), one_line(detail))
 
 
 def _not_xlsx(path: str, what: str) -> LoadError:
@@ -436,14 +480,7 @@ def _read_small(zf: zipfile.ZipFile, name: str, max_size: int) -> bytes | None:
         return None
     try:
         return _bounded_read(zf, info)
-    except (
-        zipfile.BadZipFile,
-        zlib.error,
-        OSError,
-        EOFError,
-        NotImplementedError,
-        RuntimeError,
-    ):
+    except (*_ZIP_OPEN_ERRORS, RuntimeError):
         return None
 
 
@@ -554,7 +591,7 @@ def sniff(path: str | os.PathLike[str]) -> str:
             try:
                 with zipfile.ZipFile(f) as zf:
                     return _classify_zip(zf)[0]
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+            except _ZIP_OPEN_ERRORS:
                 return "zip"
         if head.startswith(OLE_MAGIC):
             return _classify_ole(f)
@@ -626,7 +663,7 @@ def _check_central_directory(f: IO[bytes], size: int, limits: Limits, path: str)
     tail_len = min(size, _EOCD.size)
     f.seek(size - tail_len)
     tail = f.read(tail_len)
-    pos = 0 if tail[:4] == b"PK\x05\x06" else -1
+    pos = 0 if len(tail) == _EOCD.size and tail[:4] == b"PK\x05\x06" else -1
     if pos < 0:  # archive comment present: search the last 64 KiB
         tail_len = min(size, _EOCD.size + 65535)
         f.seek(size - tail_len)
@@ -743,14 +780,7 @@ class Package:
         info = self._info(name)
         try:
             return _bounded_read(self.zf, info)
-        except (
-            zipfile.BadZipFile,
-            zlib.error,
-            EOFError,
-            NotImplementedError,
-            OSError,
-            ValueError,
-        ) as exc:
+        except _ZIP_OPEN_ERRORS as exc:
             raise _error(self.path, "corrupt-zip", f"{info.filename}: {exc}") from None
         except RuntimeError as exc:  # zipfile: "File is encrypted, password required"
             raise _error(self.path, "encrypted", str(exc)) from None
@@ -802,7 +832,7 @@ class Package:
         except expat.ExpatError as exc:
             detail = f"{info.filename}: XML {expat.ErrorString(exc.code)} line {exc.lineno}"
             raise _error(self.path, "corrupt", detail) from None
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        except _ZIP_OPEN_ERRORS as exc:
             raise _error(self.path, "corrupt-zip", f"{info.filename}: {exc}") from None
 
     # -- lifetime
@@ -846,14 +876,7 @@ def open_package(path: str | os.PathLike[str], limits: Limits | None = None) -> 
         _check_central_directory(f, size, limits, spath)
         try:
             zf = zipfile.ZipFile(f)
-        except (
-            zipfile.BadZipFile,
-            zlib.error,
-            EOFError,
-            ValueError,
-            OSError,
-            struct.error,
-        ) as exc:
+        except _ZIP_OPEN_ERRORS as exc:
             raise _error(spath, "corrupt-zip", str(exc) or type(exc).__name__) from None
         try:
             _vet_members(zf, limits, spath)
@@ -970,22 +993,32 @@ def _verify_members(f: IO[bytes], zf: zipfile.ZipFile, size: int, path: str) -> 
     in its prolog.  ``_vet_members`` already bounded the declared sizes, so this costs one
     bounded inflate of the package: a few milliseconds for a real report.
     """
-    for info in zf.infolist():
-        name = info.filename
-        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise _error(path, "corrupt-zip", f"{name}: compression method {info.compress_type}, not deflate")
-        f.seek(info.header_offset)
-        header = f.read(_LOCAL_HEADER.size)
-        if len(header) < _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
-            raise _error(path, "corrupt-zip", f"{name}: bad local header")
-        name_len, extra_len = _LOCAL_HEADER.unpack(header)[9:]
-        start = info.header_offset + _LOCAL_HEADER.size + name_len + extra_len
-        if start + info.compress_size > size:
-            raise _error(path, "corrupt-zip", f"{name}: data runs past the end of the file")
-        f.seek(start)
-        if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
-            raise _error(path, "corrupt-zip", f"{name}: stored size {info.compress_size} != {info.file_size}")
-        _inflate_checked(f, info, path)
+    try:
+        for info in zf.infolist():
+            _verify_member(f, info, size, path)
+    except OSError as exc:  # the disk, not the file: say so
+        raise _error(path, "unreadable", exc.strerror or type(exc).__name__) from None
+
+
+def _verify_member(f: IO[bytes], info: zipfile.ZipInfo, size: int, path: str) -> None:
+    """One member: method, local header, data inside the file, then the checked inflate."""
+    name = info.filename
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise _error(path, "corrupt-zip", f"{name}: compression method {info.compress_type}, not deflate")
+    if not 0 <= info.header_offset < size:  # zipfile does not check this
+        raise _error(path, "corrupt-zip", f"{name}: local header offset {info.header_offset} outside the file")
+    f.seek(info.header_offset)
+    header = f.read(_LOCAL_HEADER.size)
+    if len(header) < _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
+        raise _error(path, "corrupt-zip", f"{name}: bad local header")
+    name_len, extra_len = _LOCAL_HEADER.unpack(header)[9:]
+    start = info.header_offset + _LOCAL_HEADER.size + name_len + extra_len
+    if start + info.compress_size > size:
+        raise _error(path, "corrupt-zip", f"{name}: data runs past the end of the file")
+    f.seek(start)
+    if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+        raise _error(path, "corrupt-zip", f"{name}: stored size {info.compress_size} != {info.file_size}")
+    _inflate_checked(f, info, path)
 
 
 def _inflate_checked(f: IO[bytes], info: zipfile.ZipInfo, path: str) -> None:

@@ -25,6 +25,7 @@ bounded inflation, DOCTYPE refused), and the sheet limits are enforced as cells 
 
 from __future__ import annotations
 
+import math
 import os
 import posixpath
 import re
@@ -204,6 +205,37 @@ def _text(s: str, cap: int) -> str:
     if len(s) > cap:
         s = s[:cap]
     return s
+
+
+# --------------------------------------------------------------------------- numbers
+
+#: xsd:double as Excel writes it (ASCII digits only: Python's float() and int() would also
+#: take '1_000', '٣', 'infinity' ...), surrounding whitespace allowed by the schema.
+_XSD_NUMBER = re.compile(r"\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*")
+#: Integers up to here are exact in a double, i.e. exactly what Excel holds.
+_EXACT = 2**53
+
+
+def number(vtext: str) -> int | float | str:
+    """The value of a numeric cell's ``<v>``: int when integral text, else float; odd text kept.
+
+    A cell holds a double, so integral text beyond 2**53 becomes the float Excel would hold
+    (a 400-digit "integer" must not reach the validator as an int no frame can compute
+    with).  Text that is no finite xsd:double ('1e400', 'INF', 'NaN', '1_000') is kept as
+    the text itself, so the validator reports it as not a number instead of computing with
+    infinity or reading a blank.
+    """
+    if _XSD_NUMBER.fullmatch(vtext) is None:
+        return vtext
+    if "." not in vtext and "e" not in vtext and "E" not in vtext and len(vtext) < 20:
+        n = int(vtext)
+        if -_EXACT <= n <= _EXACT:
+            return n
+    try:
+        v = float(vtext)
+    except (ValueError, OverflowError):
+        return vtext
+    return v if math.isfinite(v) else vtext
 
 
 # --------------------------------------------------------------------------- formulas
@@ -598,16 +630,7 @@ class _Sheet:
         elif not vtext:
             value = None
         elif t == "" or t == "n":
-            try:
-                if "." in vtext or "e" in vtext or "E" in vtext:
-                    value = float(vtext)
-                else:
-                    value = int(vtext)
-            except ValueError:
-                try:
-                    value = float(vtext)  # 'INF', '1_000' ... from odd writers
-                except ValueError:
-                    value = vtext
+            value = number(vtext)
         elif t == "s":
             try:
                 value = self.sst[int(vtext)]
@@ -735,10 +758,11 @@ def _walk_tree(pkg: Package, root: ET.Element, sheet: _Sheet) -> None:
                                 if not vtext:
                                     continue
                                 if t is None or t == "n":
-                                    if "." in vtext or "e" in vtext or "E" in vtext:
-                                        value = float(vtext)
-                                    else:
-                                        value = int(vtext)
+                                    value = (
+                                        int(vtext)
+                                        if vtext.isascii() and vtext.isdigit() and len(vtext) < 16
+                                        else number(vtext)
+                                    )
                                 elif t == "s":
                                     idx = int(vtext)
                                     if 0 <= idx < n_sst:
