@@ -15,6 +15,9 @@ from typing import Any
 from .spec import schemas_dir
 
 SEVERITY_ZH = {"error": "错误", "warning": "疑问"}
+#: text parameters kept with a finding (beside its numbers) because later steps need them:
+#: an imported S-LABEL's published and official texts go back into the written workbook
+TEXT_PARAMS = ("found", "official")
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,8 @@ def make(rule_id: str, *, keys: list[str] | None = None, cells: list[str] | None
         rule=rule_id, severity=severity or rule.severity,
         message_zh=rule.zh.format_map(shown), message_en=rule.en.format_map(en_params),
         sheet=sheet, cells=list(cells or []), keys=list(keys or []),
-        numbers={k: v for k, v in params.items() if isinstance(v, (int, float))}, source=source,
+        numbers={k: v for k, v in params.items()
+                 if isinstance(v, (int, float)) or (k in TEXT_PARAMS and isinstance(v, str))}, source=source,
     )
 
 

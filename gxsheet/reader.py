@@ -150,6 +150,7 @@ def _read_table(sheet: _Sheet, lay: SheetLayout, spec: Spec, source: str) -> _Ta
     fsig = [_row_signature(sheet, r, lay.label_cols, lay.width) for r in file_rows]
     pairs = align([exp[r] for r in exp_rows], fsig)
     out.rowmap = {exp_rows[i]: file_rows[j] for i, j in pairs.items()}
+    _fill_blank_rows(out.rowmap, exp_rows, set(file_rows))
     matched_file = set(out.rowmap.values())
     last_table_row = max((r for r, _ in lay.inputs.values()), default=lay.last_row)
     first = out.rowmap.get(min(exp_rows), 1)
@@ -251,6 +252,25 @@ def _read_table(sheet: _Sheet, lay: SheetLayout, spec: Spec, source: str) -> _Ta
                 detail=f"{where}：模板的校验公式被删除或改成了数值，请从标准模板恢复。",
                 detail_en=f"{where}: the template's check formula was deleted or replaced by a value; restore it from the standard template."))
     return out
+
+
+def _fill_blank_rows(rowmap: dict[int, int], exp_rows: list[int], used_rows: set[int]) -> None:
+    """An expected row with no label and nothing in it (表四's data row left blank) cannot be
+    matched by label; it is where its matched neighbours put it, provided that row of the file has
+    no label and no value inside the form (check cells beside it may exist) and the neighbours agree on the offset (a deleted row shifts them, and stays missing)."""
+    for i, e in enumerate(exp_rows):
+        if e in rowmap:
+            continue
+        prev = next(((exp_rows[k], rowmap[exp_rows[k]]) for k in range(i - 1, -1, -1) if exp_rows[k] in rowmap), None)
+        nxt = next(((exp_rows[k], rowmap[exp_rows[k]]) for k in range(i + 1, len(exp_rows)) if exp_rows[k] in rowmap), None)
+        if prev is None:
+            continue
+        offset = prev[1] - prev[0]
+        if nxt is not None and nxt[1] - nxt[0] != offset:
+            continue
+        f = e + offset
+        if f not in used_rows and f not in rowmap.values():
+            rowmap[e] = f
 
 
 def _shift(colmap: dict[int, int]) -> int:

@@ -405,3 +405,13 @@ def test_mixed_edition_tables(tmp_path):
     rec, fs = _tamper(tmp_path, "2021", swap)
     assert rec.edition == "2021"
     assert [(f.rule, f.cells) for f in fs] == [("S-EDITION", ["表二"])]
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_blank_unlabelled_row_is_blank_not_missing(tmp_path, edition):
+    """表四's only data row has no label: left entirely blank it is 15 V-BLANK, not silently missing."""
+    spec = load_spec(edition)
+    blank = {k: None for k in spec.cells if k.startswith("t4.")}
+    spec, vals, meta, rec, found, fs = run_case(tmp_path, edition, values=blank)
+    assert found == {("V-BLANK", (addr(spec, k),)) for k in blank}
+    assert not rec.missing

@@ -46,6 +46,44 @@ def _formula_like(v: object) -> bool:
     return isinstance(v, str) and v.startswith("=")
 
 
+def _published_labels(record) -> dict[tuple[str, int, int], str]:
+    """Label cells to write with the published text, so that validating the imported workbook
+    reports the same S-LABEL (both texts) as validating the report itself. A label whose official
+    text stands in more than one place of the form (表四's 结果维持) is left official: which one was
+    misspelt cannot be told from the text alone."""
+    from ..layout import workbook_layout
+
+    layout = workbook_layout(record.spec)
+    places: dict[str, list[tuple[str, int, int]]] = {}
+    for sheet in layout.sheets:
+        if sheet.kind != "table":
+            continue
+        for b in sheet.boxes:
+            if b.role in ("label", "header", "corner", "caption") and b.text:
+                places.setdefault(b.text, []).append((sheet.name, b.row, b.col))
+    out: dict[tuple[str, int, int], str] = {}
+    for f in record.structure:
+        if f.rule != "S-LABEL":
+            continue
+        found, official = f.numbers.get("found"), f.numbers.get("official")
+        where = places.get(official or "", [])
+        if isinstance(found, str) and found.strip() and len(where) == 1:
+            out[where[0]] = found.strip()
+    return out
+
+
+def _write_labels(path: Path, labels: dict[tuple[str, int, int], str]) -> None:
+    from openpyxl import load_workbook
+
+    with open(path, "rb") as f:  # a file object: openpyxl refuses the temp file's suffix
+        wb = load_workbook(f)
+    for (sheet, r, c), text in labels.items():
+        cell = wb[sheet].cell(r, c)
+        cell.value = text
+        cell.data_type = "s"
+    wb.save(path)
+
+
 def write_workbook(record, out: Path) -> Path:
     """Fill the edition's standard template with the record, atomically.
 
@@ -70,8 +108,12 @@ def write_workbook(record, out: Path) -> Path:
     meta = {k: (None if f"meta.{k}" in risky else v) for k, v in meta.items()}
     prose = {k: (None if f"prose.{k}" in risky else v) for k, v in record.prose.items()}
 
+    labels = _published_labels(record)
+
     def writer(tmp: Path) -> None:
         fill_workbook(template_path(record.edition), tmp, values, meta, prose)
+        if labels:
+            _write_labels(tmp, labels)
         if risky:
             from openpyxl import load_workbook
 
