@@ -98,10 +98,13 @@ class Limits:
     #: ... and the ratio is only checked for members larger than this, since tiny
     #: repetitive parts legitimately compress very well.
     ratio_min_bytes: int = 1 * MB
-    #: Sheet extent, checked against ``<dimension>`` and every non-empty cell as it streams.
+    #: Sheet extent, checked against ``<dimension>``, every row and cell element (empty or
+    #: not: openpyxl, behind ``--annotate``, walks everything up to the furthest one) and
+    #: every merged range.
     max_rows: int = 5000
     max_cols: int = 200
-    #: Non-empty cells (value or formula) kept per sheet; also caps merged ranges.
+    #: Non-empty cells (value or formula) kept per sheet; also caps the number of merged
+    #: ranges and the cells they cover together.
     max_cells: int = 100_000
     #: Entries in the shared-string table.
     max_shared_strings: int = 200_000
