@@ -110,11 +110,13 @@ class Limits:
     max_shared_strings: int = 200_000
     #: Longest cell text kept; longer text is truncated (not refused), like Excel's limit.
     max_text_len: int = 32767
-    #: XML elements per workbook that cost Python-level work (rows and cells, and every
-    #: element of streamed parts).  Bounds read time (~1 s per million on a slow machine)
-    #: for files that are huge but hold nothing the other limits count, e.g. millions of
-    #: empty styled cells; a full 5000 x 200 sheet of formatted empty cells is ~1 million.
-    max_elements: int = 2_000_000
+    #: XML elements per workbook that cost Python-level work (rows and cells - formatted
+    #: but empty ones too - and every element of metadata and streamed parts).  A report
+    #: has a few thousand.  This is what bounds files that are huge but hold nothing the
+    #: other limits count, e.g. a block of 5000 x 200 formatted empty cells: we would read
+    #: it in a second, but openpyxl (``--annotate``) builds an object per cell, ~30 s and
+    #: ~600 MB for a million; at this limit it stays within a few seconds and ~250 MB.
+    max_elements: int = 200_000
 
 
 DEFAULT_LIMITS = Limits()

@@ -483,6 +483,41 @@ def test_annotate_refused_for_unreadable(name, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def formatted_block(path: Path, rows: int, cols: int) -> Path:
+    """A valid report whose 表三 also holds ``rows`` x ``cols`` formatted empty cells (within 5000 x 200)."""
+    import re
+
+    from gxsheet.xlsx import col_letter
+
+    members = make_corpus.filled_report()
+    part = make_corpus.SHEETS["表三"]
+    block = "".join(
+        f'<row r="{r}">' + "".join(f'<c r="{col_letter(c)}{r}" s="1"/>' for c in range(13, 13 + cols)) + "</row>"
+        for r in range(40, 40 + rows)
+    )
+    xml = members[part].decode()
+    xml = re.sub(r'<dimension ref="[^"]*"/>', "", xml).replace("</sheetData>", block + "</sheetData>")
+    members[part] = xml.encode()
+    path.write_bytes(make_corpus.zip_bytes(members))
+    return path
+
+
+def test_huge_block_of_formatted_cells_is_refused(tmp_path, warm):
+    """~250,000 formatted empty cells break no extent limit, but openpyxl (--annotate) would need ~10 s."""
+    path = formatted_block(tmp_path / "格式.xlsx", 1300, 185)
+    run = cli("validate", path, "--annotate", tmp_path / "out.xlsx", trace=True)
+    assert run.code == 2 and "表三" in run.err and "范围过大" in run.err, run.err
+    assert run.seconds < TIME_LIMIT and run.peak < MEMORY_LIMIT
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["格式.xlsx"]
+
+
+def test_annotating_a_large_but_accepted_workbook_stays_bounded(tmp_path):
+    path = formatted_block(tmp_path / "格式.xlsx", 600, 160)  # ~96,000 formatted cells: accepted
+    run = gxsheet_process("validate", path, "--annotate", tmp_path / "out.xlsx")
+    assert run.code == 0, run.err
+    assert run.seconds < TIME_LIMIT and run.peak < MEMORY_LIMIT, (run.seconds, run.peak // MB)
+
+
 # =========================================================================== inputs are never touched
 
 
