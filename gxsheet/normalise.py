@@ -8,6 +8,7 @@ turned into 3.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from datetime import date, datetime, timedelta
@@ -53,6 +54,11 @@ def normalise_value(raw: Any) -> int | float | str | None:
     if _THOUSANDS.match(t):
         t = t.replace(",", "")
     if _NUMBER.match(t):
+        if sum(ch.isdigit() for ch in t) > 15:
+            # beyond a double's precision: read as Excel would (a double); a value no double can
+            # hold (400 digits) stays text, so the validator says it is not a number
+            v = float(t)
+            return as_number(v) if math.isfinite(v) else text.strip(" \t\r\n\u3000\u00a0")
         return as_number(float(t)) if ("." in t) else int(t)
     return text.strip(" \t\r\n\u3000\u00a0")
 

@@ -227,6 +227,9 @@ def read_json(path: str | Path, *, limits: Limits | None = None, **_: object) ->
                     f"not valid JSON: line {e.lineno} column {e.colno}: {e.msg}.") from e
     except RecursionError as e:
         raise _fail(p, "json-invalid", "JSON 嵌套过深，不是年报文档。", "JSON nested too deeply; not a report document.") from e
+    except ValueError as e:  # e.g. an integer of thousands of digits (int_max_str_digits)
+        raise _fail(p, "json-invalid", "JSON 中有无法读取的数值（位数过多），不是有效的年报文档。",
+                    "the JSON holds a number that cannot be read (too many digits); not a valid report document.") from e
     if not isinstance(data, dict) or "gxsheet_report" not in data:
         raise _fail(p, "json-not-report", "不是 gxsheet 年报 JSON（缺少 gxsheet_report 字段），请用 gxsheet export --to json 生成。",
                     "not a gxsheet report JSON (no gxsheet_report field); produce it with gxsheet export --to json.")

@@ -31,6 +31,8 @@ from .record import META_PREFIX, Record
 from .spec import Cell, Equation, Spec, load_spec
 
 VALUE_RULES = ("V-BLANK", "V-NUMBER", "V-INTEGER", "V-NEGATIVE")
+#: how much of a cell's text a message quotes
+QUOTE_MAX = 40
 
 # ------------------------------------------------------------------ element tests (vectorised)
 
@@ -323,6 +325,8 @@ def _value_finding(rule: str, rec: Record, key: str, v: object) -> F.Finding:
     from .findings import fmt_number
 
     raw = fmt_number(v) if _is_num(v) else str(v)
+    if len(raw) > QUOTE_MAX:  # a page pasted into a number cell is named, not reprinted
+        raw = f"{raw[:QUOTE_MAX]}…（共{len(raw)}字）"
     if isinstance(v, str) and v.startswith("="):
         raw = f"{v}（公式没有计算结果）"
     return F.make(rule, keys=[key], cells=cells, sheet=_sheet_of(cells), source=rec.source,

@@ -724,12 +724,6 @@ def test_kind_of_text_behind_spreadsheet_names(tmp_path):
 # =========================================================================== bugs in others' files
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="commands/merge.py _guard_outputs passes only the named files (not files inside named folders) "
-    "to check_output, and merge.collect_inputs silently excludes the output: `merge DIR -o DIR/a.xlsx --force` "
-    "overwrites the submission a.xlsx",
-)
 def test_merge_force_never_overwrites_a_file_inside_an_input_folder(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -741,11 +735,6 @@ def test_merge_force_never_overwrites_a_file_inside_an_input_folder(tmp_path):
     assert state(inbox) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="commands/validate.py _annotate accepts an .xlsm output name, but OpenpyxlBook loads with "
-    "keep_vba=False and saves the plain .xlsx content type: Excel refuses to open the result",
-)
 def test_annotate_to_xlsm_name_gives_a_file_excel_opens(tmp_path):
     out = tmp_path / "标注.xlsm"
     run = cli("validate", CORPUS / "macro.xlsm", "--annotate", out)
@@ -756,22 +745,12 @@ def test_annotate_to_xlsm_name_gives_a_file_excel_opens(tmp_path):
     assert "macroEnabled" in types
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validate.py _value_finding quotes the whole cell text in the V-NUMBER message: a 20,000-character "
-    "cell makes a 60 KB output line (and the same in --json, 问题清单 and annotations)",
-)
 def test_findings_quote_long_text_briefly():
     run = cli("validate", CORPUS / "long-text-in-number-cell.xlsx")
     assert run.code == 1
     assert max(len(line) for line in run.out.splitlines()) < 1000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="report_json.read_json catches JSONDecodeError and RecursionError but not the ValueError json.loads "
-    "raises for an integer of more than 4300 digits: internal error instead of a one-line LoadError",
-)
 def test_json_with_a_huge_integer(tmp_path):
     path = tmp_path / "report.json"
     path.write_text('{"gxsheet_report": 1, "values": {"t3.received.natural": 1' + "0" * 5000 + "}}")

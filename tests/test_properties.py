@@ -242,12 +242,6 @@ def test_numeric_cell_text_as_excel_means_it(text, expected):
     assert got == expected and type(got) is type(expected)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="normalise.normalise_value turns any digit string into an int: 400 digits give an int the "
-    "validator cannot compute with (no finding at all), 5000 digits raise ValueError (int_max_str_digits) "
-    "and the whole file becomes an internal error",
-)
 @pytest.mark.parametrize("digits", [400, 5000])
 def test_digit_strings_beyond_a_double_are_reported(digits, tmp_path):
     from gxsheet.samples import write_sample

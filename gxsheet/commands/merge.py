@@ -95,7 +95,15 @@ class _Quiet:
 
 def _guard_outputs(args: argparse.Namespace) -> tuple[Path, Path | None]:
     """Refuse bad outputs before reading anything: an input, an existing file without --force, a folder."""
-    named = [p for p in list(args.inputs) + list(args.previous) if not Path(p).is_dir()]
+    named: list[Path] = []
+    for p in map(Path, list(args.inputs) + list(args.previous)):
+        if p.is_dir():  # every file already in an input folder is a submission: never an output
+            try:
+                named += [q for q in p.iterdir() if q.is_file()]
+            except OSError:
+                pass
+        else:
+            named.append(p)
     out = check_output(args.output, inputs=named, force=args.force)
     report = None
     if args.report:

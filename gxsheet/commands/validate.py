@@ -197,13 +197,16 @@ def _display_rows(fs: list[Finding], lang: str) -> list[tuple[str, str, list[str
 
 def _annotate(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
     from ..annotate import annotate
-    from ..atomic import check_output, write_with
+    from ..atomic import OutputError, check_output, write_with
     from ..workbook_port import OpenpyxlBook
 
     targets = [r for r in results if "record" in r]
     inputs = [r["path"] for r in results]
     out = Path(args.annotate)
-    single = len(results) == 1 and out.suffix.lower() in (".xlsx", ".xlsm")
+    if out.suffix.lower() in (".xlsm", ".xls", ".xlsb", ".ods"):
+        raise OutputError(out, f"{out}：标注副本只能保存为 .xlsx（不含宏），请换用 .xlsx 文件名。",
+                          f"{out}: the annotated copy can only be an .xlsx (no macros); use an .xlsx name.")
+    single = len(results) == 1 and out.suffix.lower() == ".xlsx"
     if not single:
         out.mkdir(parents=True, exist_ok=True)
     for r in targets:
