@@ -171,7 +171,7 @@ def html_cells(path: str | Path) -> dict[str, dict[tuple[int, int], HtmlCell]]:
     if len(tables) > len(names):  # an overview table of links may precede the sheets
         tables = tables[len(tables) - len(names):]
     out: dict[str, dict[tuple[int, int], HtmlCell]] = {}
-    for name, table in zip(names, tables):
+    for name, table in zip(names, tables, strict=False):
         cells: dict[tuple[int, int], HtmlCell] = {}
         taken: set[tuple[int, int]] = set()
         for r, tr in enumerate(table.xpath("./tr|./tbody/tr"), start=1):
