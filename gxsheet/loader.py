@@ -89,6 +89,9 @@ class Limits:
 
     #: Size of the file on disk.  Real reports are < 1 MB; 20 MB allows embedded pictures.
     max_file_bytes: int = 20 * MB
+    #: Size of a report published as text or a web page (imports).  A real one is < 200 KB;
+    #: parsing text costs ~25 bytes of memory per byte, so 4 MB keeps an import near 100 MB.
+    max_text_bytes: int = 4 * MB
     #: Zip members.  An Excel report has ~15 parts; 500 allows many images/drawings.
     max_members: int = 500
     #: Sum of the declared uncompressed sizes of all members (zip-bomb guard).

@@ -758,11 +758,6 @@ def test_json_with_a_huge_integer(tmp_path):
     assert run.code == 2 and "内部错误" not in run.err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="importers/txt.py + importers/text.py: a 19.8 MB text (under Limits.max_file_bytes, so accepted) of "
-    "one-cell tables peaks at ~520 MB RSS and ~9 s CPU (about 26 bytes of memory per byte of text)",
-)
 def test_text_at_the_size_limit_stays_within_the_memory_bound(tmp_path):
     path = tmp_path / "report.txt"
     body = "\t政府信息公开工作年度报告\n\t12\n\n" * 460_000

@@ -168,7 +168,7 @@ def import_html(path: str | Path, *, limits: Limits | None = None, edition: str 
     p = Path(path)
     try:
         size = p.stat().st_size
-        if size > limits.max_file_bytes:
+        if size > min(limits.max_file_bytes, limits.max_text_bytes):
             raise LoadError(source, "too-large", f"{source}：网页文件过大（{size // 1024} KB）。",
                             f"{source}: the web page is too large ({size // 1024} KB).")
         data = p.read_bytes()

@@ -144,7 +144,7 @@ def import_txt(path: str | Path, *, limits: Limits | None = None, edition: str |
     p = Path(path)
     try:
         size = p.stat().st_size
-        if size > limits.max_file_bytes:
+        if size > min(limits.max_file_bytes, limits.max_text_bytes):
             raise LoadError(source, "too-large", f"{source}：文件过大（{size // 1024} KB），不像是一份年度报告。",
                             f"{source}: the file is too large ({size // 1024} KB) to be an annual report.")
         data = p.read_bytes()
