@@ -494,13 +494,7 @@ def merge_records(items: Sequence[tuple[Path, Record]], *, unreadable: Sequence[
 
 
 def _loc(rec: Record, keys: Sequence[str]) -> list[str]:
-    out = []
-    for k in keys:
-        try:
-            out.append(rec.locate(k))
-        except KeyError:
-            pass
-    return out
+    return rec.locate_all(keys)
 
 
 def _check_mixed(e: Entry, merge_year: int | None, spec: Spec) -> None:

@@ -68,6 +68,16 @@ class Record:
 
         return workbook_layout(self.spec).address(key)
 
+    def locate_all(self, keys) -> list[str]:
+        """Locations of the keys that have one (a key unknown to the layout is skipped)."""
+        out = []
+        for k in keys:
+            try:
+                out.append(self.locate(k))
+            except KeyError:
+                pass
+        return out
+
     def numeric(self, key: str) -> int | float | None:
         v = self.values.get(key)
         return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None

@@ -305,13 +305,7 @@ def row_words(node) -> str:
 
 
 def _loc(rec: Record, keys: Sequence[str]) -> list[str]:
-    out = []
-    for k in keys:
-        try:
-            out.append(rec.locate(k))
-        except KeyError:
-            pass
-    return out
+    return rec.locate_all(keys)
 
 
 def _sheet_of(cells: list[str]) -> str | None:

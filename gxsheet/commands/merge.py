@@ -93,13 +93,30 @@ class _Quiet:
         return None
 
 
+def _is_merge_output(path: Path) -> bool:
+    """A workbook written by ``gxsheet merge``: its sheets include 汇总 and 问题清单."""
+    import zipfile
+
+    try:
+        if path.suffix.lower() != ".xlsx" or path.stat().st_size > 50 * 1024 * 1024:
+            return False
+        with zipfile.ZipFile(path) as zf:
+            info = zf.getinfo("xl/workbook.xml")
+            if info.file_size > 1024 * 1024:
+                return False
+            text = zf.read(info).decode("utf-8", "replace")
+    except (OSError, KeyError, zipfile.BadZipFile, ValueError):
+        return False
+    return 'name="汇总"' in text and 'name="问题清单"' in text
+
+
 def _guard_outputs(args: argparse.Namespace) -> tuple[Path, Path | None]:
     """Refuse bad outputs before reading anything: an input, an existing file without --force, a folder."""
     named: list[Path] = []
     for p in map(Path, list(args.inputs) + list(args.previous)):
-        if p.is_dir():  # every file already in an input folder is a submission: never an output
-            try:
-                named += [q for q in p.iterdir() if q.is_file()]
+        if p.is_dir():  # a file already in an input folder is a submission, never an output —
+            try:       # unless it is this command's own earlier merge (a rerun into the same folder)
+                named += [q for q in p.iterdir() if q.is_file() and not _is_merge_output(q)]
             except OSError:
                 pass
         else:
