@@ -34,12 +34,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from xml.parsers import expat
 from xml.sax.saxutils import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import openpyxl  # noqa: E402
+from baselines import floor_read, openpyxl_read  # noqa: E402
 
 from gxsheet import merge as M  # noqa: E402
 from gxsheet.layout import workbook_layout  # noqa: E402
@@ -154,28 +154,6 @@ def generate(folder: Path, n: int, jobs: int) -> list[Path]:
 
 
 # ============================================================================ baselines
-
-
-def floor_read(path: Path) -> None:
-    """Unzip and expat-parse every worksheet and the shared strings; nothing else."""
-    with zipfile.ZipFile(path) as zf:
-        for name in zf.namelist():
-            if SHEET_PART.match(name) or name == "xl/sharedStrings.xml":
-                p = expat.ParserCreate()
-                p.Parse(zf.read(name), True)
-
-
-def openpyxl_read(path: Path) -> int:
-    """What a simple script does: load the whole workbook and touch every cell."""
-    wb = openpyxl.load_workbook(path)
-    n = 0
-    for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for cell in row:
-                if cell.value is not None:
-                    n += 1
-    wb.close()
-    return n
 
 
 def timed(fn: Callable[[], object]) -> float:

@@ -32,6 +32,7 @@ from xml.parsers import expat
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import openpyxl
+from baselines import openpyxl_read
 
 from gxsheet.xlsx import read_workbook
 
@@ -67,17 +68,6 @@ def make_workbooks(folder: Path, count: int) -> list[Path]:
         paths.append(path)
     return paths
 
-
-def read_openpyxl(path: Path) -> int:
-    wb = openpyxl.load_workbook(path)
-    n = 0
-    for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for cell in row:
-                if cell.value is not None:
-                    n += 1
-    wb.close()
-    return n
 
 
 def read_floor_c(path: Path) -> int:
@@ -154,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{read_gxsheet(paths[0])} non-empty cells each) in {time.perf_counter() - t0:.1f}s"
         )
         # sanity: gxsheet and openpyxl see the same number of non-empty cells
-        assert read_gxsheet(paths[0]) == read_openpyxl(paths[0])
+        assert read_gxsheet(paths[0]) == openpyxl_read(paths[0])
 
         fast = {
             FLOOR_C: read_floor_c,
@@ -162,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             GXSHEET: read_gxsheet,
         }
         timings = best_passes(fast, paths, args.repeat, clock)
-        timings.update(best_passes({OPENPYXL: read_openpyxl}, paths, max(1, args.repeat // 3), clock))
+        timings.update(best_passes({OPENPYXL: openpyxl_read}, paths, max(1, args.repeat // 3), clock))
     floor_c, floor_py = timings[FLOOR_C], timings[FLOOR_PY]
     print(f"timing: {'wall-clock' if args.wall else 'CPU'} seconds, best of {args.repeat} passes")
     print(f"{'reader':40} {'wb/s':>9} {'ms/wb':>7} {'x floor':>8} {'x no-op floor':>14}")

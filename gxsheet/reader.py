@@ -15,6 +15,7 @@ from pathlib import Path
 from . import findings as F
 from .align import align
 from .layout import (
+    CHECK_PREFIX,
     EDITION_KEY,
     META_SHEET,
     PROSE_SHEET,
@@ -178,7 +179,7 @@ def _read_table(sheet: _Sheet, lay: SheetLayout, spec: Spec, source: str) -> _Ta
         for c in range(lay.label_cols + 1, max_c + 1):
             texts = [label_key(sheet.text(r, c)) for r in frows]
             texts = [t for t in texts if t]
-            if texts and not texts[-1].startswith(label_key("校验：")):
+            if texts and not texts[-1].startswith(label_key(CHECK_PREFIX)):
                 fcols.append(c)
                 fsigs.append(texts[-1])
         cp = align([col_label.get(c, "") for c in exp_cols], fsigs)

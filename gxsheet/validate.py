@@ -332,8 +332,9 @@ def _equation_finding(rec: Record, eq: Equation, lhs: float, rhs: float) -> F.Fi
     g = spec.grid(eq.grid)
     along = (column_words(g, eq.along) if eq.over == "columns" else row_words(eq.along)) or eq.along.key
     params: dict = {"along": along, "lhs": lhs, "rhs": rhs, "diff": abs(lhs - rhs)}
-    if eq.grid == "t4":
-        params["group"] = "·".join(eq.along.path[:-1]) if eq.over == "columns" else "·".join(g.column(eq.lhs[0].split(".")[-1]).path[:-1])
+    # the column group the equation sits in (表四: 行政复议 / 行政诉讼·复议后起诉), for rules that name it
+    column = eq.along if eq.over == "columns" else g.column(eq.lhs[0].rsplit(".", 1)[-1])
+    params["group"] = "·".join(column.path[:-1])
     if eq.when:
         params["level"] = rec.meta.get(eq.when[0])
     cells = _loc(rec, eq.keys)

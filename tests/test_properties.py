@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from oracle import oracle
 
 from gxsheet.layout import workbook_layout
 from gxsheet.reader import read_report
@@ -128,29 +129,6 @@ def test_any_record_round_trips(edition, data):
 # ============================================================================ single change → findings
 
 
-def _num(v: object) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
-
-
-def oracle(spec, values: dict[str, Any], meta: dict[str, Any]) -> set[tuple[str, tuple[str, ...]]]:
-    """(rule, cells) of every equation the values break (test_validate's oracle + the 1e-9 tolerance).
-
-    The validator documents that sums are compared with a 1e-9 tolerance (float noise of
-    fractions must not become findings): == within 1e-9, >= and <= with 1e-9 slack.
-    """
-    lay = workbook_layout(spec)
-    out = set()
-    for e in spec.equations:
-        if not all(_num(values.get(k)) for k in e.keys):
-            continue
-        if e.when and meta.get(e.when[0]) not in e.when[1]:
-            continue
-        lhs = sum(values[k] for k in e.lhs)
-        rhs = sum(values[k] for k in e.rhs)
-        ok = {"==": abs(lhs - rhs) < 1e-9, ">=": lhs >= rhs - 1e-9, "<=": lhs <= rhs + 1e-9}[e.op]
-        if not ok:
-            out.add((e.rule, tuple(lay.address(k) for k in e.keys)))
-    return out
 
 
 def value_rules(cell_type: str, v: Any) -> set[str]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from oracle import oracle
 
 from gxsheet.layout import workbook_layout
 from gxsheet.reader import read_report
@@ -21,25 +22,6 @@ from gxsheet.validate import validate_record
 EDITIONS = ("2019", "2021")
 
 
-def _num(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def oracle(spec, values, meta) -> set[tuple[str, tuple[str, ...]]]:
-    """(rule, cells) of every equation the values break, computed independently."""
-    lay = workbook_layout(spec)
-    out = set()
-    for e in spec.equations:
-        if not all(_num(values.get(k)) for k in e.keys):
-            continue
-        if e.when and meta.get(e.when[0]) not in e.when[1]:
-            continue
-        lhs = sum(values[k] for k in e.lhs)
-        rhs = sum(values[k] for k in e.rhs)
-        ok = {"==": abs(lhs - rhs) < 1e-9, ">=": lhs >= rhs, "<=": lhs <= rhs}[e.op]
-        if not ok:
-            out.add((e.rule, tuple(lay.address(k) for k in e.keys)))
-    return out
 
 
 def run_case(tmp_path: Path, edition: str, values=None, meta=None, seed=7):

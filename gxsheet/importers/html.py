@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..loader import DEFAULT_LIMITS, Limits, LoadError
 from ..record import Record
-from .text import Block, Cell, Imported, Para, TableBlock, import_blocks
+from .text import Block, Cell, Imported, Para, TableBlock, import_blocks, read_bounded
 from .txt import decode_text
 
 __all__ = ["html_blocks", "import_html", "read_html"]
@@ -165,16 +165,7 @@ def import_html(path: str | Path, *, limits: Limits | None = None, edition: str 
                 year: int | None = None) -> Imported:
     source = str(path)
     limits = limits or DEFAULT_LIMITS
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-        if size > min(limits.max_file_bytes, limits.max_text_bytes):
-            raise LoadError(source, "too-large", f"{source}：网页文件过大（{size // 1024} KB）。",
-                            f"{source}: the web page is too large ({size // 1024} KB).")
-        data = p.read_bytes()
-    except OSError as e:
-        raise LoadError(source, "unreadable", f"{source}：无法读取该文件（{e.strerror or e}）。",
-                        f"{source}: cannot read the file ({e.strerror or e}).") from None
+    data = read_bounded(path, limits, "{source}：网页文件过大（{kb} KB）。", "{source}: the web page is too large ({kb} KB).")
     m = re.search(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_\-]+)", data[:4096], re.IGNORECASE)
     text = None
     if m:

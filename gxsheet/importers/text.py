@@ -22,10 +22,11 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from pathlib import Path
 
 from .. import findings as F
 from ..align import align
-from ..loader import LoadError
+from ..loader import Limits, LoadError
 from ..narrative import classify_heading, cn_number, location_en, sections
 from ..normalise import clean_text, label_key, normalise_value, parse_amount, similarity
 from ..record import Record, Value
@@ -196,6 +197,24 @@ class Instance:
     where: str
     rows: list[Row] = field(default_factory=list)
     guessed: bool = False  # recognised by its row labels, no anchor
+
+
+def read_bounded(path: str | Path, limits: Limits, too_large_zh: str, too_large_en: str) -> bytes:
+    """The bytes of a text-like report (txt, web page), refused above ``Limits.max_text_bytes``.
+
+    ``too_large_*`` are templates with ``{source}`` and ``{kb}``: each importer says what it reads.
+    """
+    source = str(path)
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > min(limits.max_file_bytes, limits.max_text_bytes):
+            raise LoadError(source, "too-large", too_large_zh.format(source=source, kb=size // 1024),
+                            too_large_en.format(source=source, kb=size // 1024))
+        return p.read_bytes()
+    except OSError as e:
+        raise LoadError(source, "unreadable", f"{source}：无法读取该文件（{e.strerror or e}）。",
+                        f"{source}: cannot read the file ({e.strerror or e}).") from None
 
 
 def _caption_key(text: str) -> str | None:
@@ -894,9 +913,10 @@ def _read_tables(rec: Record, spec: Spec, voted: list[tuple[Instance, str | None
         if inst.guessed:
             notes.append(Note(f"{zh}（{inst.where}起）没有表头或标题，按行标签识别。",
                               f"{en} (from {inst.where}) has no caption or header; recognised by its row labels."))
-        if gr.unit and grid.key == "t2_9" and "amount_unit" in rec.meta:
-            rec.meta["amount_unit"] = gr.unit
-            rec.where["meta.amount_unit"] = inst.where
+        unit_field = next((c.unit_field for c in grid.leaf_columns() if c.unit_field), None)
+        if gr.unit and unit_field and unit_field in rec.meta:
+            rec.meta[unit_field] = gr.unit
+            rec.where["meta." + unit_field] = inst.where
     for tkey, found in foreign.items():
         inst, other_edition = found[0]
         other = load_spec(other_edition)

@@ -20,7 +20,7 @@ from ..loader import DEFAULT_LIMITS, Limits, LoadError
 from ..narrative import classify_heading
 from ..record import Record
 from ..render_txt import parse_txt_export
-from .text import Block, Cell, Imported, Para, TableBlock, _caption_key, ck, import_blocks
+from .text import Block, Cell, Imported, Para, TableBlock, _caption_key, ck, import_blocks, read_bounded
 
 __all__ = ["decode_text", "export_prose", "import_txt", "read_txt", "txt_blocks"]
 
@@ -141,16 +141,8 @@ def import_txt(path: str | Path, *, limits: Limits | None = None, edition: str |
     """Import a text report; LoadError for an empty, oversized or unrelated file."""
     source = str(path)
     limits = limits or DEFAULT_LIMITS
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-        if size > min(limits.max_file_bytes, limits.max_text_bytes):
-            raise LoadError(source, "too-large", f"{source}：文件过大（{size // 1024} KB），不像是一份年度报告。",
-                            f"{source}: the file is too large ({size // 1024} KB) to be an annual report.")
-        data = p.read_bytes()
-    except OSError as e:
-        raise LoadError(source, "unreadable", f"{source}：无法读取该文件（{e.strerror or e}）。",
-                        f"{source}: cannot read the file ({e.strerror or e}).") from None
+    data = read_bounded(path, limits, "{source}：文件过大（{kb} KB），不像是一份年度报告。",
+                        "{source}: the file is too large ({kb} KB) to be an annual report.")
     text = decode_text(data, source)
     if not text.strip():
         raise LoadError(source, "empty", f"{source}：文件是空的，请提供完整的年度报告。",
