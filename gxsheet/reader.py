@@ -56,6 +56,7 @@ class _Sheet:
 
     cells: SheetCells
     _labels: set[str] | None = None
+    _shape: tuple | None = None
 
     def value(self, r: int, c: int) -> RawCell | None:
         return self.cells.cells.get((r, c))
@@ -74,6 +75,19 @@ class _Sheet:
         if self._labels is None:
             self._labels = {label_key(c.value) for c in self.cells.cells.values() if isinstance(c.value, str)}
         return self._labels
+
+    def shape(self) -> tuple:
+        """Everything the layout matching looks at, and nothing else: each cell's position, its
+        text (numbers are not text) and whether it holds a formula.
+
+        Towns fill the same template, so their sheets share a shape and the label alignment of
+        one holds for all of them: it is computed once per shape (see ``_read_table``).
+        """
+        if self._shape is None:
+            self._shape = (self.cells.name, tuple(
+                (pos, v if type(v) is str else None, c.formula is not None)
+                for pos, c in self.cells.cells.items() for v in (c.value,)))
+        return self._shape
 
     @property
     def max_col(self) -> int:
@@ -125,6 +139,7 @@ class _TableRead:
     findings: list[F.Finding] = field(default_factory=list)
     missing: set[str] = field(default_factory=set)
     score: float = 0.0
+    plan: list[tuple[str, tuple[int, int] | None, str]] = field(default_factory=list)
 
 
 def _score_table(sheet: _Sheet, lay: SheetLayout) -> float:
@@ -138,7 +153,42 @@ def _score_table(sheet: _Sheet, lay: SheetLayout) -> float:
     return hit - (len(expected) - hit)
 
 
+#: (layout, sheet shape) → how that sheet's rows and columns map onto the layout. Only clean
+#: matches (no finding) are kept: they are the common case and hold nothing of the file's own.
+_MATCHED: dict[tuple[int, tuple], _TableRead] = {}
+_MATCHED_MAX = 64
+
+
 def _read_table(sheet: _Sheet, lay: SheetLayout, spec: Spec, source: str) -> _TableRead:
+    """The sheet matched onto its layout; a shape seen before (same template, same labels) is not
+    aligned again: at 300 towns per merge, label alignment was a third of reading."""
+    key = (id(lay), sheet.shape())
+    hit = _MATCHED.get(key)
+    if hit is not None:
+        return _TableRead(hit.rowmap, hit.colmap, [], set(hit.missing), hit.score, hit.plan)
+    out = _match_table(sheet, lay, spec, source)
+    out.plan = _plan(sheet.cells.name, lay, spec, out)
+    if not out.findings:
+        if len(_MATCHED) >= _MATCHED_MAX:
+            _MATCHED.pop(next(iter(_MATCHED)))
+        _MATCHED[key] = out
+        out = _TableRead(out.rowmap, out.colmap, [], set(out.missing), out.score, out.plan)
+    return out
+
+
+def _plan(name: str, lay: SheetLayout, spec: Spec, tr: _TableRead) -> list[tuple[str, tuple[int, int] | None, str]]:
+    """(key, file position or None when missing, address) of every value cell of the sheet."""
+    plan = []
+    for key, (r, c) in lay.inputs.items():
+        if key in tr.missing:
+            plan.append((key, None, ""))
+            continue
+        pos = (tr.rowmap[r], tr.colmap[spec.cells[key].grid][c])
+        plan.append((key, pos, f"{name}!{a1(*pos)}"))
+    return plan
+
+
+def _match_table(sheet: _Sheet, lay: SheetLayout, spec: Spec, source: str) -> _TableRead:
     out = _TableRead()
     sheet_name = sheet.cells.name
     exp = _expected_rows(lay)
@@ -459,22 +509,22 @@ def _read_meta(rec: Record, spec: Spec, layout: WorkbookLayout, meta_sheet: _She
 
 
 def _read_values(rec: Record, spec: Spec, lay: SheetLayout, sheet: _Sheet, tr: _TableRead) -> None:
-    name = sheet.cells.name
-    for key, (r, c) in lay.inputs.items():
-        if key in tr.missing:
-            rec.values[key] = None
+    cells = sheet.cells.cells
+    values, where, missing = rec.values, rec.where, tr.missing
+    for key, pos, address in tr.plan:
+        if pos is None or key in missing:
+            values[key] = None
             continue
-        fr = tr.rowmap[r]
-        fc = tr.colmap[spec.cells[key].grid][c]
-        rec.where[key] = f"{name}!{a1(fr, fc)}"
-        raw = sheet.value(fr, fc)
+        where[key] = address
+        raw = cells.get(pos)
         if raw is None:
-            rec.values[key] = None
+            values[key] = None
         elif raw.value is None and raw.formula:
             v = _evaluate(raw.formula, sheet, set())
-            rec.values[key] = v if v is not None else "=" + raw.formula
+            values[key] = v if v is not None else "=" + raw.formula
         else:
-            rec.values[key] = normalise_value(raw.value)
+            v = raw.value
+            values[key] = v if type(v) is int else normalise_value(v)
 
 
 def _evaluate(formula: str, sheet: _Sheet, seen: set[tuple[int, int]]) -> int | float | None:

@@ -212,6 +212,11 @@ class Spec:
     cells: dict[str, Cell] = field(hash=False, compare=False)
     source: dict[str, Any] = field(hash=False, compare=False, repr=False)
 
+    def __hash__(self) -> int:
+        """By edition: specs are keys of cached builders (layouts, schemas) looked up per workbook,
+        and the generated hash walked every table, node and equation on each lookup."""
+        return hash(self.edition)
+
     def grids(self) -> list[Grid]:
         return [g for t in self.tables for g in t.grids]
 

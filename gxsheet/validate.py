@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
@@ -34,86 +35,132 @@ VALUE_RULES = ("V-BLANK", "V-NUMBER", "V-INTEGER", "V-NEGATIVE")
 #: how much of a cell's text a message quotes
 QUOTE_MAX = 40
 
-# ------------------------------------------------------------------ element tests (vectorised)
+# ------------------------------------------------------------------ value cells, analysed once per run
+
+#: how a blank value cell appears in the validated frame. Not None/NaN: pandera drops NA values
+#: from a frame-shaped check's failure cases, and a blank cell is exactly what V-BLANK must report.
+BLANK = ""
 
 
 def _is_num(v: object) -> bool:
     return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and v == v
 
 
-def _map(s: pd.Series, fn: Callable[[object], bool]) -> pd.Series:
-    return pd.Series([fn(v) for v in s.tolist()], index=s.index, dtype=bool)
+def _blank(v: object) -> bool:
+    return v is None or v == BLANK or (isinstance(v, float) and v != v)
 
 
-def _blank_ok(v: object) -> bool:
-    return v is not None and not (isinstance(v, float) and v != v)
+def _number_bad(cell: Cell, v: object) -> bool:
+    if not isinstance(v, str) or v == BLANK:
+        return False
+    return cell.type != "amount" or parse_amount(v) is None
 
 
-def _number_ok_count(v: object) -> bool:
-    return not isinstance(v, str)
+def _integer_bad(cell: Cell, v: object) -> bool:
+    return cell.type != "amount" and isinstance(v, float) and v == v and not v.is_integer()
 
 
-def _number_ok_amount(v: object) -> bool:
-    return not isinstance(v, str) or parse_amount(v) is not None
-
-
-def _integer_ok(v: object) -> bool:
-    return not isinstance(v, float) or v != v or v.is_integer()
-
-
-def _negative_ok(v: object) -> bool:
+def _negative_bad(cell: Cell, v: object) -> bool:
+    if cell.type == "signed_count":
+        return False
     if _is_num(v):
-        return v >= 0  # type: ignore[operator]
-    if isinstance(v, str):
+        return v < 0  # type: ignore[operator]
+    if isinstance(v, str) and v != BLANK:
         a = parse_amount(v)
-        return a is None or a[0] >= 0
-    return True
+        return a is not None and a[0] < 0
+    return False
 
 
-def _value_checks(cell: Cell) -> list[pa.Check]:
-    checks = [pa.Check(lambda s: _map(s, _blank_ok), name="V-BLANK", ignore_na=False)]
-    if cell.type == "amount":
-        checks.append(pa.Check(lambda s: _map(s, _number_ok_amount), name="V-NUMBER", ignore_na=False))
-    else:
-        checks.append(pa.Check(lambda s: _map(s, _number_ok_count), name="V-NUMBER", ignore_na=False))
-        checks.append(pa.Check(lambda s: _map(s, _integer_ok), name="V-INTEGER", ignore_na=False))
-    if cell.type != "signed_count":
-        checks.append(pa.Check(lambda s: _map(s, _negative_ok), name="V-NEGATIVE", ignore_na=False))
-    return checks
+#: rule → the test a value cell fails; one pandera check per rule runs it over every value cell
+_VALUE_TESTS: dict[str, Callable[[Cell, object], bool]] = {
+    "V-BLANK": lambda _cell, v: _blank(v),
+    "V-NUMBER": _number_bad,
+    "V-INTEGER": _integer_bad,
+    "V-NEGATIVE": _negative_bad,
+}
+_type = np.frompyfunc(type, 1, 1)
 
 
-#: the numeric view of the frame being validated, computed once per run instead of once per
-#: equation (45 equations share the same columns). pandera hands checks a copy of the frame, so
-#: the view is found by the run, not by object identity.
-_NUMERIC: dict[str, pd.DataFrame] = {}
+@dataclass
+class _Analysis:
+    """Every value cell of a frame looked at once: its number (NaN if none) and the rules it breaks.
+
+    Why once: the four value rules and the 45 equations all need the same per-cell facts, and
+    looking at 300 workbooks × 200 cells in Python is the expensive part; the checks then only
+    slice these arrays (rows × keys, in ``keys`` order).
+    """
+
+    index: pd.Index
+    columns: pd.Index
+    keys: list[str]
+    col: dict[str, int]
+    num: np.ndarray
+    bad: dict[str, np.ndarray]
+
+    def numbers(self, keys: Sequence[str]) -> np.ndarray:
+        """The numeric values of ``keys`` (a key the frame lacks is a blank: NaN)."""
+        out = np.full((len(self.index), len(keys)), np.nan)
+        for n, k in enumerate(keys):
+            j = self.col.get(k)
+            if j is not None:
+                out[:, n] = self.num[:, j]
+        return out
 
 
-def _numeric_view(df: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
-    cols = {}
-    for k in keys:
-        s = df[k] if k in df else pd.Series([None] * len(df), index=df.index)
-        cols[k] = pd.to_numeric(pd.Series([v if _is_num(v) else np.nan for v in s.tolist()], index=df.index), errors="coerce")
-    return pd.DataFrame(cols, index=df.index)
+def _analyse(df: pd.DataFrame, spec: Spec) -> _Analysis:
+    keys = [k for k in spec.cells if k in df.columns]
+    arr = df[keys].to_numpy(dtype=object) if keys else np.empty((len(df), 0), dtype=object)
+    num = np.full(arr.shape, np.nan)
+    bad = {rule: np.zeros(arr.shape, dtype=bool) for rule in VALUE_RULES}
+    is_int = (_type(arr) == int).astype(bool) if arr.size else np.zeros(arr.shape, dtype=bool)  # noqa: E721 - elementwise
+    num[is_int] = arr[is_int].astype(float)
+    unsigned = np.array([spec.cells[k].type != "signed_count" for k in keys], dtype=bool)
+    bad["V-NEGATIVE"] |= is_int & (num < 0) & unsigned
+    cells = [spec.cells[k] for k in keys]
+    for i, j in zip(*np.nonzero(~is_int), strict=True):  # the few cells that are not plain integers
+        v, cell = arr[i, j], cells[j]
+        if _is_num(v):
+            num[i, j] = float(v)
+        for rule, fails in _VALUE_TESTS.items():
+            if fails(cell, v):
+                bad[rule][i, j] = True
+    return _Analysis(df.index, df.columns, keys, {k: j for j, k in enumerate(keys)}, num, bad)
 
 
-def _numeric(df: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
-    cached = _NUMERIC.get("current")
-    if cached is not None and len(cached) == len(df) and cached.index.equals(df.index) and all(k in cached for k in keys):
-        return cached[list(keys)]
-    cols = {}
-    for k in keys:
-        s = df[k] if k in df else pd.Series([None] * len(df), index=df.index)
-        cols[k] = pd.to_numeric(s.map(lambda v: v if _is_num(v) else np.nan), errors="coerce")
-    return pd.DataFrame(cols, index=df.index)
+#: the analysis of the frame being validated, made once per run. pandera hands checks a copy of the
+#: frame, so the run's analysis is found by index, not by object identity.
+_CURRENT: dict[str, _Analysis] = {}
 
 
-def equation_sides(df: pd.DataFrame, eq: Equation) -> tuple[pd.Series, pd.Series, pd.Series]:
+def _analysis(df: pd.DataFrame, spec: Spec) -> _Analysis:
+    a = _CURRENT.get(spec.edition)
+    if a is not None and a.index.equals(df.index) and a.columns.equals(df.columns):
+        return a
+    return _analyse(df, spec)
+
+
+def _value_check(spec: Spec, rule: str) -> pa.Check:
+    """One check per value rule over every value cell: False for a row with a cell that breaks it.
+
+    Row-shaped, not frame-shaped: pandera would report the cells of a frame-shaped result itself,
+    but collecting them costs ~40 ms per check on a county's frame even when nothing fails; the
+    failing cells of a failing row are read back from the same analysis instead.
+    """
+
+    def check(df: pd.DataFrame) -> pd.Series:
+        return pd.Series(~_analysis(df, spec).bad[rule].any(axis=1), index=df.index)
+
+    return pa.Check(check, name=rule, ignore_na=False)
+
+
+def equation_sides(df: pd.DataFrame, eq: Equation, spec: Spec) -> tuple[pd.Series, pd.Series, pd.Series]:
     """(lhs, rhs, computable) of an equation for every row of the frame."""
-    num = _numeric(df, eq.keys)
-    computable = num.notna().all(axis=1)
-    lhs = num[list(eq.lhs)].sum(axis=1)
-    rhs = num[list(eq.rhs)].sum(axis=1) if eq.rhs else pd.Series(0, index=df.index)
-    return lhs, rhs, computable
+    a = _analysis(df, spec)
+    lhs = a.numbers(eq.lhs)
+    rhs = a.numbers(eq.rhs)
+    computable = ~(np.isnan(lhs).any(axis=1) | np.isnan(rhs).any(axis=1))
+    return (pd.Series(np.nansum(lhs, axis=1), index=df.index), pd.Series(np.nansum(rhs, axis=1), index=df.index),
+            pd.Series(computable, index=df.index))
 
 
 def _holds(lhs: pd.Series, op: str, rhs: pd.Series) -> pd.Series:
@@ -124,9 +171,9 @@ def _holds(lhs: pd.Series, op: str, rhs: pd.Series) -> pd.Series:
     return lhs <= rhs + 1e-9
 
 
-def _equation_check(eq: Equation) -> pa.Check:
+def _equation_check(spec: Spec, eq: Equation) -> pa.Check:
     def check(df: pd.DataFrame) -> pd.Series:
-        lhs, rhs, ok = equation_sides(df, eq)
+        lhs, rhs, ok = equation_sides(df, eq, spec)
         applies = ok
         if eq.when:
             col = META_PREFIX + eq.when[0]
@@ -134,7 +181,7 @@ def _equation_check(eq: Equation) -> pa.Check:
             applies = applies & level.isin(eq.when[1])
         return ~applies | _holds(lhs, eq.op, rhs)
 
-    return pa.Check(check, name=eq.name)
+    return pa.Check(check, name=eq.name, ignore_na=False)
 
 
 def _unit_check(cell: Cell) -> pa.Check:
@@ -142,7 +189,7 @@ def _unit_check(cell: Cell) -> pa.Check:
         return pd.Series([unit_problem(cell, v, u) is None for v, u in zip(
             df[cell.key].array, _unit_column(df, cell).array, strict=False)], index=df.index, dtype=bool)
 
-    return pa.Check(check, name=f"V-UNIT@{cell.key}")
+    return pa.Check(check, name=f"V-UNIT@{cell.key}", ignore_na=False)
 
 
 def _unit_column(df: pd.DataFrame, cell: Cell) -> pd.Series:
@@ -183,7 +230,7 @@ def _edition_check(spec: Spec) -> pa.Check:
         years = df[META_PREFIX + "year"] if META_PREFIX + "year" in df else pd.Series([None] * len(df), index=df.index)
         return pd.Series([not _is_num(y) or spec.covers_year(int(y)) for y in years.array], index=df.index, dtype=bool)
 
-    return pa.Check(check, name="S-EDITION")
+    return pa.Check(check, name="S-EDITION", ignore_na=False)
 
 
 def meta_problems(spec: Spec, meta: dict) -> list[tuple[str, str, str]]:
@@ -242,7 +289,7 @@ def _meta_check(spec: Spec) -> pa.Check:
         rows = df[cols].to_dict("records")
         return pd.Series([not meta_problems(spec, _meta(r)) for r in rows], index=df.index, dtype=bool)
 
-    return pa.Check(check, name="M-META")
+    return pa.Check(check, name="M-META", ignore_na=False)
 
 
 def _period_check() -> pa.Check:
@@ -250,7 +297,7 @@ def _period_check() -> pa.Check:
         cols = [c for c in df.columns if c.startswith(META_PREFIX)]
         return pd.Series([period_problem(_meta(r)) is None for r in df[cols].to_dict("records")], index=df.index, dtype=bool)
 
-    return pa.Check(check, name="N-PERIOD")
+    return pa.Check(check, name="N-PERIOD", ignore_na=False)
 
 
 def _meta(row: dict) -> dict:
@@ -259,14 +306,30 @@ def _meta(row: dict) -> dict:
 
 @cache
 def schema_for(edition: str) -> pa.DataFrameSchema:
-    """The pandera schema of one edition, built once from its spec."""
+    """The pandera schema of one edition, built once from its spec.
+
+    All checks are frame checks: one per value rule over every value cell (frame-shaped, so each
+    failing cell comes back with its row and column), one per equation, per amount's unit and per
+    metadata rule. Not one check per cell and rule: pandera's fixed cost per check (~0.5 ms)
+    times ~850 of them was most of a county merge's validation time, whatever the number of rows.
+    """
     spec = load_spec(edition)
-    columns = {k: pa.Column(object, nullable=True, required=False, checks=_value_checks(c), coerce=False)
-               for k, c in spec.cells.items()}
-    frame_checks = [_equation_check(e) for e in spec.equations]
-    frame_checks += [_unit_check(c) for c in spec.cells.values() if c.type == "amount"]
-    frame_checks += [_edition_check(spec), _meta_check(spec), _period_check()]
-    return pa.DataFrameSchema(columns, checks=frame_checks, strict=False, name=f"gxsheet-{edition}")
+    checks = [_value_check(spec, rule) for rule in VALUE_RULES]
+    checks += [_equation_check(spec, e) for e in spec.equations]
+    checks += [_unit_check(c) for c in spec.cells.values() if c.type == "amount"]
+    checks += [_edition_check(spec), _meta_check(spec), _period_check()]
+    return pa.DataFrameSchema(checks=checks, strict=False, name=f"gxsheet-{edition}")
+
+
+def frame(records: Sequence[Record], spec: Spec) -> pd.DataFrame:
+    """The frame a schema validates: one row per record, every value key a column, blanks as BLANK."""
+    keys = list(spec.cells)
+    index = pd.RangeIndex(len(records))
+    values = np.array([[r.values.get(k) for k in keys] for r in records], dtype=object).reshape(len(records), len(keys))
+    values[pd.isna(values)] = BLANK
+    rest = [{k: v for k, v in r.to_row().items() if k not in spec.cells} for r in records]
+    return pd.concat([pd.DataFrame.from_records(rest, index=index), pd.DataFrame(values, index=index, columns=keys)],
+                     axis=1)
 
 
 # ------------------------------------------------------------------ findings
@@ -341,10 +404,6 @@ def _equation_finding(rec: Record, eq: Equation, lhs: float, rhs: float) -> F.Fi
     return F.make(eq.rule, keys=list(eq.keys), cells=cells, sheet=_sheet_of(cells), source=rec.source, **params)
 
 
-def _frame_rows(records: Sequence[Record]) -> pd.DataFrame:
-    return pd.DataFrame.from_records([r.to_row() for r in records], index=range(len(records)))
-
-
 def validate_records(records: Sequence[Record]) -> list[list[F.Finding]]:
     """Findings for each record (same order), structural findings from reading first."""
     out: list[list[F.Finding]] = [list(r.structure) for r in records]
@@ -353,12 +412,7 @@ def validate_records(records: Sequence[Record]) -> list[list[F.Finding]]:
         by_edition.setdefault(r.edition, []).append(i)
     for edition, idx in by_edition.items():
         recs = [records[i] for i in idx]
-        df = _frame_rows(recs)
-        for k in load_spec(edition).cells:
-            if k not in df:
-                df[k] = None
-        df = df.astype({k: object for k in load_spec(edition).cells})
-        for j, fs in _run(edition, df, recs).items():
+        for j, fs in _run(edition, frame(recs, load_spec(edition)), recs).items():
             out[idx[j]].extend(fs)
     for i, r in enumerate(records):
         out[i].extend(_narrative(r))
@@ -394,30 +448,32 @@ def _order(f: F.Finding) -> tuple:
 def _run(edition: str, df: pd.DataFrame, recs: Sequence[Record]) -> dict[int, list[F.Finding]]:
     spec = load_spec(edition)
     schema = schema_for(edition)
-    _NUMERIC["current"] = _numeric_view(df, list(spec.cells))
+    _CURRENT[edition] = analysis = _analyse(df, spec)
     try:
         schema.validate(df, lazy=True)
         return {}
     except SchemaErrors as err:
         cases = err.failure_cases
     finally:
-        _NUMERIC.pop("current", None)
-    # pandera reports a frame-wide check once per column of the failing row: keep one per row
-    cases = cases[cases["index"].notna()]
-    is_value = (cases["schema_context"] == "Column") & cases["check"].isin(VALUE_RULES)
-    cases = pd.concat([cases[is_value], cases[~is_value].drop_duplicates(["check", "index"])])
+        _CURRENT.pop(edition, None)
+    # pandera reports a frame check once per column of the failing row: keep one per row
+    cases = cases[cases["index"].notna()].drop_duplicates(["check", "index"])
+    is_value = cases["check"].isin(VALUE_RULES)
+    # a failing row of a value rule: its cells that break the rule, from the analysis the check used
+    cells = [(check, idx, analysis.keys[c])
+             for check, idx in cases.loc[is_value, ["check", "index"]].itertuples(index=False)
+             for c in np.flatnonzero(analysis.bad[check][int(idx)])]
+    rows = cases[~is_value]
     out: dict[int, list[F.Finding]] = {}
     eqs = {e.name: e for e in spec.equations}
     sides: dict[str, tuple[pd.Series, pd.Series, pd.Series]] = {}
     seen: set[tuple] = set()
-    for row in cases.itertuples(index=False):
-        check = str(row.check)
-        idx = row.index
+    for check, idx, col in cells + [(c, i, None) for c, i in rows[["check", "index"]].itertuples(index=False)]:
+        check = str(check)
         if idx is None or (isinstance(idx, float) and idx != idx):
             continue
         j = int(idx)
         rec = recs[j]
-        col = row.column if check in VALUE_RULES else None
         sig = (j, check, col)
         if sig in seen:
             continue
@@ -426,13 +482,14 @@ def _run(edition: str, df: pd.DataFrame, recs: Sequence[Record]) -> dict[int, li
         if check in VALUE_RULES and col in spec.cells:
             if col in rec.missing:
                 continue
-            f = _value_finding(check, rec, col, df.at[j, col])
+            v = df.at[j, col]
+            f = _value_finding(check, rec, col, None if _blank(v) else v)
         elif check in eqs:
             eq = eqs[check]
             if any(k in rec.missing for k in eq.keys):
                 continue
             if check not in sides:
-                sides[check] = equation_sides(df, eq)
+                sides[check] = equation_sides(df, eq, spec)
             lhs, rhs, _ = sides[check]
             f = _equation_finding(rec, eq, float(lhs[j]), float(rhs[j]))
         elif check.startswith("V-UNIT@"):

@@ -397,3 +397,109 @@ def test_blank_unlabelled_row_is_blank_not_missing(tmp_path, edition):
     spec, vals, meta, rec, found, fs = run_case(tmp_path, edition, values=blank)
     assert found == {("V-BLANK", (addr(spec, k),)) for k in blank}
     assert not rec.missing
+
+
+# ------------------------------------------------------------------ the frame and the schema
+
+
+def test_schema_is_frame_checks_named_by_rule_and_reports_cells_without_the_run(tmp_path):
+    """pandera itself finds the failing rows of a frame (no cached analysis involved), one check per
+    rule — not ~850 per-cell checks — and the run turns them into the exact cells."""
+    import pandas as pd
+    from pandera.errors import SchemaErrors
+
+    from gxsheet.validate import BLANK, VALUE_RULES, frame, schema_for, validate_records
+
+    spec = load_spec("2021")
+    schema = schema_for("2021")
+    names = [c.name for c in schema.checks]
+    assert names[:4] == list(VALUE_RULES)
+    assert len(names) == len(set(names)) == 4 + len(spec.equations) + \
+        sum(c.type == "amount" for c in spec.cells.values()) + 3
+    assert not schema.columns
+    recs = [read_report(write_sample(tmp_path / f"f{i}.xlsx", "2021", seed=i, values=v))
+            for i, v in enumerate([{}, {"t3.received.natural": "十", "t3.received.research": None}])]
+    df = frame(recs, spec)
+    assert df.at[1, "t3.received.research"] == BLANK and isinstance(df.at[0, "t3.received.research"], int)
+    with pytest.raises(SchemaErrors) as err:
+        schema.validate(df, lazy=True)
+    cases = err.value.failure_cases
+    failed = set(zip(cases["check"], cases["index"].astype(int), strict=True))
+    assert {("V-NUMBER", 1), ("V-BLANK", 1)} <= failed
+    assert not {c for c, i in failed if i == 0}
+    assert pd.Series(cases["check"]).isin(VALUE_RULES).any()
+    got = {(f.rule, tuple(f.keys)) for f in validate_records(recs)[1] if f.rule.startswith("V-")}
+    assert got == {("V-NUMBER", ("t3.received.natural",)), ("V-BLANK", ("t3.received.research",))}
+
+
+@pytest.mark.parametrize("blank", [None, "", float("nan")])
+def test_every_form_of_a_blank_cell_is_v_blank(tmp_path, blank):
+    rec = read_report(write_sample(tmp_path / "b.xlsx", "2021", seed=3))
+    rec.values["t4.cases.review_total"] = blank
+    fs = [(f.rule, f.keys) for f in validate_record(rec)]
+    assert ("V-BLANK", ["t4.cases.review_total"]) in fs
+    assert not [r for r, _ in fs if r.startswith("T")], fs  # not computable, so no arithmetic finding
+
+
+def test_many_records_of_both_editions_and_every_value_kind_equal_one_by_one(tmp_path):
+    """Rows of one frame never leak into each other, whatever each one breaks."""
+    from gxsheet.validate import validate_records
+
+    plants = [("2021", {}), ("2019", {"t3.np_mass.total": "1200余"}), ("2021", {"t2_5.licensing.decisions": -2.5}),
+              ("2019", {"t2_5.licensing.change": -3, "t4.cases.review_total": None}), ("2021", {"t2_8.fees.amount": "5000元"}),
+              ("2021", {"t2_8.fees.amount": -1.5, "t3.received.natural": 10**6}), ("2019", {})]
+    recs = [read_report(write_sample(tmp_path / f"k{i}.xlsx", e, seed=i, values=v)) for i, (e, v) in enumerate(plants)]
+    together = validate_records(recs)
+    alone = [validate_record(r) for r in recs]
+    assert [[(f.rule, f.cells, f.message_zh) for f in fs] for fs in together] == \
+        [[(f.rule, f.cells, f.message_zh) for f in fs] for fs in alone]
+    rules = [{f.rule for f in fs} for fs in together]
+    assert rules[0] == set() and rules[6] == set()
+    assert "V-NUMBER" in rules[1] and {"V-INTEGER", "V-NEGATIVE"} <= rules[2] and "V-BLANK" in rules[3]
+    assert "V-NEGATIVE" not in rules[3]  # 本年增/减 may be negative
+    assert "V-UNIT" in rules[4] and "V-NEGATIVE" in rules[5]
+
+
+# ------------------------------------------------------------------ the reader's layout matching, reused
+
+
+def test_layout_match_is_reused_only_for_the_same_shape(tmp_path):
+    """Reading many towns aligns each sheet shape once; a changed label, an inserted row or another
+    edition is a new shape and is matched (and reported) afresh, and reuse never changes a result."""
+    from gxsheet import reader
+    from gxsheet.reader import _MATCHED
+
+    _MATCHED.clear()
+    clean = [write_sample(tmp_path / f"c{i}.xlsx", "2021", seed=i) for i in range(3)]
+    first = read_report(clean[0])
+    assert len(_MATCHED) == 3  # 表二, 表三, 表四 of the 2021 template
+    again = [read_report(p) for p in clean[1:]]
+    assert len(_MATCHED) == 3
+    spec = load_spec("2021")
+    for i, rec in enumerate([first, *again]):
+        assert all(rec.values[k] == v for k, v in valid_values(spec, i).items())
+        assert rec.where == first.where and not rec.structure
+
+    def relabel(wb):
+        _cell_of(wb, "表三", "商业企业").value = "企业"
+
+    rec, fs = _tamper(tmp_path, "2021", relabel)
+    assert [f.rule for f in fs] == ["S-LABEL"]
+    rec2, fs2 = _tamper(tmp_path, "2021", relabel)  # the same tampering again: still reported
+    assert [(f.rule, f.cells) for f in fs2] == [(f.rule, f.cells) for f in fs]
+    assert rec2.structure[0].source == rec2.source != ""
+    # reuse gives exactly what a fresh match gives
+    _MATCHED.clear()
+    fresh = read_report(clean[2])
+    assert fresh.values == again[1].values and fresh.where == again[1].where and fresh.missing == again[1].missing
+    assert reader._MATCHED_MAX >= 8
+
+
+def test_reused_match_is_not_changed_by_a_mixed_edition_report(tmp_path):
+    from gxsheet.reader import _MATCHED
+
+    _MATCHED.clear()
+    before = read_report(write_sample(tmp_path / "a.xlsx", "2021", seed=1))
+    test_mixed_edition_tables(tmp_path)  # marks 表二 all missing on its own copy of the match
+    after = read_report(write_sample(tmp_path / "b.xlsx", "2021", seed=1))
+    assert not after.missing and after.values == before.values
