@@ -44,14 +44,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from copy import copy
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from . import findings as F
+from . import xlsx_writer as XW
 from .findings import Finding, fmt_number
 from .layout import EDITION_KEY, EDITION_LABEL
 from .loader import LoadError
@@ -719,78 +718,45 @@ def _units(text: str) -> float:
 
 
 def _safe(text: object) -> str:
-    """A string Excel accepts: no XML control characters (a town's text must never break the file)."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    """A string Excel accepts: no XML-illegal characters (a town's text must never break the file)."""
+    return XW.clean_text(str(text))
 
-    return ILLEGAL_CHARACTERS_RE.sub("", str(text))
+
+_BORDER = XW.Border("thin", "FF9E9E9E")
+_CENTER = XW.Alignment("center", "center", wrap=True)
+_LEFT = XW.Alignment("left", "center", wrap=True)
+_LINK_FONT = XW.Font(color="FF0563C1", underline="single")
+_BOLD = XW.Font(bold=True)
+_HEAD_FILL, _TOTAL_FILL = "FFE7E6E6", "FFDDEBF7"
 
 
 class _Styles:
-    """Style objects built once per workbook (openpyxl dedups them, creating them is the cost)."""
+    """The county workbook's cell styles: plain values, registered to xf ids by the writer on first use."""
 
-    def __init__(self) -> None:
-        from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-
-        thin = Side(style="thin", color="FF9E9E9E")
-        self.border = Border(left=thin, right=thin, top=thin, bottom=thin)
-        self.title_font = Font(name="黑体", size=14, bold=True)
-        self.head_font = Font(bold=True, size=10)
-        self.key_font = Font(size=8, color="FF808080")
-        self.bold = Font(bold=True)
-        self.center = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        self.left = Alignment(horizontal="left", vertical="center", wrap_text=True)
-        self.head_fill = PatternFill("solid", start_color="FFE7E6E6", end_color="FFE7E6E6")
-        self.total_fill = PatternFill("solid", start_color="FFDDEBF7", end_color="FFDDEBF7")
-        self.ok_fill = PatternFill("solid", start_color="FFC6EFCE", end_color="FFC6EFCE")
-        self.warn_fill = PatternFill("solid", start_color="FFFFEB9C", end_color="FFFFEB9C")
-        self.bad_fill = PatternFill("solid", start_color="FFFFC7CE", end_color="FFFFC7CE")
-        self.grey_font = Font(color="FF808080")
-        self.link_font = Font(color="FF0563C1", underline="single")
+    ok_fill, warn_fill, bad_fill = "FFC6EFCE", "FFFFEB9C", "FFFFC7CE"
+    title = XW.Style(font=XW.Font(name="黑体", size=14, bold=True), alignment=_LEFT)
+    head = XW.Style(font=XW.Font(size=10, bold=True), fill=_HEAD_FILL, border=_BORDER, alignment=_CENTER)
+    key = XW.Style(font=XW.Font(size=8, color="FF808080"), fill=_HEAD_FILL, border=_BORDER, alignment=_CENTER)
+    not_counted = XW.Style(font=XW.Font(color="FF808080"))
+    link = XW.Style(font=_LINK_FONT)
+    message = XW.Style(alignment=_LEFT)
+    total_label = XW.Style(font=_BOLD, fill=_TOTAL_FILL, border=_BORDER)
+    total_blank = XW.Style(fill=_TOTAL_FILL, border=_BORDER)
+    total_count = XW.Style(font=_BOLD, fill=_TOTAL_FILL, border=_BORDER, num_fmt=COUNT_FORMAT)
+    total_amount = XW.Style(font=_BOLD, fill=_TOTAL_FILL, border=_BORDER, num_fmt=AMOUNT_FORMAT)
+    #: by fill: a flagged cell; an amount (None: not flagged); a status, linked to 问题清单 or not
+    flagged = {f: XW.Style(fill=f) for f in (bad_fill, warn_fill)}
+    amount = {f: XW.Style(fill=f, num_fmt=AMOUNT_FORMAT) for f in (None, bad_fill, warn_fill)}
+    status = {(f, linked): XW.Style(font=_LINK_FONT if linked else None, fill=f)
+              for f in (ok_fill, warn_fill, bad_fill) for linked in (False, True)}
 
 
-#: workbook → style signature → the StyleArray openpyxl computed for it. Assigning font/fill/…
-#: objects hashes them to find their index, which dominated writing; copying the indices is free.
-_STYLE_ARRAYS: WeakKeyDictionary[Any, dict[tuple, Any]] = WeakKeyDictionary()
+def _plain(v: object) -> object:
+    """A town's metadata for a cell: numbers and dates as they are, anything else as safe text.
 
-
-def _cell(ws: Any, value: object, *, font: Any = None, fill: Any = None, align: Any = None, border: Any = None,
-          fmt: str | None = None, link: str | None = None, text: bool = False) -> Any:
-    """A write-only cell with style; ``text`` forces a string (never a formula: '=…' from a town stays text)."""
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.worksheet.hyperlink import Hyperlink
-
-    c = WriteOnlyCell(ws, value=value)
-    if text and isinstance(value, str):
-        c.data_type = "s"
-    if font is not None or fill is not None or align is not None or border is not None or fmt:
-        cache = _STYLE_ARRAYS.setdefault(ws.parent, {})
-        key = (id(font), id(fill), id(align), id(border), fmt)
-        styled = cache.get(key)
-        if styled is None:
-            if font is not None:
-                c.font = font
-            if fill is not None:
-                c.fill = fill
-            if align is not None:
-                c.alignment = align
-            if border is not None:
-                c.border = border
-            if fmt:
-                c.number_format = fmt
-            cache[key] = copy(c._style)
-        else:
-            c._style = copy(styled)
-    if link:
-        c.hyperlink = Hyperlink(ref="", location=link)
-    return c
-
-
-def _plain(ws: Any, v: object) -> object:
-    """A town's value for a cell: numbers as they are, text made safe and never a formula."""
-    if isinstance(v, str):
-        s = _safe(v)
-        return _cell(ws, s, text=True) if s.startswith("=") else s
-    return v
+    Text needs no guard against formulas: the writer only writes a ``Formula`` as one.
+    """
+    return v if v is None or isinstance(v, (int, float, date)) else _safe(v)
 
 
 def _link(sheet: str, ref: str) -> str:
@@ -829,14 +795,11 @@ def _problem_rows(result: MergeResult, lang: str) -> tuple[list[tuple], dict[int
     return rows, first_of
 
 
-def build_workbook(result: MergeResult, *, lang: str = "zh") -> Any:
-    """The county workbook (openpyxl, write-only: rows stream out, ~10× less memory than a normal workbook)."""
-    from openpyxl import Workbook
-    from openpyxl.utils import get_column_letter as col
-    from openpyxl.worksheet.cell_range import CellRange
-
-    st = _Styles()
-    wb = Workbook(write_only=True)
+def build_workbook(result: MergeResult, *, lang: str = "zh") -> XW.Workbook:
+    """The county workbook, built with the streaming writer (rows become XML as they are added)."""
+    st = _Styles
+    col = XW.col_letter
+    wb = XW.Workbook(creator="gxsheet")
     spec = result.spec
     lay = summary_layout(result)
     slots = lay["slots"]
@@ -847,102 +810,99 @@ def build_workbook(result: MergeResult, *, lang: str = "zh") -> Any:
     problem_rows, first_problem = _problem_rows(result, lang)
 
     # ---------------------------------------------------------------- 汇总
-    ws = wb.create_sheet(SUMMARY_SHEET)
+    ws = wb.add_sheet(SUMMARY_SHEET)
     for i, (_, _, width) in enumerate(META_COLUMNS, start=1):
-        ws.column_dimensions[col(i)].width = width
+        ws.set_width(i, width)
     blocks = header_blocks([s for _, s in slots])
     widths = value_widths(blocks, len(keys))
     for j, w in enumerate(widths):
-        ws.column_dimensions[col(nmeta + 1 + j)].width = w
+        ws.set_width(nmeta + 1 + j, w)
     levels, top, key_row = lay["levels"], lay["header_top"], lay["key_row"]
     first, last = lay["first_row"], lay["last_row"]
-    ws.freeze_panes = f"B{first}"
+    ws.freeze(f"B{first}")
     if result.entries:
-        ws.auto_filter.ref = f"A{key_row}:{last_col}{last}"
-    ws.print_title_rows = f"{top}:{key_row}"
+        ws.autofilter(f"A{key_row}:{last_col}{last}")
+    ws.print_titles(top, key_row)
 
     grid: dict[tuple[int, int], str] = {}
     for b in blocks:
         grid[(top + b.top, nmeta + 1 + b.first)] = b.text
-        if b.bottom > b.top or b.last > b.first:
-            ws.merged_cells.add(CellRange(min_col=nmeta + 1 + b.first, min_row=top + b.top,
-                                          max_col=nmeta + 1 + b.last, max_row=top + b.bottom))
+        ws.merge(top + b.top, nmeta + 1 + b.first, top + b.bottom, nmeta + 1 + b.last)
     for i, (_, label, _) in enumerate(META_COLUMNS, start=1):
         grid[(top, i)] = label
         if levels > 1:
-            ws.merged_cells.add(CellRange(min_col=i, min_row=top, max_col=i, max_row=top + levels - 1))
+            ws.merge(top, i, top + levels - 1, i)
     heights = _header_heights(blocks, levels, widths)
 
-    ws.row_dimensions[1].height = 28
     year = f"{result.year}年度" if result.year else ""
     title = f"{result.name or ''}{year}政府信息公开工作年度报告汇总表"
-    ws.merged_cells.add(CellRange(min_col=1, min_row=1, max_col=max(ncols, 1), max_row=1))
-    ws.append([_cell(ws, _safe(title), font=st.title_font, align=st.left)])
+    ws.merge(1, 1, 1, max(ncols, 1))
+    ws.append([XW.Cell(_safe(title), st.title)], height=28)
     for lv in range(levels):
         r = top + lv
-        ws.row_dimensions[r].height = heights[lv]
-        ws.append([_cell(ws, _safe(grid[(r, c)]) if (r, c) in grid else None, font=st.head_font, fill=st.head_fill,
-                         align=st.center, border=st.border) for c in range(1, ncols + 1)])
+        ws.append([XW.Cell(_safe(grid[(r, c)]) if (r, c) in grid else None, st.head) for c in range(1, ncols + 1)],
+                  height=heights[lv])
     meta_keys = [m for m, _, _ in META_COLUMNS]
-    ws.append([_cell(ws, k, font=st.key_font, fill=st.head_fill, align=st.center, border=st.border)
-               for k in meta_keys + keys])
+    ws.append([XW.Cell(k, st.key) for k in meta_keys + keys])
 
-    amount_keys = {k for k in keys if spec.cells[k].type == "amount"}
+    column = {k: j for j, k in enumerate(keys)}
+    amount_keys = [k for k in keys if spec.cells[k].type == "amount"]
     for i, e in enumerate(result.entries):
         rec = e.record
         bad_keys = {k for f in e.findings if f.severity == "error" for k in f.keys}
         warn_keys = {k for f in e.findings if f.severity != "error" for k in f.keys} | e.unit_unknown
         status_fill = st.bad_fill if e.errors else st.warn_fill if e.warnings else st.ok_fill
         link = _link(PROBLEM_SHEET, f"A{first_problem[i]}") if i in first_problem else None
+        year_v = rec.meta.get("year")
         row: list[object] = [
-            _plain(ws, e.unit_name or ""), _plain(ws, rec.meta.get("level")), rec.meta.get("year") if isinstance(rec.meta.get("year"), int) else _plain(ws, rec.meta.get("year")),
-            rec.edition, _plain(ws, e.path.name),
-            _cell(ws, e.status, fill=status_fill, font=st.link_font if link else None, link=link),
-            _cell(ws, INCLUDED_YES if e.included else INCLUDED_NO, font=None if e.included else st.grey_font),
+            _plain(e.unit_name or ""), _plain(rec.meta.get("level")), year_v if isinstance(year_v, int) else _plain(year_v),
+            rec.edition, _plain(e.path.name),
+            XW.Cell(e.status, st.status[(status_fill, link is not None)], link),
+            INCLUDED_YES if e.included else XW.Cell(INCLUDED_NO, st.not_counted),
         ]
-        for k in keys:
-            v = e.values.get(k)
-            fill = st.bad_fill if k in bad_keys else st.warn_fill if k in warn_keys else None
-            if k in amount_keys and isinstance(v, (int, float)):
-                row.append(_cell(ws, v, fmt=AMOUNT_FORMAT, fill=fill))
-            elif fill is not None:
-                row.append(_cell(ws, _safe(v) if isinstance(v, str) else v, fill=fill, text=True))
-            else:
-                row.append(_plain(ws, v))
+        values = e.values  # int/float/str/None; the writer drops XML-illegal characters from text itself
+        cells: list[object] = [values.get(k) for k in keys]
+        for k in amount_keys:
+            v = values.get(k)
+            if isinstance(v, (int, float)):
+                cells[column[k]] = XW.Cell(v, st.amount[None])
+        for k in (bad_keys | warn_keys) & column.keys():
+            v = values.get(k)
+            fill = st.bad_fill if k in bad_keys else st.warn_fill
+            is_amount = spec.cells[k].type == "amount" and isinstance(v, (int, float))
+            cells[column[k]] = XW.Cell(v if is_amount else _plain(v), st.amount[fill] if is_amount else st.flagged[fill])
+        row += cells
         ws.append(row)
 
     inc = f"${col(nmeta)}${first}:${col(nmeta)}${last}"
-    total: list[object] = [_cell(ws, "合计", font=st.bold, fill=st.total_fill, border=st.border)]
-    total += [_cell(ws, None, fill=st.total_fill, border=st.border) for _ in range(nmeta - 2)]
-    total.append(_cell(ws, f'=COUNTIF({inc},"{INCLUDED_YES}")' if result.entries else 0, font=st.bold,
-                       fill=st.total_fill, border=st.border, fmt=COUNT_FORMAT))
+    total: list[object] = [XW.Cell("合计", st.total_label)]
+    total += [XW.Cell(None, st.total_blank) for _ in range(nmeta - 2)]
+    total.append(XW.Cell(XW.Formula(f'COUNTIF({inc},"{INCLUDED_YES}")') if result.entries else 0, st.total_count))
+    amounts = set(amount_keys)
     for j, k in enumerate(keys):
         c = col(nmeta + 1 + j)
-        formula = f'=SUMIF({inc},"{INCLUDED_YES}",{c}{first}:{c}{last})' if result.entries else 0
-        total.append(_cell(ws, formula, font=st.bold, fill=st.total_fill, border=st.border,
-                           fmt=AMOUNT_FORMAT if k in amount_keys else COUNT_FORMAT))
+        formula = XW.Formula(f'SUMIF({inc},"{INCLUDED_YES}",{c}{first}:{c}{last})') if result.entries else 0
+        total.append(XW.Cell(formula, st.total_amount if k in amounts else st.total_count))
     ws.append(total)
 
     # ---------------------------------------------------------------- 问题清单
-    ps = wb.create_sheet(PROBLEM_SHEET)
+    ps = wb.add_sheet(PROBLEM_SHEET)
     for i, (_, width) in enumerate(PROBLEM_COLUMNS, start=1):
-        ps.column_dimensions[col(i)].width = width
-    ps.freeze_panes = "A3"
+        ps.set_width(i, width)
+    ps.freeze("A3")
     if problem_rows:
-        ps.auto_filter.ref = f"A2:{col(len(PROBLEM_COLUMNS))}{2 + len(problem_rows)}"
+        ps.autofilter(f"A2:{col(len(PROBLEM_COLUMNS))}{2 + len(problem_rows)}")
     n_err = sum(1 for r in problem_rows if r[4] == "错误")
-    ps.merged_cells.add(CellRange(min_col=1, min_row=1, max_col=len(PROBLEM_COLUMNS), max_row=1))
-    ps.row_dimensions[1].height = 24
-    ps.append([_cell(ps, f"问题清单：共{len(problem_rows)}条，其中错误{n_err}条、疑问{len(problem_rows) - n_err}条"
-                         f"（无法读取的文件{len(result.unreadable)}个）", font=st.title_font, align=st.left)])
-    ps.append([_cell(ps, h, font=st.head_font, fill=st.head_fill, align=st.center, border=st.border)
-               for h, _ in PROBLEM_COLUMNS])
-    for n, (fname, unit, rule, title_zh, sev, cells, msg, srow) in enumerate(problem_rows, start=1):
+    ps.merge(1, 1, 1, len(PROBLEM_COLUMNS))
+    ps.append([XW.Cell(f"问题清单：共{len(problem_rows)}条，其中错误{n_err}条、疑问{len(problem_rows) - n_err}条"
+                       f"（无法读取的文件{len(result.unreadable)}个）", st.title)], height=24)
+    ps.append([XW.Cell(h, st.head) for h, _ in PROBLEM_COLUMNS])
+    for n, (fname, unit, rule, title_zh, sev, cells_text, msg, srow) in enumerate(problem_rows, start=1):
         fill = st.bad_fill if sev == "错误" else st.warn_fill
         target = _link(SUMMARY_SHEET, f"A{srow}") if srow else None
-        ps.append([n, _plain(ps, fname), _plain(ps, unit), rule, title_zh, _cell(ps, sev, fill=fill),
-                   _plain(ps, cells), _cell(ps, _safe(msg), align=st.left, text=True),
-                   _cell(ps, f"{SUMMARY_SHEET}!A{srow}", font=st.link_font, link=target) if target else None])
+        ps.append([n, _plain(fname), _plain(unit), rule, title_zh, XW.Cell(sev, st.flagged[fill]),
+                   _plain(cells_text), XW.Cell(_safe(msg), st.message),
+                   XW.Cell(f"{SUMMARY_SHEET}!A{srow}", st.link, target) if target else None])
     return wb
 
 
@@ -973,7 +933,7 @@ def write_merge(result: MergeResult, path: str | Path, *, lang: str = "zh") -> P
 
     t0 = time.perf_counter()
     wb = build_workbook(result, lang=lang)
-    out = write_with(path, lambda tmp: wb.save(tmp))
+    out = write_with(path, wb.save)
     result.timings["write"] = time.perf_counter() - t0
     return out
 

@@ -348,6 +348,39 @@ def test_problem_cells_are_highlighted(sheets):
     assert cell.value == "无" and cell.fill.start_color.rgb.endswith("FFC7CE")
 
 
+def test_summary_styles(sheets):
+    """Status colours and links, the key row, the 合计 row: what the county sees at a glance."""
+    result, ws, ps = sheets
+    lay = M.summary_layout(result)
+    for i, e in enumerate(result.entries):
+        c = ws.cell(lay["first_row"] + i, 6)
+        want = "FFC7CE" if e.errors else "FFEB9C" if e.warnings else "C6EFCE"
+        assert c.fill.fill_type == "solid" and c.fill.start_color.rgb.endswith(want), e.path.name
+        assert (c.font.u == "single") == bool(e.findings)
+        inc = ws.cell(lay["first_row"] + i, 7).font.color
+        assert (inc is not None and inc.rgb == "FF808080") == (not e.included), e.path.name  # 否 in grey
+    title = ws.cell(1, 1)
+    assert title.font.name == "黑体" and title.font.b and title.font.sz == 14
+    head = ws.cell(lay["header_top"], 1)
+    assert head.font.b and head.border.left.style == "thin" and head.alignment.wrap_text
+    key = ws.cell(lay["key_row"], 1)
+    assert key.font.sz == 8 and key.font.color.rgb == "FF808080"
+    t = lay["total_row"]
+    assert ws.cell(t, 1).font.b and ws.cell(t, 1).fill.start_color.rgb.endswith("DDEBF7")
+    assert ws.cell(t, 7).number_format == M.COUNT_FORMAT
+    amount_col = lay["first_value_col"] + list(S21.cells).index("t2_8.fees.amount")
+    assert ws.cell(t, amount_col).number_format == M.AMOUNT_FORMAT
+    assert ws.row_dimensions[1].height == 28 and ws.column_dimensions["A"].width == M.META_COLUMNS[0][2]
+    assert ps.freeze_panes == "A3" and ps.auto_filter.ref == f"A2:I{ps.max_row}"
+
+
+def test_county_workbook_is_reproducible(merged, tmp_path):
+    result, out = merged
+    again = tmp_path / "again.xlsx"
+    M.write_merge(result, again)
+    assert again.read_bytes() == out.read_bytes()
+
+
 @pytest.mark.libreoffice
 @lo.requires_lo
 def test_libreoffice_recalculates_totals(merged, tmp_path):
