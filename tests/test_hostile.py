@@ -609,7 +609,7 @@ def test_failed_writer_leaves_nothing(tmp_path, monkeypatch):
     assert run.code == 2 and len(run.err.splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["城关镇.xlsx"]
 
-    from openpyxl import Workbook
+    from gxsheet.xlsx_writer import Workbook  # what merge writes the county workbook with
 
     real_save = Workbook.save
 
