@@ -30,8 +30,8 @@ Decisions (see also the CLI help):
 * **Amounts in one unit: 万元** (the 2021 fee column's official unit). A 2019 采购总金额 is
   scaled by the unit from 基本信息 (amount_unit) or written in the cell ("288.79万元"); when
   the unit is unknown the number is kept as written, coloured, and flagged X-UNIT.
-* Merge-level rule texts live here (``MERGE_RULES``), not in ``schemas/rules.json``, because
-  they describe the merge rather than a report; X-CARRY is a report rule and uses the catalogue.
+* The merge's own rules (X-DUPLICATE, X-MIXED, X-UNIT, X-UNREADABLE) are in the rule catalogue
+  ``schemas/rules.json`` with the report rules: one place for every id, severity and message.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ from typing import Any
 
 from . import findings as F
 from . import xlsx_writer as XW
-from .findings import Finding, fmt_number
+from .findings import Finding
 from .layout import EDITION_KEY, EDITION_LABEL
 from .loader import LoadError
 from .normalise import UNIT_SCALE, as_number, clean_text, parse_amount
@@ -73,42 +73,15 @@ INCLUDED_YES, INCLUDED_NO = "是", "否"
 STATUS_OK = "通过"
 COUNTY_LEVEL = "县级政府"
 
-#: rule id → (severity, title_zh, zh template, en template); merge-only rules
-MERGE_RULES: dict[str, tuple[str, str, str, str]] = {
-    "X-DUPLICATE": (
-        "error", "同一单位同一年度重复报送",
-        "“{name}”{year}年度报送了{count}份工作簿：{files}。{choice}",
-        "\"{name}\" submitted {count} workbooks for {year}: {files}. {choice_en}",
-    ),
-    "X-MIXED": (
-        "error", "年度或表格版本与本次汇总不一致",
-        "本次汇总的是{year}年度（{edition}版表格），本工作簿{detail}，未计入合计；请核实是否报错了文件。",
-        "this merge is for {year} ({edition} edition tables) but this workbook {detail_en}; it is not counted in the totals. Check whether the right file was submitted.",
-    ),
-    "X-UNIT": (
-        "warning", "金额单位不明，按原数汇总",
-        "{where}：金额 {raw} 没有单位，汇总表按原数计入“{unit}”列，请核实单位后改正。",
-        "{where}: the amount {raw} has no unit; the merge counts it as written in the {unit} column. Check the unit.",
-    ),
-    "X-UNREADABLE": ("error", "文件无法读取", "{message}", "{message_en}"),
-}
-
-
 def rule_title(rule: str) -> str:
-    """The short Chinese title of a rule, from the report catalogue or the merge rules."""
-    if rule in MERGE_RULES:
-        return MERGE_RULES[rule][1]
+    """The short Chinese title of a rule, from the catalogue (report and merge rules alike)."""
     r = F.rules().get(rule)
     return r.title_zh if r else rule
 
 
 def _merge_finding(rule: str, rec: Record, keys: Sequence[str], cells: Sequence[str] = (), **params: Any) -> Finding:
-    severity, _, zh, en = MERGE_RULES[rule]
-    shown = F._Default({k: fmt_number(v) if isinstance(v, (int, float)) else v for k, v in params.items()})
     sheet = cells[0].split("!", 1)[0] if cells and "!" in cells[0] else None
-    return Finding(rule=rule, severity=severity, message_zh=zh.format_map(shown), message_en=en.format_map(shown),
-                   sheet=sheet, cells=list(cells), keys=list(keys),
-                   numbers={k: v for k, v in params.items() if isinstance(v, (int, float))}, source=rec.source)
+    return F.make(rule, keys=list(keys), cells=list(cells), sheet=sheet, source=rec.source, **params)
 
 
 # ============================================================================ inputs

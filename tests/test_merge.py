@@ -582,3 +582,24 @@ def test_examples_merge_if_present(tmp_path):
     M.write_merge(result, out)
     ws = load_workbook(out)[M.SUMMARY_SHEET]
     assert ws.cell(M.summary_layout(result)["total_row"], 1).value == "合计"
+
+
+def test_every_rule_the_code_emits_is_in_the_catalogue_and_the_readme():
+    """One source of truth for rule ids, severities and texts: schemas/rules.json (merge rules too)."""
+    import re
+
+    from gxsheet import findings as F
+    from gxsheet.spec import all_specs
+
+    root = Path(M.__file__).parent
+    emitted = set()
+    for py in root.rglob("*.py"):
+        emitted |= set(re.findall(r'(?:make|_merge_finding)\(\s*"([A-Z][A-Z0-9]*-[A-Z0-9-]+)"', py.read_text(encoding="utf-8")))
+    emitted |= {e.rule for s in all_specs() for e in s.equations}
+    assert {"X-DUPLICATE", "X-MIXED", "X-UNIT", "X-CARRY", "V-UNIT", "S-LABEL", "M-META"} <= emitted
+    emitted.add("X-UNREADABLE")  # a problem-list line, not a Finding
+    catalogue = F.rules()
+    assert emitted <= set(catalogue), emitted - set(catalogue)
+    assert not hasattr(M, "MERGE_RULES")
+    readme = (root.parent / "README.md").read_text(encoding="utf-8")
+    assert all(rule in readme for rule in catalogue), [r for r in catalogue if r not in readme]
