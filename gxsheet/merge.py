@@ -3,7 +3,7 @@
 A county office receives one workbook from each town and department. This module turns a folder
 of them into what the office needs, as plain functions on Records (read → validate once → write):
 
-* :func:`read_all` reads every input in parallel processes (the reader is pure CPU work, ~10 ms a
+* :func:`read_all` reads every input in parallel processes (the reader is pure CPU work, ~1–2 ms a
   file); a file that cannot be read becomes an :class:`Unreadable` with its one-line reason and
   the merge goes on.
 * :func:`merge_records` validates all records **once** (one pandera frame for the whole county,
@@ -571,7 +571,12 @@ def _common_parent(records: Iterable[Record]) -> str | None:
 
 
 def _import_validator() -> None:
-    from . import validate  # noqa: F401 - imported for its cost, paid while the workers read
+    """Import the validator (pandas, pandera) and build its schemas while the workers read."""
+    from . import narrative  # noqa: F401 - imported for its cost
+    from .validate import schema_for
+
+    for e in editions():
+        schema_for(e)
 
 
 def merge_paths(inputs: Sequence[str | Path], *, previous: Sequence[str | Path] = (), year: int | None = None,
