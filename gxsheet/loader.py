@@ -708,6 +708,7 @@ class Package:
 
     __slots__ = (
         "_file",
+        "_kept",
         "_lower",
         "_names",
         "elements_left",
@@ -726,6 +727,7 @@ class Package:
         limits: Limits,
         zf: zipfile.ZipFile,
         file: IO[bytes],
+        kept: dict[str, bytes] | None = None,
     ) -> None:
         self.path = path
         #: 'xlsx' or 'xlsm' (macro-enabled content type or a vbaProject part).
@@ -737,6 +739,8 @@ class Package:
         self._file = file
         self._names: dict[str, zipfile.ZipInfo] = {i.filename: i for i in zf.infolist()}
         self._lower: dict[str, str] | None = None
+        #: Members already inflated and checked at open (see _verify_members), by name.
+        self._kept = kept or {}
         #: What is left of ``limits.max_elements`` for this workbook; see :meth:`charge`.
         self.elements_left = limits.max_elements
 
@@ -786,6 +790,9 @@ class Package:
     def read(self, name: str) -> bytes:
         """The bytes of part ``name``; sizes were vetted at open, zipfile caps output at them."""
         info = self._info(name)
+        kept = self._kept.get(info.filename)
+        if kept is not None:
+            return kept
         try:
             return _bounded_read(self.zf, info)
         except _ZIP_OPEN_ERRORS as exc:
@@ -891,14 +898,14 @@ def open_package(path: str | os.PathLike[str], limits: Limits | None = None) -> 
             kind, workbook, _ = _classify_zip(zf)
             if workbook is None:
                 raise _not_xlsx(spath, kind)
-            _verify_members(f, zf, size, spath)
+            kept = _verify_members(f, zf, size, spath)
         except BaseException:
             zf.close()
             raise
     except BaseException:
         f.close()
         raise
-    return Package(spath, kind, workbook, limits, zf, f)
+    return Package(spath, kind, workbook, limits, zf, f, kept)
 
 
 def _vet_members(zf: zipfile.ZipFile, limits: Limits, path: str) -> None:
@@ -987,7 +994,14 @@ class _PrologWatch:
             raise _error(self.path, "corrupt", f"{self.member}: XML prolog longer than {_MAX_PROLOG} bytes")
 
 
-def _verify_members(f: IO[bytes], zf: zipfile.ZipFile, size: int, path: str) -> None:
+#: The verifying inflate keeps XML parts up to this size, and this much in all, so that
+#: reading them afterwards (Package.read) costs nothing; the rest are inflated again when
+#: read.  A real report's parts total ~150 KB.
+_KEEP_PART_BYTES = 4 * MB
+_KEEP_TOTAL_BYTES = 16 * MB
+
+
+def _verify_members(f: IO[bytes], zf: zipfile.ZipFile, size: int, path: str) -> dict[str, bytes]:
     """Inflate every member once, never past its declared size, and check it fully.
 
     The central directory only *declares* sizes, and our reader opens just the parts it
@@ -999,16 +1013,25 @@ def _verify_members(f: IO[bytes], zf: zipfile.ZipFile, size: int, path: str) -> 
     deflate only (all Excel and WPS write), data that inflates to exactly the declared
     size (stopping one step past it), a complete deflate stream, the CRC, and no DOCTYPE
     in its prolog.  ``_vet_members`` already bounded the declared sizes, so this costs one
-    bounded inflate of the package: a few milliseconds for a real report.
+    bounded inflate of the package: a few milliseconds for a real report.  The XML parts
+    it produced are returned by name (see ``_KEEP_PART_BYTES``) so they are not inflated
+    twice.
     """
+    kept: dict[str, bytes] = {}
+    room = _KEEP_TOTAL_BYTES
     try:
         for info in zf.infolist():
-            _verify_member(f, info, size, path)
+            keep = info.file_size <= min(_KEEP_PART_BYTES, room) and info.filename.lower().endswith((".xml", ".rels"))
+            data = _verify_member(f, info, size, path, keep)
+            if data is not None:
+                kept[info.filename] = data
+                room -= len(data)
     except OSError as exc:  # the disk, not the file: say so
         raise _error(path, "unreadable", exc.strerror or type(exc).__name__) from None
+    return kept
 
 
-def _verify_member(f: IO[bytes], info: zipfile.ZipInfo, size: int, path: str) -> None:
+def _verify_member(f: IO[bytes], info: zipfile.ZipInfo, size: int, path: str, keep: bool) -> bytes | None:
     """One member: method, local header, data inside the file, then the checked inflate."""
     name = info.filename
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
@@ -1026,11 +1049,14 @@ def _verify_member(f: IO[bytes], info: zipfile.ZipInfo, size: int, path: str) ->
     f.seek(start)
     if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
         raise _error(path, "corrupt-zip", f"{name}: stored size {info.compress_size} != {info.file_size}")
-    _inflate_checked(f, info, path)
+    return _inflate_checked(f, info, path, keep)
 
 
-def _inflate_checked(f: IO[bytes], info: zipfile.ZipInfo, path: str) -> None:
-    """Stream one member's data from ``f`` (positioned at it) through the checks."""
+def _inflate_checked(f: IO[bytes], info: zipfile.ZipInfo, path: str, keep: bool = False) -> bytes | None:
+    """Stream one member's data from ``f`` (positioned at it) through the checks.
+
+    With ``keep``, returns the data once it passed them all.
+    """
     name = info.filename
     declared = info.file_size
     watch = _PrologWatch(path, name)
@@ -1039,6 +1065,7 @@ def _inflate_checked(f: IO[bytes], info: zipfile.ZipInfo, path: str) -> None:
     pending = b""
     produced = 0
     crc = 0
+    chunks: list[bytes] = []
     try:
         while True:
             if not pending and remaining:
@@ -1060,6 +1087,8 @@ def _inflate_checked(f: IO[bytes], info: zipfile.ZipInfo, path: str) -> None:
                 )
             crc = zlib.crc32(out, crc)
             watch.feed(out)
+            if keep:
+                chunks.append(out)
             if inflater is not None and inflater.eof:
                 break
             if not out and not pending and not remaining:
@@ -1072,3 +1101,4 @@ def _inflate_checked(f: IO[bytes], info: zipfile.ZipInfo, path: str) -> None:
         raise _error(path, "corrupt-zip", f"{name}: {produced} bytes, header says {declared}")
     if crc != info.CRC:
         raise _error(path, "corrupt-zip", f"{name}: CRC mismatch")
+    return b"".join(chunks) if keep else None

@@ -150,11 +150,20 @@ def a1(row: int, col: int) -> str:
     return f"{col_letter(col)}{row}"
 
 
+_RANGE_CACHE: dict[str, tuple[int, int, int, int]] = {}
+
+
 def _range(ref: str) -> tuple[int, int, int, int]:
-    first, _, last = ref.partition(":")
-    r1, c1 = _pos(first)
-    r2, c2 = _pos(last) if last else (r1, c1)
-    return min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2)
+    """(min_row, min_col, max_row, max_col) of ``A1`` or ``A1:B2``, cached like :func:`_pos`."""
+    rng = _RANGE_CACHE.get(ref)
+    if rng is None:
+        first, _, last = ref.partition(":")
+        r1, c1 = _pos(first)
+        r2, c2 = _pos(last) if last else (r1, c1)
+        if len(_RANGE_CACHE) >= _POS_CACHE_MAX:
+            _RANGE_CACHE.clear()
+        rng = _RANGE_CACHE[ref] = min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2)
+    return rng
 
 
 # --------------------------------------------------------------------------- data model
@@ -1110,7 +1119,7 @@ def _plain_layout(data: bytes) -> tuple[str, str | None, tuple[str, ...], frozen
         return None
     text = ""
     if body:
-        if len(body.translate(None, _NOT_XML_BYTES)) != len(body) or b"]]>" in body:
+        if len(body.translate(None, _NOT_XML_BYTES)) != len(body) or (b"]" in body and b"]]>" in body):
             return None
         if not body.isascii() and (b"\xef\xbf\xbe" in body or b"\xef\xbf\xbf" in body):
             return None
@@ -1246,7 +1255,7 @@ def _plain_tokens_ok(parts: list[str | None], declared: frozenset[str]) -> bool:
     return not in_row
 
 
-def _read_plain_cells(parts: list[str | None], declared: frozenset[str], sheet: _Sheet) -> bool:
+def _read_plain_cells(text: str, parts: list[str | None], declared: frozenset[str], sheet: _Sheet) -> bool:
     """Feed the tokens of a plain ``<sheetData>`` to ``sheet`` exactly as :func:`_walk_tree`
     would; False (stop, fall back) at the first token that is not plain or not well-formed.
     """
@@ -1258,12 +1267,13 @@ def _read_plain_cells(parts: list[str | None], declared: frozenset[str], sheet: 
     max_rows, max_cols, max_cells = sheet.max_rows, sheet.max_cols, sheet.max_cells
     row = col = 0
     in_row = False
+    special = "\r" if "\r" in text else "&"  # what makes character data need decoding: '&', CR
     it = iter(parts)
     next(it)  # the (empty) gap before the first token
     for ca, fa, ft, vt, ta, tt, ra, rc, _ in zip(it, it, it, it, it, it, it, it, it, strict=True):
         if ca is not None:  # <c>
             info = cell_attrs(ca) or _cell_attrs(ca)
-            if info is None or not in_row or not info[5] <= declared:
+            if info is None or not in_row or (info[5] and not info[5] <= declared):
                 return False
             ref, pos, t, style, index, _, numeric = info
             if ref:
@@ -1273,14 +1283,14 @@ def _read_plain_cells(parts: list[str | None], declared: frozenset[str], sheet: 
                 pos = (row, col)
             if row > max_rows or col > max_cols:
                 sheet.check_pos((row, col))  # raises, even for an empty cell
-            if vt and ("&" in vt or "\r" in vt):
+            if vt and ("&" in vt or special in vt):
                 vt = chars(vt) or _xml_chars(vt)
                 if vt is None:
                     return False
             if ta is not None:
                 if ta and _plain_tag(ta, declared) is None:
                     return False
-                if "&" in tt or "\r" in tt:
+                if "&" in tt or special in tt:
                     tt = chars(tt) or _xml_chars(tt)
                     if tt is None:
                         return False
@@ -1305,7 +1315,7 @@ def _read_plain_cells(parts: list[str | None], declared: frozenset[str], sheet: 
                     return False
                 if ft is None:
                     ft = ""
-                elif "&" in ft or "\r" in ft:
+                elif "&" in ft or special in ft:
                     ft = chars(ft) or _xml_chars(ft)
                     if ft is None:
                         return False
@@ -1347,7 +1357,7 @@ def _read_plain(pkg: Package, part: str, sheet: _Sheet) -> bool:
     try:
         if dimension is not None:
             sheet.dimension(dimension)
-        if not _read_plain_cells(parts, declared, sheet):
+        if not _read_plain_cells(text, parts, declared, sheet):
             return False
         for ref in merges:
             sheet.merge(ref)

@@ -11,6 +11,7 @@ must fall back, and refusals (limits, damage) must be the same whichever path ge
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,8 @@ from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from test_xlsx import MAIN, build
 
-from gxsheet import xlsx
-from gxsheet.loader import Limits, LoadError
+from gxsheet import loader, xlsx
+from gxsheet.loader import Limits, LoadError, open_package
 
 ROOT = Path(__file__).resolve().parent.parent
 X14AC = "http://schemas.microsoft.com/office/spreadsheetml/2009/9/ac"
@@ -165,6 +166,30 @@ def test_every_repository_workbook_reads_the_same(spy, path):
         # examples and templates are written by the project's own openpyxl-based builders: plain
         assert result[0] == "ok"
         assert calls and all(c is True for c in calls), calls
+
+
+@pytest.mark.parametrize("path", REPO_WORKBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_parts_kept_at_open_are_the_zip_bytes(path):
+    """open_package keeps the XML parts its verifying inflate produced; reading them gives the same bytes."""
+    try:
+        pkg = open_package(path)
+    except LoadError:
+        return  # refused at open: nothing kept, nothing read
+    with pkg, zipfile.ZipFile(path) as zf:
+        kept = pkg._kept
+        assert any("worksheets/" in name for name in kept)
+        for name in pkg.names():
+            assert (name in kept) == name.lower().endswith((".xml", ".rels")), name
+            assert pkg.read(name) == zf.read(name), name
+
+
+def test_parts_not_kept_are_read_as_before(monkeypatch):
+    path = ROOT / "workbook_templates" / "gxsheet-2021.xlsx"
+    expected = outcome(path)
+    monkeypatch.setattr(loader, "_KEEP_TOTAL_BYTES", 3000)  # room for the small parts only
+    with open_package(path) as pkg:
+        assert pkg._kept and not any("worksheets/" in name for name in pkg._kept)
+    assert outcome(path) == expected
 
 
 # --------------------------------------------------------------------------- openpyxl output
