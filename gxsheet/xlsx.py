@@ -967,7 +967,7 @@ class _Memo(dict[Any, Any]):
 # (any name; the tree path does not look at it) with its attributes.
 _PROLOG_RE = re.compile(
     rb"(?:\xef\xbb\xbf)?(?:<\?xml([^<>?]*)\?>)?[ \t\r\n]*"
-    rb"<[A-Za-z_][A-Za-z0-9._-]*(?::[A-Za-z_][A-Za-z0-9._-]*)?"
+    rb"<([A-Za-z_][A-Za-z0-9._-]*(?::[A-Za-z_][A-Za-z0-9._-]*)?)"
     rb"((?:[ \t\r\n]+[A-Za-z_][A-Za-z0-9._:-]*[ \t\r\n]*=[ \t\r\n]*(?:\"[^\"<]*\"|'[^'<]*'))*)[ \t\r\n]*>"
 )
 _ENCODING_RE = re.compile(rb"encoding[ \t\r\n]*=[ \t\r\n]*[\"']([^\"']*)[\"']")
@@ -1021,21 +1021,29 @@ def _balanced(region: bytes) -> bool:
     return region.count(b"<") == 2 * region.count(b"</") + len(_EMPTY_TAG_RE.findall(region))
 
 
-def _check_layout(prefix: bytes, suffix: bytes) -> tuple[str | None, tuple[str, ...], frozenset[str]] | None:
-    """The ``<dimension ref>``, merged ranges and root namespace prefixes of a worksheet
-    part whose ``<sheetData>`` (emptied) lies between ``prefix`` and ``suffix``; None unless plain.
+def _well_formed(doc: bytes) -> bool:
+    """Whether the guarded expat (DOCTYPE refused, namespaces on) accepts ``doc``."""
+    try:
+        new_parser().Parse(doc, True)
+    except Exception:  # noqa: BLE001 - malformed or refused: the tree path reports it
+        return False
+    return True
 
-    Plain means: UTF-8; the ``<sheetData>`` a child of the root, in the main namespace
-    (the root's default namespace, or no namespace at all, as the tree path accepts); at
-    most one ``<dimension>`` before it and one ``<mergeCells>`` after it, also children of
-    the root and in their simplest form; no other element anywhere whose name contains
-    'sheetData', 'dimension' or 'mergeCell'.  The part with its ``<sheetData>`` emptied
-    must pass the guarded expat (DOCTYPE refused, well-formed).
+
+def _check_prefix(prefix: bytes) -> tuple[int, str | None, frozenset[str]] | None:
+    """What comes before a worksheet's ``<sheetData>``: (where the root start tag ends,
+    ``<dimension ref>``, namespace prefixes the root declares); None unless plain.
+
+    Plain means: UTF-8; the root's default namespace the main one or none (the tree path
+    accepts both); ``<sheetData>`` a child of the root; at most one ``<dimension>``, a
+    child of the root in its simplest form; nothing else named like 'sheetData',
+    'dimension' or 'mergeCell'.  Well-formed: the prefix closed by ``<sheetData/>`` and
+    the root end tag passes the guarded expat.
     """
     m = _PROLOG_RE.match(prefix)
-    if m is None or b"sheetData" in prefix or b"sheetData" in suffix:
+    if m is None or b"sheetData" in prefix or b"mergeCell" in prefix:
         return None
-    decl, root_attrs = m.groups()
+    decl, root, root_attrs = m.groups()
     if decl:
         enc = _ENCODING_RE.search(decl)
         if enc is not None and enc[1].lower() not in (b"utf-8", b"utf8"):
@@ -1047,50 +1055,60 @@ def _check_layout(prefix: bytes, suffix: bytes) -> tuple[str | None, tuple[str, 
                 return None  # another default namespace: the tree path ignores the cells
         elif name.startswith(b"xmlns:"):
             declared.add(name[6:].decode("ascii"))
-    p = new_parser()
-    try:
-        p.Parse(prefix + b"<sheetData/>" + suffix, True)
-    except Exception:  # noqa: BLE001 - malformed or refused: the tree path reports it
-        return None
-    # well-formed from here on, so counting tags tells the depth (see _balanced)
+    if not _well_formed(prefix + b"<sheetData/></" + root + b">"):
+        return None  # (if well-formed, the root end tag makes <sheetData> a child of the root)
     root_end = m.end()
-    if not _balanced(prefix[root_end:]):
-        return None
-
     dimension = None
-    n = prefix.count(b"dimension") + suffix.count(b"dimension")
+    n = prefix.count(b"dimension")
     if n:
         d = prefix.find(b"<dimension ", root_end)
         dm = _DIMENSION_RE.match(prefix, d) if n == 1 and d >= 0 else None
         if dm is None or not _balanced(prefix[root_end:d]):
             return None
         dimension = dm[1].decode("utf-8")
+    return root_end, dimension, frozenset(declared)
 
-    merges: tuple[str, ...] = ()
-    if b"mergeCell" in prefix:
+
+def _check_suffix(head: bytes, suffix: bytes) -> tuple[str, ...] | None:
+    """The merged ranges in what comes after a worksheet's ``</sheetData>``; None unless plain.
+
+    ``head`` is the part up to the end of the root start tag.  Plain means: at most one
+    ``<mergeCells>``, a child of the root in its simplest form, and nothing else named
+    like 'sheetData', 'dimension' or 'mergeCell'.  Well-formed: ``head`` followed by the
+    suffix passes the guarded expat.  With :func:`_check_prefix` that makes the whole
+    part (``<sheetData>`` emptied) well-formed: both sides are element content of the
+    same root start tag, and ``<sheetData/>`` keeps their character data apart.
+    """
+    if b"sheetData" in suffix or b"dimension" in suffix or not _well_formed(head + suffix):
         return None
     n = suffix.count(b"mergeCell")
-    if n:
-        mc = suffix.find(b"<mergeCells")
-        mm = _MERGES_RE.match(suffix, mc) if mc >= 0 else None
-        if mm is None:
-            return None
-        merges = tuple(ref.decode("utf-8") for ref in _MERGE_REF_RE.findall(mm[1]))
-        if n != 2 + len(merges) or not _balanced(suffix[:mc]):
-            return None
-    return dimension, merges, frozenset(declared)
+    if not n:
+        return ()
+    mc = suffix.find(b"<mergeCells")
+    mm = _MERGES_RE.match(suffix, mc) if mc >= 0 else None
+    if mm is None:
+        return None
+    merges = tuple(ref.decode("utf-8") for ref in _MERGE_REF_RE.findall(mm[1]))
+    if n != 2 + len(merges) or not _balanced(suffix[:mc]):
+        return None
+    return merges
 
 
-_LAYOUT_MEMO = _Memo(8 * 1024 * 1024)  # (prefix, suffix) -> _check_layout(prefix, suffix)
+#: Verdicts on the bytes around ``<sheetData>``, which repeat in every file made from one
+#: template (Excel rewrites the part before it - selection, active cell - more often than
+#: the larger part after it, so the two are kept apart).
+_PREFIX_MEMO = _Memo(2 * 1024 * 1024)  # prefix -> _check_prefix(prefix)
+_SUFFIX_MEMO = _Memo(8 * 1024 * 1024)  # (head, suffix) -> _check_suffix(head, suffix)
 
 
 def _plain_layout(data: bytes) -> tuple[str, str | None, tuple[str, ...], frozenset[str]] | None:
     """Split a worksheet part at its ``<sheetData>``; None when it is not plain.
 
-    Returns the ``<sheetData>`` content (decoded), then :func:`_check_layout`'s answer for
-    the rest.  That answer depends only on the bytes around ``<sheetData>``, which
-    repeat in every file made from one template, so it is memoised on them: identical
-    bytes, identical verdict.
+    Returns the ``<sheetData>`` content (decoded), the ``<dimension ref>``, the merged
+    ranges and the namespace prefixes the root declares.  The verdicts on the bytes
+    before and after ``<sheetData>`` (:func:`_check_prefix`, :func:`_check_suffix`)
+    depend on nothing else, so they are memoised on them: identical bytes, identical
+    verdict.
 
     Well-formedness of the content is checked here and as it is read, to the letter of
     what expat checks: bytes that are XML characters in UTF-8 (no control characters,
@@ -1111,11 +1129,18 @@ def _plain_layout(data: bytes) -> tuple[str, str | None, tuple[str, ...], frozen
         body, end = b"", a + 12
     else:
         return None
-    key = (data[:a], data[end:])
-    layout = _LAYOUT_MEMO.get(key, _MISSING)
-    if layout is _MISSING:
-        layout = _LAYOUT_MEMO.put(key, _check_layout(*key), len(key[0]) + len(key[1]) + 100)
-    if layout is None:
+    prefix = data[:a]
+    before = _PREFIX_MEMO.get(prefix, _MISSING)
+    if before is _MISSING:
+        before = _PREFIX_MEMO.put(prefix, _check_prefix(prefix), len(prefix) + 100)
+    if before is None:
+        return None
+    root_end, dimension, declared = before
+    key = (data[:root_end], data[end:])
+    merges = _SUFFIX_MEMO.get(key, _MISSING)
+    if merges is _MISSING:
+        merges = _SUFFIX_MEMO.put(key, _check_suffix(*key), len(key[0]) + len(key[1]) + 100)
+    if merges is None:
         return None
     text = ""
     if body:
@@ -1127,7 +1152,7 @@ def _plain_layout(data: bytes) -> tuple[str, str | None, tuple[str, ...], frozen
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             return None
-    return text, *layout
+    return text, dimension, merges, declared
 
 
 def _plain_attrs(raw: str) -> tuple[dict[str, str], frozenset[str]] | None:

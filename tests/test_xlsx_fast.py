@@ -494,6 +494,11 @@ VARIANTS: list[tuple[str, str | bytes, bool | None]] = [
     ("row left open", sheet('<row r="1">' + R1), False),
     ("stray row end", sheet(row(1, R1) + "</row>"), False),
     ("malformed layout", sheet(row(1, R1), tail="<mergeCells>"), False),
+    ("undefined entity before sheetData", sheet(row(1, R1), head="<sheetPr>&bad;</sheetPr>"), False),
+    ("mismatched tags before sheetData", sheet(row(1, R1), head="<sheetPr></sheetViews>"), False),
+    ("duplicate root attribute", sheet(row(1, R1), root=f'<worksheet xmlns="{MAIN}" a="1" a="2">'), False),
+    ("undefined entity after sheetData", sheet(row(1, R1), tail="<headerFooter>&bad;</headerFooter>"), False),
+    ("mismatched tags after sheetData", sheet(row(1, R1), tail="<headerFooter></sheetViews>"), False),
 ]
 
 
@@ -516,16 +521,23 @@ def test_damage_is_reported_as_the_tree_path_reports_it(spy, tmp_path):
 
 
 def test_layout_memo_is_only_a_cache(spy, tmp_path):
-    """The verdict on the layout around <sheetData> is memoised on its bytes; never on anything else."""
-    good = sheet(row(1, R1))
-    spy.both(package(tmp_path / "a.xlsx", [good]))
-    bad = good.replace("<headerFooter>", "<headerFooter><x>")  # same body, broken layout
-    result, calls = spy.both(package(tmp_path / "b.xlsx", [bad]))
-    assert result[1] == "corrupt" and calls == [False]
-    result, calls = spy.both(package(tmp_path / "c.xlsx", [good.replace(">x<", ">&bad;<")]))
-    assert result[1] == "corrupt" and calls == [False]
-    _, calls = spy.both(package(tmp_path / "d.xlsx", [good]))
-    assert calls == [True]
+    """Verdicts on the bytes before and after <sheetData> are memoised on them; never on anything else."""
+    tail = '<extLst><x14:ext xmlns:x14="urn:x14"/><y:z/></extLst>'
+    root = f'<worksheet xmlns="{MAIN}" xmlns:y="urn:y">'
+    good = sheet(row(1, R1), tail=TAIL + tail, root=root)
+    cases = [
+        (good, "ok", True),
+        (good.replace("<headerFooter>", "<headerFooter><x>"), "corrupt", False),  # broken after sheetData
+        (good.replace("<cols>", "<cols><x>"), "corrupt", False),  # broken before it
+        (good.replace(">x<", ">&bad;<"), "corrupt", False),  # broken inside
+        (good.replace(' xmlns:y="urn:y"', ""), "corrupt", False),  # same suffix, prefix y no longer declared
+        (good.replace('<pageSetUpPr fitToPage="1"/>', "<pageSetUpPr/>"), "ok", True),  # other prefix, same suffix
+        (good, "ok", True),
+    ]
+    for xml, expected, taken in cases * 2:
+        result, calls = spy.both(package(tmp_path / "m.xlsx", [xml]))
+        assert result[0] == "ok" if expected == "ok" else result[:2] == ("error", expected)
+        assert calls == [taken]
 
 
 # --------------------------------------------------------------------------- limits
