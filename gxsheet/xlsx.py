@@ -15,8 +15,8 @@ formats, data validation) around a few hundred cells.  So a normal-size workshee
 the plain shape that Excel, WPS and openpyxl write is read without a tree: its single
 ``<sheetData>`` is cut out and split into cell and row tokens by one regular expression,
 and the layout around it is only checked (dimension, merged ranges, and well-formedness by
-the same guarded expat, memoised on its bytes since they repeat in every file made from
-one template).  It gives exactly the tree path's results and errors: the same
+the same guarded expat, memoised on the bytes before and after ``<sheetData>``, which
+repeat in every file made from one template).  It gives exactly the tree path's results and errors: the same
 :class:`_Sheet` calls in the same order, the same element count charged, text decoded as
 expat decodes it, and every well-formedness rule expat applies to the cut-out part checked
 to the letter.  Anything else falls back to the tree path for that part, before anything
