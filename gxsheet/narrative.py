@@ -23,7 +23,7 @@ from functools import cache, lru_cache
 from . import findings as F
 from .normalise import clean_text, label_key
 from .record import Record
-from .spec import Section, editions, load_spec
+from .spec import NarrativeTopic, Section, Spec, SpecError, editions, load_spec
 
 __all__ = [
     "Heading",
@@ -34,6 +34,7 @@ __all__ = [
     "section_findings",
     "sections",
     "text_table_findings",
+    "topics",
 ]
 
 CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -265,31 +266,11 @@ def _prose_sheet_sections(rec: Record) -> list[F.Finding]:
 
 
 # ------------------------------------------------------------------ N-TEXT-TABLE
-
-
-@dataclass(frozen=True)
-class Topic:
-    """A figure the prose may state and the table cells it must agree with.
-
-    ``alternatives``: the prose figure is consistent when it equals the sum of any one of these
-    key groups (受理 may be counted with or without the applications carried over).
-    """
-
-    name: str
-    zh: str
-    en: str
-    alternatives: tuple[tuple[str, ...], ...]
-
-
-TOPICS = (
-    Topic("received", "本年新收政府信息公开申请", "applications received this year",
-          (("t3.received.total",), ("t3.received.total", "t3.carried.total"))),
-    Topic("carried", "上年结转政府信息公开申请", "applications carried over from last year", (("t3.carried.total",),)),
-    Topic("review", "政府信息公开行政复议", "administrative reconsiderations", (("t4.cases.review_total",),)),
-    Topic("litigation", "政府信息公开行政诉讼", "administrative lawsuits",
-          (("t4.cases.direct_total", "t4.cases.after_review_total"), ("t4.cases.direct_total",),
-           ("t4.cases.after_review_total",))),
-)
+#
+# Which figures the prose may state, and which cells each must agree with, is edition data: the
+# spec's ``narrative_topics`` (gxsheet.spec.NarrativeTopic). How Chinese prose states each figure is
+# language, kept here by topic name: the phrases that state it (_PATTERNS), that state it is zero
+# (_ZERO), and the words that make a sentence about disclosure at all (_CONTEXT).
 
 _NUM = r"(?P<n>\d+|[零一二两三四五六七八九十百]+)\s*(?:件|条|个|份|宗|起|次|项)"
 _STOP = r"[^，,。；;：:\d]"
@@ -327,6 +308,18 @@ _CONTEXT = {
     "litigation": re.compile(r"信息公开|公开"),
 }
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+if not set(_PATTERNS) == set(_ZERO) == set(_CONTEXT):
+    raise RuntimeError("gxsheet.narrative: _PATTERNS, _ZERO and _CONTEXT must name the same topics")
+
+
+def topics(spec: Spec) -> tuple[NarrativeTopic, ...]:
+    """The spec's narrative topics; SpecError when it names one this module has no phrases for."""
+    unknown = [t.name for t in spec.narrative_topics if t.name not in _PATTERNS]
+    if unknown:
+        raise SpecError(f"spec {spec.edition!r}: narrative topic(s) {', '.join(map(repr, unknown))} have no phrase "
+                        f"patterns in gxsheet.narrative (known: {', '.join(_PATTERNS)}); add them to _PATTERNS, "
+                        f"_ZERO and _CONTEXT")
+    return spec.narrative_topics
 
 
 @dataclass(frozen=True)
@@ -353,6 +346,7 @@ def _sentences(text: str) -> list[tuple[int, str]]:
 def prose_figures(rec: Record) -> list[Figure]:
     """The figures on applications and cases that the prose states, for the report year only."""
     year = rec.year
+    names = [t.name for t in topics(rec.spec)]
     out: list[Figure] = []
     for sec, text in rec.prose.items():
         if not isinstance(text, str) or not text:
@@ -361,10 +355,10 @@ def prose_figures(rec: Record) -> list[Figure]:
             years = {int(y) for y in _YEAR.findall(sentence)}
             if year is not None and years and year not in years:
                 continue  # about another year (上年, 下一年的计划)
-            for topic, pats in _PATTERNS.items():
+            for topic in names:
                 if not (_CONTEXT[topic].search(sentence) or sec in ("s3", "s4")):
                     continue
-                hit = _first_figure(topic, sentence, pats)
+                hit = _first_figure(topic, sentence, _PATTERNS[topic])
                 if hit is not None:
                     value, words, pos = hit
                     out.append(Figure(topic, value, words, sec, start + pos))
@@ -429,14 +423,14 @@ def text_table_findings(rec: Record) -> list[F.Finding]:
     spec = rec.spec
     out: list[F.Finding] = []
     done: set[str] = set()
-    topics = {t.name: t for t in TOPICS}
+    by_name = {t.name: t for t in topics(spec)}
     for fig in prose_figures(rec):
         if fig.topic in done:
             continue
-        topic = topics[fig.topic]
+        topic = by_name[fig.topic]
         sums: list[tuple[tuple[str, ...], int | float]] = []
         for keys in topic.alternatives:
-            if any(k not in spec.cells or k in rec.missing or rec.numeric(k) is None for k in keys):
+            if any(k in rec.missing or rec.numeric(k) is None for k in keys):
                 continue
             sums.append((keys, sum(rec.numeric(k) or 0 for k in keys)))
         if not sums:

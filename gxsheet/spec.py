@@ -3,7 +3,7 @@
 Everything else (templates, reader, validator, export, import, merge) is derived from these
 objects, so adding an edition means adding a spec file. The JSON is checked against
 ``schemas/format.schema.json`` on load, and a few cross-references the JSON Schema cannot express
-(unique keys, relations naming real rows/columns) are checked here.
+(unique keys, relations naming real rows/columns, narrative topics naming real cells) are checked here.
 """
 
 from __future__ import annotations
@@ -199,6 +199,23 @@ class Equation:
 
 
 @dataclass(frozen=True)
+class NarrativeTopic:
+    """A figure the prose may state and the value cells it must agree with (rule N-TEXT-TABLE).
+
+    ``name`` is how :mod:`gxsheet.narrative` names the Chinese phrases that state the figure (they
+    are language, not edition data, and stay there); ``zh`` / ``en`` say what the figure counts in
+    a message. ``alternatives``: the prose figure agrees when it equals the sum of any one of these
+    key groups (受理 may be counted with or without the applications carried over); a finding
+    names the first group.
+    """
+
+    name: str
+    zh: str
+    en: str
+    alternatives: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
 class Spec:
     edition: str
     name: str
@@ -209,6 +226,7 @@ class Spec:
     sections: tuple[Section, ...]
     tables: tuple[Table, ...]
     equations: tuple[Equation, ...]
+    narrative_topics: tuple[NarrativeTopic, ...]
     cells: dict[str, Cell] = field(hash=False, compare=False)
     source: dict[str, Any] = field(hash=False, compare=False, repr=False)
 
@@ -336,8 +354,23 @@ def parse_spec(data: dict[str, Any]) -> Spec:
         first_year=data["years"]["first"], last_year=data["years"]["last"],
         metadata=meta,
         sections=tuple(Section(s["key"], s["heading"]) for s in data["sections"]),
-        tables=tuple(tables), equations=tuple(equations), cells=cells, source=data,
+        tables=tuple(tables), equations=tuple(equations),
+        narrative_topics=_narrative_topics(data, cells), cells=cells, source=data,
     )
+
+
+def _narrative_topics(data: dict[str, Any], cells: dict[str, Cell]) -> tuple[NarrativeTopic, ...]:
+    """The spec's narrative topics, each name once and every key a value cell of this edition."""
+    out: list[NarrativeTopic] = []
+    for t in data["narrative_topics"]:
+        where = f"spec {data['edition']!r}: narrative topic {t['name']!r}"
+        if any(o.name == t["name"] for o in out):
+            raise SpecError(f"{where}: the name is used twice")
+        for k in (k for group in t["alternatives"] for k in group):
+            if k not in cells:
+                raise SpecError(f"{where}: {k} is not a value cell of this edition")
+        out.append(NarrativeTopic(t["name"], t["zh"], t["en"], tuple(tuple(g) for g in t["alternatives"])))
+    return tuple(out)
 
 
 @cache

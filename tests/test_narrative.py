@@ -6,8 +6,15 @@ lines) and a workbook's fixed prose sheet (no headings, a cell per section).
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
+
 import pytest
 
+import gxsheet.narrative
+import gxsheet.record
+import gxsheet.spec
 from gxsheet.narrative import (
     classify_heading,
     cn_number,
@@ -17,11 +24,12 @@ from gxsheet.narrative import (
     sec5_findings,
     section_findings,
     text_table_findings,
+    topics,
 )
 from gxsheet.reader import read_report
 from gxsheet.record import Record, empty_record
 from gxsheet.samples import valid_values, write_sample
-from gxsheet.spec import load_spec
+from gxsheet.spec import Spec, SpecError, editions, load_spec, schemas_dir
 from gxsheet.validate import validate_record
 
 HEADINGS = ["一、总体情况", "二、主动公开政府信息情况", "三、收到和处理政府信息公开申请情况",
@@ -188,6 +196,113 @@ def test_no_figure_is_read(sentence):
 def test_blank_table_cell_is_left_to_v_blank():
     rec = record(prose={"s1": "受理依申请公开124件。"}, values={"t3.received.total": None})
     assert text_table_findings(rec) == []
+
+
+# ------------------------------------------------------------------ N-TEXT-TABLE: the topics are spec data
+
+
+def spec_copy(tmp_path, edition: str, edit) -> Spec:
+    """The spec of ``edition`` as ``edit`` changes it, loaded from a copy in tmp_path by the loader the
+    real spec files go through (file, JSON Schema, cross-checks); load_spec's cache is left alone."""
+    data = json.loads((schemas_dir() / f"format-{edition}.json").read_text(encoding="utf-8"))
+    edit(data)
+    shutil.copy(schemas_dir() / "format.schema.json", tmp_path)
+    (tmp_path / f"format-{edition}.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(gxsheet.spec, "schemas_dir", lambda: tmp_path)
+        return load_spec.__wrapped__(edition)
+
+
+def topic(data: dict, name: str) -> dict:
+    return next(t for t in data["narrative_topics"] if t["name"] == name)
+
+
+def test_spec_copy_is_the_real_spec_until_edited(tmp_path):
+    assert spec_copy(tmp_path, "2021", lambda data: None) == load_spec("2021")
+
+
+def test_every_topic_of_every_edition_has_phrases():
+    named = set()
+    for e in editions():
+        spec = load_spec(e)
+        assert topics(spec) == spec.narrative_topics and spec.narrative_topics
+        assert all(k in spec.cells for t in spec.narrative_topics for keys in t.alternatives for k in keys)
+        named |= {t.name for t in spec.narrative_topics}
+    assert named == set(gxsheet.narrative._PATTERNS)  # no phrases kept for a topic no edition has
+
+
+def _misspelt_key(data):
+    topic(data, "received")["alternatives"][1][1] = "t3.carried.totl"
+
+
+def _unknown_grid(data):
+    topic(data, "review")["alternatives"].append(["t9.cases.review_total"])
+
+
+def _inner_row(data):
+    topic(data, "received")["alternatives"].append(["t3.result.total"])  # 三、本年度办理结果 groups rows: no cell
+
+
+def _twice(data):
+    data["narrative_topics"].append(dict(topic(data, "carried")))
+
+
+def _not_a_cell_key(data):
+    topic(data, "litigation")["alternatives"].append(["t4.cases"])
+
+
+def _key_repeated(data):
+    topic(data, "review")["alternatives"][0].append("t4.cases.review_total")
+
+
+def _none(data):
+    del data["narrative_topics"]
+
+
+@pytest.mark.parametrize("edit,words", [
+    (_misspelt_key, "spec '2021': narrative topic 'received': t3.carried.totl is not a value cell of this edition"),
+    (_unknown_grid, "narrative topic 'review': t9.cases.review_total is not a value cell"),
+    (_inner_row, "narrative topic 'received': t3.result.total is not a value cell"),
+    (_twice, "narrative topic 'carried': the name is used twice"),
+    (_not_a_cell_key, "'t4.cases' does not match"),
+    (_key_repeated, "has non-unique elements"),
+    (_none, "'narrative_topics' is a required property"),
+])
+def test_spec_topics_are_checked_on_load(tmp_path, edit, words):
+    with pytest.raises(SpecError, match=re.escape(words)):
+        spec_copy(tmp_path, "2021", edit)
+
+
+def test_a_topic_without_phrases_fails_loudly(tmp_path, monkeypatch):
+    """A spec may only name topics this module can read in prose: an unknown one is refused the
+    moment the prose rules meet it, not silently skipped."""
+    def rename(data):
+        topic(data, "carried")["name"] = "appeals"
+
+    spec = spec_copy(tmp_path, "2021", rename)
+    with pytest.raises(SpecError, match=r"spec '2021': narrative topic\(s\) 'appeals' have no phrase patterns"):
+        topics(spec)
+    monkeypatch.setattr(gxsheet.record, "load_spec", lambda edition: spec)
+    with pytest.raises(SpecError, match="'appeals'"):
+        text_table_findings(record("2021"))
+
+
+def test_figures_are_compared_with_the_spec_topics(tmp_path, monkeypatch):
+    """N-TEXT-TABLE takes the cells and words from the record's spec: without the received + carried
+    alternative, 受理12件 against 10 new and 2 carried-over applications is a contradiction."""
+    rec = record(prose={"s1": "全年受理政府信息公开申请12件。"}, values=t3(10, 2))
+    assert text_table_findings(rec) == []
+
+    def received_alone(data):
+        received = topic(data, "received")
+        received["alternatives"] = [["t3.received.total"]]
+        received["zh"], received["en"] = "新收申请（测试）", "new applications (test)"
+
+    spec = spec_copy(tmp_path, "2019", received_alone)
+    monkeypatch.setattr(gxsheet.record, "load_spec", lambda edition: spec)
+    [f] = text_table_findings(rec)
+    assert f.keys == ["prose.s1", "t3.received.total"] and f.numbers == {"prose": 12, "table": 10}
+    assert "即新收申请（测试）12件" in f.message_zh and "12 new applications (test)" in f.message_en
 
 
 # ------------------------------------------------------------------ N-SEC5-EMPTY, N-FEE
