@@ -7,7 +7,11 @@ fails as surely as a missed problem. Arithmetic rules that do not apply are asse
 
 from __future__ import annotations
 
+import functools
 import html as _html
+import json
+import shutil
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -15,6 +19,8 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 
+import gxsheet.importers.text
+import gxsheet.spec
 from gxsheet.cli import main
 from gxsheet.commands.import_ import write_workbook
 from gxsheet.importers import import_report
@@ -30,7 +36,7 @@ from gxsheet.render_docx import write_docx
 from gxsheet.render_txt import format_value, report_title, unit_notes
 from gxsheet.samples import write_sample
 from gxsheet.sources import read_any
-from gxsheet.spec import load_spec
+from gxsheet.spec import SpecError, editions, load_spec, schemas_dir
 from gxsheet.validate import validate_record
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -260,6 +266,99 @@ def test_txt_wrapped_header_and_cell_after_blank_line():
     assert [c.text for c in table.rows[0]] == ["信息内容", "本年新\n制作数量"]
     assert [c.text.strip() for c in table.rows[2]] == ["", "（四）无法提供", "1.本机关不掌握相关政府信息", "0"]
     assert table.rows[2][1].where == "第12行"
+
+
+# ------------------------------------------------------------------ captions are looked up in the spec
+
+
+@pytest.mark.parametrize("text,key", [
+    ("第二十条第（五）项", "t2_5"),
+    ("\t第二十条第(五)项 ", "t2_5"),            # half-width brackets, spaces
+    ("第二十条第 （ 九 ） 项", "t2_9"),
+    ("第20条第(8)项", "t2_8"),                  # Arabic numerals
+    ("表二 第二十条第（一）项", "t2_1"),          # a short caption with more words
+    ("第二十条第（二）项", None),                 # an item no edition tabulates
+    ("第一百二十条第（五）项", None),
+    ("第二十条第（十五）项", None),
+    ("根据第二十条第（五）项的规定，公开下列信息", None),  # a sentence, not a caption
+])
+def test_caption_is_a_grid_of_the_spec(text, key):
+    assert gxsheet.importers.text._caption_key(text) == key
+
+
+def _clear_caption_caches() -> None:
+    text = gxsheet.importers.text
+    for f in (text._captions, text._caption_key, text._all_row_labels, text._kind_of_label):
+        f.cache_clear()
+
+
+@pytest.fixture
+def edited_specs(tmp_path, monkeypatch):
+    """Call with ``edit(edition, data)``: from then on every module's load_spec and editions read
+    that edited copy of each spec file from tmp_path, through the real loader (with caches of their
+    own: the real specs stay cached as they were, the same objects, for the other tests)."""
+    real = schemas_dir()
+
+    def install(edit) -> None:
+        folder = tmp_path / "schemas"
+        folder.mkdir()
+        shutil.copy(real / "format.schema.json", folder)
+        for e in editions():
+            data = json.loads((real / f"format-{e}.json").read_text(encoding="utf-8"))
+            edit(e, data)
+            (folder / f"format-{e}.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        monkeypatch.setattr(gxsheet.spec, "schemas_dir", lambda: folder)
+        for name in ("load_spec", "editions"):
+            original = getattr(gxsheet.spec, name)
+            fresh = functools.cache(original.__wrapped__)
+            for module in [m for n, m in sys.modules.items() if n == "gxsheet" or n.startswith("gxsheet.")]:
+                if getattr(module, name, None) is original:
+                    monkeypatch.setattr(module, name, fresh)
+        _clear_caption_caches()
+
+    yield install
+    monkeypatch.undo()
+    _clear_caption_caches()
+
+
+def rename_grid(data: dict, old: str, new: str) -> None:
+    for t in data["tables"]:
+        for g in t["grids"]:
+            if g["key"] == old:
+                g["key"] = new
+    for r in data["relations"]:
+        if r["grid"] == old:
+            r["grid"] = new
+
+
+def test_caption_finds_a_grid_keyed_differently(edited_specs):
+    """The importer finds 第二十条第（五）项 by the spec's caption, not by a t2_N naming convention."""
+    before = import_report(SEED["002"])  # 王店镇: 5 + 57 行政许可 in 第二十条第（五）项
+    edited_specs(lambda edition, data: rename_grid(data, "t2_5", "licences"))
+    assert gxsheet.spec.load_spec("2019").grid("licences").caption == "第二十条第（五）项"
+    assert gxsheet.importers.text._caption_key("第二十条第（五）项") == "licences"
+    after = import_report(SEED["002"])
+
+    def renamed(key: str) -> str:
+        return "licences." + key[len("t2_5."):] if key.startswith("t2_5.") else key
+
+    rec, was = after.record, before.record
+    assert (rec.values["licences.licensing.previous"], rec.values["licences.licensing.decisions"]) == (5, 57)
+    assert rec.values == {renamed(k): v for k, v in was.values.items()}
+    assert rec.where == {renamed(k): v for k, v in was.where.items()}
+    assert not rec.missing and after.tables == before.tables
+
+    def said(findings):
+        return [(f.rule, [renamed(k) for k in f.keys], f.cells, f.message_zh, f.message_en) for f in findings]
+
+    assert said(rec.structure) == said(was.structure)
+    assert [(n.zh, n.en) for n in after.notes] == [(n.zh, n.en) for n in before.notes]
+
+
+def test_a_caption_must_name_one_grid_in_every_edition(edited_specs):
+    edited_specs(lambda edition, data: rename_grid(data, "t2_5", "licences") if edition == "2019" else None)
+    with pytest.raises(SpecError, match="第二十条第（五）项 names grid"):
+        import_report(SEED["002"])
 
 
 # ------------------------------------------------------------------ helpers: the same report as txt and html

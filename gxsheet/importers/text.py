@@ -8,12 +8,12 @@ an empty cell. From there one code path finds the title, the body, the year, the
 period, the six sections and the tables, so a .txt, a .docx and an .html of one report give the
 same Record.
 
-Tables are recognised by their anchors (第二十条第（N）项, the 勾稽关系 corner cell, 行政复议 beside
-行政诉讼), not by where they sit; rows and columns are matched to the official ones by label with
-:func:`gxsheet.align.align`, so a misspelt or renamed label still finds its row and becomes an
-S-LABEL finding with both texts. The edition is decided by the tables themselves. Whatever cannot
-be placed is reported — a structural finding when it changes what the report says, a note in the
-import summary otherwise — and never guessed.
+Tables are recognised by their anchors (a grid's caption as the spec gives it, 第二十条第（五）项;
+the 勾稽关系 corner cell; 行政复议 beside 行政诉讼), not by where they sit; rows and columns are
+matched to the official ones by label with :func:`gxsheet.align.align`, so a misspelt or renamed
+label still finds its row and becomes an S-LABEL finding with both texts. The edition is decided
+by the tables themselves. Whatever cannot be placed is reported — a structural finding when it
+changes what the report says, a note in the import summary otherwise — and never guessed.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from ..narrative import classify_heading, cn_number, location_en, sections
 from ..normalise import clean_text, label_key, normalise_value, parse_amount, similarity
 from ..record import Record, Value
 from ..render_txt import parse_unit_note
-from ..spec import Grid, Node, Spec, all_specs, edition_for_year, load_spec
+from ..spec import Grid, Node, Spec, SpecError, all_specs, edition_for_year, load_spec
 
 __all__ = [
     "Cell",
@@ -94,7 +94,6 @@ class Imported:
 
 _MARKER = re.compile(r"\[(?:bookmark|anchor|comment)[^\]]*\]", re.IGNORECASE)
 _CJK = re.compile(r"[\u3400-\u9fff]")
-_CAPTION = re.compile(r"第二十条第\(([一二三四五六七八九十]{1,2})\)项")
 _CN_NUMERAL = re.compile(r"[零〇一二两三四五六七八九十百千万]+")
 _COUNT_TEXT = re.compile(r"[+\-−]?[\d.,]+\s*(余|多)?\s*[件个条项次宗起人份]?")
 _VALUE_WORDS = {"暂无", "没有", "空白", "不适用", "无数据", "未发生", "不涉及"}
@@ -217,15 +216,49 @@ def read_bounded(path: str | Path, limits: Limits, too_large_zh: str, too_large_
                         f"{source}: cannot read the file ({e.strerror or e}).") from None
 
 
+def _caption_form(text: str) -> str:
+    """A caption as compared: :func:`ck` (NFKC, so （五） is (五); no whitespace) with each Chinese
+    numeral written as its value (第二十条第（五）项 → 第20条第(5)项, as is 第20条第(5)项)."""
+    def value(m: re.Match[str]) -> str:
+        n = cn_number(m.group())
+        return m.group() if n is None else str(n)
+
+    return _CN_NUMERAL.sub(value, ck(text))
+
+
+@cache
+def _captions() -> tuple[re.Pattern[str], dict[str, str]]:
+    """A pattern finding any grid caption of any edition, and each caption's grid key, both in
+    :func:`_caption_form`. Captions are read before the edition is known (the tables decide it), so
+    a caption must name the same grid in every edition that has it."""
+    keys: dict[str, str] = {}
+    for spec in all_specs():
+        for g in spec.grids():
+            if g.caption:
+                form = _caption_form(g.caption)
+                if keys.setdefault(form, g.key) != g.key:
+                    raise SpecError(f"spec {spec.edition!r}: the caption {g.caption} names grid {g.key} here and grid "
+                                    f"{keys[form]} elsewhere; the importer finds a grid by its caption, so a caption must "
+                                    f"name one grid in every edition")
+
+    def alone(form: str) -> str:  # a number at either end must not be part of a longer one
+        return (r"(?<!\d)" if form[0].isdigit() else "") + re.escape(form) + (r"(?!\d)" if form[-1].isdigit() else "")
+
+    forms = sorted(keys, key=len, reverse=True)  # the longest caption where one is part of another
+    return re.compile("|".join(map(alone, forms)) or r"(?!)"), keys
+
+
+@lru_cache(maxsize=4096)
 def _caption_key(text: str) -> str | None:
+    """The grid a caption names, or None when ``text`` is no caption: a short text (≤ 16 characters)
+    holding one of the spec's grid captions, both compared in :func:`_caption_form` (cached: every
+    cell of every table row is asked)."""
     t = ck(text)
     if len(t) > 16:
         return None
-    m = _CAPTION.search(t)
-    if not m:
-        return None
-    n = cn_number(m.group(1))
-    return f"t2_{n}" if n else None
+    pattern, keys = _captions()
+    m = pattern.search(_caption_form(t))
+    return keys[m.group()] if m else None
 
 
 def _row_anchor(row: Row) -> tuple[str, Row | None] | None:
