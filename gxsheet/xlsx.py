@@ -353,8 +353,32 @@ _MISSING = object()
 _SHIFT_BUDGET = 10_000_000
 
 
-def _scan(pkg: Package, part: str, start: Any) -> None:
-    """Run ``start(tag, attrs)`` over every element of a small metadata part.
+class _Memo(dict[Any, Any]):
+    """A dict that empties itself when its entries grow past ``max_cost`` (sizes summed).
+
+    Templates repeat the same parts, tags and texts in every submitted file, so a cache
+    keyed by the raw XML of a part, an attribute list or a text node turns their parsing
+    and decoding into one dict lookup.  ``get`` is dict's own (no Python call).
+    """
+
+    __slots__ = ("cost", "max_cost")
+
+    def __init__(self, max_cost: int) -> None:
+        super().__init__()
+        self.cost = 0
+        self.max_cost = max_cost
+
+    def put(self, key: Any, value: Any, cost: int = 1) -> Any:
+        if self.cost + cost > self.max_cost:
+            self.clear()
+            self.cost = 0
+        self.cost += cost
+        self[key] = value
+        return value
+
+
+def _scan(pkg: Package, part: str, start: Any) -> int:
+    """Run ``start(tag, attrs)`` over every element of a small metadata part; the count.
 
     Streaming with a start handler only (tags ``"uri local"``): as fast as a tree for
     the usual few-KB parts, and memory stays flat if a hostile one is huge.
@@ -373,6 +397,45 @@ def _scan(pkg: Package, part: str, start: Any) -> None:
     p.StartElementHandler = counted
     pkg.parse(part, p)
     pkg.charge(count, part)
+    return count
+
+
+#: Metadata parts up to this size have their scans memoised (see _scan_memo).
+_SCAN_MEMO_MAX = 256 * 1024
+_SCAN_MEMO = _Memo(4 * 1024 * 1024)  # (wanted, part bytes) -> (events, element count)
+
+
+def _scan_memo(pkg: Package, part: str, wanted: Any) -> list[tuple[str, dict[str, str]]]:
+    """The (tag, attrs) of the elements of ``part`` whose tag ``wanted`` accepts, in order.
+
+    Every element is charged as :func:`_scan` charges it.  Memoised on the part's bytes:
+    workbook.xml and its relationships repeat in every file made from one template.
+    """
+    data = pkg.read(part) if pkg.size(part) <= _SCAN_MEMO_MAX else None
+    found = None if data is None else _SCAN_MEMO.get((wanted, data))
+    if found is not None:
+        pkg.charge(found[1], part)
+        return found[0]
+    events: list[tuple[str, dict[str, str]]] = []
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        if wanted(tag):
+            events.append((tag, attrs))
+
+    count = _scan(pkg, part, start)
+    if data is not None:
+        _SCAN_MEMO.put((wanted, data), (events, count), len(data) + 100)
+    return events
+
+
+def _is_relationship(tag: str) -> bool:
+    # any namespace: the package-relationships URI is shared by strict OOXML, and some
+    # writers get it wrong while Excel does not care
+    return tag.endswith("Relationship")
+
+
+def _is_sheet_or_workbook_pr(tag: str) -> bool:
+    return _LOCAL.get(tag) in ("sheet", "workbookPr")
 
 
 def _read_rels(pkg: Package, part: str) -> list[tuple[str, str, str | None]]:
@@ -382,17 +445,11 @@ def _read_rels(pkg: Package, part: str) -> list[tuple[str, str, str | None]]:
     if rels_part is None:
         return []
     out = []
-
-    def start(tag: str, attrs: dict[str, str]) -> None:
-        # any namespace: the package-relationships URI is shared by strict OOXML, and
-        # some writers get it wrong while Excel does not care
-        if tag.endswith("Relationship"):
-            target = None
-            if attrs.get("TargetMode") != "External":
-                target = _resolve(pkg, folder, attrs.get("Target", ""))
-            out.append((attrs.get("Id", ""), attrs.get("Type", ""), target))
-
-    _scan(pkg, rels_part, start)
+    for _, attrs in _scan_memo(pkg, rels_part, _is_relationship):
+        target = None
+        if attrs.get("TargetMode") != "External":
+            target = _resolve(pkg, folder, attrs.get("Target", ""))
+        out.append((attrs.get("Id", ""), attrs.get("Type", ""), target))
     return out
 
 
@@ -414,21 +471,16 @@ def _resolve(pkg: Package, folder: str, target: str) -> str | None:
 def _read_workbook_xml(pkg: Package, part: str) -> tuple[list[tuple[str, str, str]], bool]:
     """Sheets as (name, state, relationship id) in workbook order, and the date1904 flag."""
     sheets: list[tuple[str, str, str]] = []
-    flags = {"date1904": False}
-    local = _LOCAL.get
-
-    def start(tag: str, attrs: dict[str, str]) -> None:
-        k = local(tag)
-        if k == "sheet":
+    date1904 = False
+    for tag, attrs in _scan_memo(pkg, part, _is_sheet_or_workbook_pr):
+        if _LOCAL[tag] == "sheet":
             rid = next((attrs[key] for key in _REL_ID_ATTRS if key in attrs), "")
             if not rid:  # unknown relationships namespace: take any '... id' attribute
                 rid = next((v for key, v in attrs.items() if key.endswith(" id")), "")
             sheets.append((attrs.get("name", ""), attrs.get("state", "visible"), rid))
-        elif k == "workbookPr":
-            flags["date1904"] = attrs.get("date1904", "").lower() in ("1", "true")
-
-    _scan(pkg, part, start)
-    return sheets, flags["date1904"]
+        else:
+            date1904 = attrs.get("date1904", "").lower() in ("1", "true")
+    return sheets, date1904
 
 
 def _rich_text(el: ET.Element) -> str:
@@ -513,6 +565,20 @@ def _read_shared_strings(pkg: Package, part: str, limits: Limits) -> list[str]:
 
 
 # --------------------------------------------------------------------------- sheets
+
+
+#: Merged ranges, their total area and furthest row and column (see _merge_summary).
+_MergeSummary = tuple[tuple[tuple[int, int, int, int], ...], int, int, int]
+
+
+def _merge_summary(refs: tuple[str, ...]) -> _MergeSummary | None:
+    """What :meth:`_Sheet.merge_all` needs to keep ``refs`` at once; None if one is malformed."""
+    try:
+        ranges = tuple(_range(ref) for ref in refs if ref)
+    except ValueError:
+        return None
+    area = sum((r2 - r1 + 1) * (c2 - c1 + 1) for r1, c1, r2, c2 in ranges)
+    return ranges, area, max((r[2] for r in ranges), default=0), max((r[3] for r in ranges), default=0)
 
 
 def _quick_value(t: str | None, vtext: str | None, inline: str | None, sst: list[str], cap: int) -> Any:
@@ -665,6 +731,22 @@ class _Sheet:
         self.merged_area += (r2 - r1 + 1) * (c2 - c1 + 1)
         if self.merged_area > self.max_cells:
             raise self.too_many("merged cells")
+
+    def merge_all(self, refs: tuple[str, ...], summary: _MergeSummary | None) -> None:
+        """:meth:`merge` each of ``refs``: in one go when ``summary`` shows no limit is hit."""
+        if summary is not None:
+            ranges, area, last_row, last_col = summary
+            if (
+                last_row <= self.max_rows
+                and last_col <= self.max_cols
+                and len(self.merged) + len(ranges) <= self.max_cells
+                and self.merged_area + area <= self.max_cells
+            ):
+                self.merged.extend(ranges)
+                self.merged_area += area
+                return
+        for ref in refs:
+            self.merge(ref)
 
     def cell(
         self,
@@ -939,30 +1021,6 @@ def _stream(pkg: Package, part: str, sheet: _Sheet) -> None:
 FAST_PATH = True
 
 
-class _Memo(dict[Any, Any]):
-    """A dict that empties itself when its entries grow past ``max_cost`` (sizes summed).
-
-    Templates repeat the same tags and texts in every submitted file, so a cache keyed by
-    the raw XML text of an attribute list or a text node turns their parsing and decoding
-    into one dict lookup.  ``get`` is dict's own (no Python call).
-    """
-
-    __slots__ = ("cost", "max_cost")
-
-    def __init__(self, max_cost: int) -> None:
-        super().__init__()
-        self.cost = 0
-        self.max_cost = max_cost
-
-    def put(self, key: Any, value: Any, cost: int = 1) -> Any:
-        if self.cost + cost > self.max_cost:
-            self.clear()
-            self.cost = 0
-        self.cost += cost
-        self[key] = value
-        return value
-
-
 # The prolog and the root start tag: an optional BOM and XML declaration, then the root
 # (any name; the tree path does not look at it) with its attributes.
 _PROLOG_RE = re.compile(
@@ -1069,7 +1127,7 @@ def _check_prefix(prefix: bytes) -> tuple[int, str | None, frozenset[str]] | Non
     return root_end, dimension, frozenset(declared)
 
 
-def _check_suffix(head: bytes, suffix: bytes) -> tuple[str, ...] | None:
+def _check_suffix(head: bytes, suffix: bytes) -> tuple[tuple[str, ...], _MergeSummary | None] | None:
     """The merged ranges in what comes after a worksheet's ``</sheetData>``; None unless plain.
 
     ``head`` is the part up to the end of the root start tag.  Plain means: at most one
@@ -1083,7 +1141,7 @@ def _check_suffix(head: bytes, suffix: bytes) -> tuple[str, ...] | None:
         return None
     n = suffix.count(b"mergeCell")
     if not n:
-        return ()
+        return (), None
     mc = suffix.find(b"<mergeCells")
     mm = _MERGES_RE.match(suffix, mc) if mc >= 0 else None
     if mm is None:
@@ -1091,7 +1149,7 @@ def _check_suffix(head: bytes, suffix: bytes) -> tuple[str, ...] | None:
     merges = tuple(ref.decode("utf-8") for ref in _MERGE_REF_RE.findall(mm[1]))
     if n != 2 + len(merges) or not _balanced(suffix[:mc]):
         return None
-    return merges
+    return merges, _merge_summary(merges)
 
 
 #: Verdicts on the bytes around ``<sheetData>``, which repeat in every file made from one
@@ -1101,11 +1159,13 @@ _PREFIX_MEMO = _Memo(2 * 1024 * 1024)  # prefix -> _check_prefix(prefix)
 _SUFFIX_MEMO = _Memo(8 * 1024 * 1024)  # (head, suffix) -> _check_suffix(head, suffix)
 
 
-def _plain_layout(data: bytes) -> tuple[str, str | None, tuple[str, ...], frozenset[str]] | None:
+def _plain_layout(
+    data: bytes,
+) -> tuple[str, str | None, tuple[tuple[str, ...], _MergeSummary | None], frozenset[str]] | None:
     """Split a worksheet part at its ``<sheetData>``; None when it is not plain.
 
     Returns the ``<sheetData>`` content (decoded), the ``<dimension ref>``, the merged
-    ranges and the namespace prefixes the root declares.  The verdicts on the bytes
+    ranges (with their :func:`_merge_summary`) and the namespace prefixes the root declares.  The verdicts on the bytes
     before and after ``<sheetData>`` (:func:`_check_prefix`, :func:`_check_suffix`)
     depend on nothing else, so they are memoised on them: identical bytes, identical
     verdict.
@@ -1384,8 +1444,7 @@ def _read_plain(pkg: Package, part: str, sheet: _Sheet) -> bool:
             sheet.dimension(dimension)
         if not _read_plain_cells(text, parts, declared, sheet):
             return False
-        for ref in merges:
-            sheet.merge(ref)
+        sheet.merge_all(*merges)
     except LoadError:
         if not _plain_tokens_ok(parts, declared):
             return False  # not well-formed after all: the tree path reports that first

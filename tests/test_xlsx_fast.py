@@ -594,6 +594,21 @@ def test_limits_are_the_same_on_the_fast_path(spy, tmp_path, limits, xml, kind):
     assert calls == ["raised"]  # refused by the fast path itself, not by a fallback
 
 
+def test_merged_ranges_at_the_limits(spy, tmp_path):
+    merges = '<mergeCells><mergeCell ref="A1:A2"/><mergeCell ref="B1:B2"/><mergeCell ref=""/></mergeCells>'
+    path = package(tmp_path / "m.xlsx", [_grid(1, 1, merges)])
+    for limits, ok in [
+        (Limits(max_cells=4), True),
+        (Limits(max_cells=3), False),
+        (Limits(max_rows=2), True),
+        (Limits(max_rows=1), False),
+    ]:
+        result, calls = spy.both(path, limits)
+        assert (result[0] == "ok") == ok and calls == ([True] if ok else ["raised"])
+        if ok:
+            assert result[2]["S1"][1] == [(1, 1, 2, 1), (1, 2, 2, 2)]
+
+
 def test_element_budget_is_charged_the_same(spy, tmp_path):
     xml = _grid(10, 10)  # 10 rows + 100 cells per sheet
     path = package(tmp_path / "b.xlsx", [xml, xml])
@@ -604,6 +619,23 @@ def test_element_budget_is_charged_the_same(spy, tmp_path):
     result, calls = outcomes[enough - 1]
     assert result[:2] == ("error", "sheet-too-large") and "XML elements" in result[3]
     assert calls == [True, False]  # the second sheet would overrun: the tree path says where
+
+
+def test_memoised_metadata_is_charged_the_same(tmp_path):
+    """workbook.xml and its relationships are scanned once per distinct content; every read charges them."""
+    path = package(tmp_path / "m.xlsx", [_grid(2, 2)])
+
+    def fresh(budget: int) -> Any:
+        xlsx._SCAN_MEMO.clear()
+        return outcome(path, Limits(max_elements=budget))
+
+    enough = next(b for b in range(1, 100) if fresh(b)[0] == "ok")
+    assert enough > 6  # 2 rows + 4 cells, and the metadata parts
+    for budget in (enough, enough - 1, 3):
+        expected = fresh(budget)
+        assert outcome(path, Limits(max_elements=budget)) == expected  # memoised now
+    assert fresh(enough - 1)[:2] == ("error", "sheet-too-large")
+    assert fresh(3)[:2] == ("error", "too-large")  # the metadata alone overran
 
 
 def test_a_limit_never_hides_damage_further_on(spy, tmp_path):
