@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 from xml.etree import ElementTree as ET
+from xml.parsers import expat
 
 from gxsheet.loader import (
     DEFAULT_LIMITS,
@@ -1057,13 +1058,13 @@ _STRIDE = _TOKEN_RE.groups + 1  # re.split: the gap before a token, then its gro
 #: and values that expat would report verbatim (no reference, no whitespace to normalise).
 _PLAIN_ATTRS_RE = re.compile(r'(?: [A-Za-z_][A-Za-z0-9._-]*(?::[A-Za-z_][A-Za-z0-9._-]*)?="[^"<&\t\n\r]*")*+')
 _PLAIN_ATTR_RE = re.compile(r' ([^=]+)="([^"]*)"')
-_REF_RE = re.compile(r"(?:#([0-9]{1,10})|#x([0-9A-Fa-f]{1,8})|(lt|gt|amp|quot|apos));")
-_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
+#: The usual ``<c>`` attribute list (r, s, t in that order, plain values), parsed at once.
+_USUAL_CELL_ATTRS_RE = re.compile(r' r="([A-Z]{1,3}[0-9]{1,7})"(?: s="([0-9]{1,9})")?(?: t="([A-Za-z]{1,9})")?')
 
-_ATTRS_MEMO = _Memo(100_000)  # raw attribute list -> (attrs, prefixes) or None
-_CELL_MEMO = _Memo(100_000)  # raw <c> attribute list -> _cell_attrs(raw)
-_ROW_MEMO = _Memo(100_000)  # raw <row> attribute list -> (r, prefixes)
-_CHARS_MEMO = _Memo(4_000_000)  # raw character data with '&' or CR -> text as expat reports it
+_ATTRS_MEMO = _Memo(20_000)  # raw attribute list -> (attrs, prefixes) or None
+_CELL_MEMO = _Memo(20_000)  # raw <c> attribute list -> _cell_attrs(raw)
+_ROW_MEMO = _Memo(20_000)  # raw <row> attribute list -> (r, prefixes)
+_CHARS_MEMO = _Memo(2_000_000)  # raw character data with '&' or CR -> text as expat reports it
 _NO_PREFIXES: frozenset[str] = frozenset()
 
 
@@ -1245,11 +1246,16 @@ def _cell_attrs(
     """A ``<c>`` attribute list as (r, its position or None if invalid, t, s, s as the
     style index RawCell gets, prefixes used, whether t means a number), memoised; None
     when not plain."""
-    parsed = _plain_attrs(raw)
-    if parsed is None:
-        return None
-    attrs, prefixes = parsed
-    ref, style = attrs.get("r"), attrs.get("s")
+    usual = _USUAL_CELL_ATTRS_RE.fullmatch(raw)
+    if usual is not None:
+        ref, style, t = usual.groups()
+        prefixes = _NO_PREFIXES
+    else:
+        parsed = _plain_attrs(raw)
+        if parsed is None:
+            return None
+        attrs, prefixes = parsed
+        ref, style, t = attrs.get("r"), attrs.get("s"), attrs.get("t")
     pos = None
     if ref:
         try:
@@ -1260,7 +1266,6 @@ def _cell_attrs(
         index = int(style) if style else 0
     except ValueError:
         index = 0  # as _Sheet.cell
-    t = attrs.get("t")
     return _CELL_MEMO.put(raw, (ref, pos, t, style, index, prefixes, t is None or t == "n"))
 
 
@@ -1271,38 +1276,22 @@ def _row_attrs(raw: str) -> tuple[str | None, frozenset[str]] | None:
 
 
 def _xml_chars(raw: str) -> str | None:
-    """Character data between two tags as expat reports it; None if not well-formed.
-
-    Line ends are normalised first (so ``&#13;`` still gives CR), then the predefined
-    entities and character references that name an XML character are replaced.
+    """Character data between two tags (with '&' or CR) as expat reports it; None if not
+    well-formed.  Expat decodes it itself (line ends, entities, character references):
+    markup cannot hide in ``raw``, so on its own in an element it reads exactly as in the part.
     """
     found = _CHARS_MEMO.get(raw)
     if found is not None:
         return found
-    text = raw.replace("\r\n", "\n").replace("\r", "\n") if "\r" in raw else raw
-    if "&" in text:
-        pieces = text.split("&")
-        out = [pieces[0]]
-        for piece in pieces[1:]:
-            m = _REF_RE.match(piece)
-            if m is None:
-                return None
-            dec, hexa, name = m.groups()
-            if name:
-                out.append(_ENTITIES[name])
-            else:
-                code = int(dec) if dec else int(hexa, 16)
-                if not (
-                    0x20 <= code <= 0xD7FF
-                    or code in (9, 10, 13)
-                    or 0xE000 <= code <= 0xFFFD
-                    or 0x10000 <= code <= 0x10FFFF
-                ):
-                    return None
-                out.append(chr(code))
-            out.append(piece[m.end() :])
-        text = "".join(out)
-    return _CHARS_MEMO.put(raw, text, len(raw) + 64)
+    out: list[str] = []
+    p = expat.ParserCreate()
+    p.buffer_text = True
+    p.CharacterDataHandler = out.append
+    try:
+        p.Parse(b"<t>" + raw.encode("utf-8") + b"</t>", True)
+    except expat.ExpatError:
+        return None
+    return _CHARS_MEMO.put(raw, "".join(out), len(raw) + 64)
 
 
 def _plain_tag(raw: str, declared: frozenset[str]) -> dict[str, str] | None:
