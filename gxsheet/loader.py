@@ -398,6 +398,8 @@ def _check_prolog(data: bytes, path: str, member: str) -> None:
     except expat.ExpatError as exc:
         detail = f"{member}: XML {expat.ErrorString(exc.code)} line {exc.lineno}"
         raise _error(path, "corrupt", detail) from None
+    except LookupError as exc:  # expat looks an unknown encoding="…" up in codecs
+        raise _error(path, "corrupt", f"{member}: XML {exc}") from None
     raise _error(path, "corrupt", f"{member}: no root element")
 
 
@@ -528,7 +530,7 @@ def _office_document(zf: zipfile.ZipFile, lower: dict[str, str]) -> str | None:
             p = new_parser()
             p.StartElementHandler = start
             p.Parse(data, True)
-    except (_XmlEntitiesError, expat.ExpatError):
+    except (_XmlEntitiesError, expat.ExpatError, LookupError):
         return None
     for target in targets:
         part = target.replace("\\", "/").lstrip("/").lower()
@@ -847,6 +849,8 @@ class Package:
         except expat.ExpatError as exc:
             detail = f"{info.filename}: XML {expat.ErrorString(exc.code)} line {exc.lineno}"
             raise _error(self.path, "corrupt", detail) from None
+        except LookupError as exc:  # an unknown encoding="…"
+            raise _error(self.path, "corrupt", f"{info.filename}: XML {exc}") from None
         except _ZIP_OPEN_ERRORS as exc:
             raise _error(self.path, "corrupt-zip", f"{info.filename}: {exc}") from None
 
@@ -987,7 +991,7 @@ class _PrologWatch:
             return
         except _XmlEntitiesError:
             raise _error(self.path, "xml-entities", self.member) from None
-        except expat.ExpatError:
+        except (expat.ExpatError, LookupError):  # LookupError: an unknown encoding="…"
             self.active = False  # not XML: whoever reads it will say so
             return
         if self.seen > _MAX_PROLOG:

@@ -493,6 +493,21 @@ def test_xml_entities_in_utf16(tmp_path, xlsx_file):
     refused(bad, "xml-entities")
 
 
+@pytest.mark.parametrize(
+    "part", [SHEET, "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/sharedStrings.xml", "[Content_Types].xml"]
+)
+def test_unknown_xml_encoding_is_a_clear_refusal(tmp_path, xlsx_file, path_mode, part):
+    """expat looks encoding="…" up in Python's codecs: an unknown name raised a bare LookupError."""
+    with zipfile.ZipFile(xlsx_file) as zf:
+        original = zf.read(part).decode() if part in zf.namelist() else f'<sst xmlns="{MAIN}"><si><t>x</t></si></sst>'
+    original = original.split("?>", 1)[-1] if original.startswith("<?xml") else original
+    bad = rewrite(xlsx_file, tmp_path / "enc.xlsx", {part: '<?xml version="1.0" encoding="UT-F-8"?>' + original})
+    if part == "[Content_Types].xml":  # only consulted to tell what the file is; the cells still read
+        assert read_workbook(bad).sheets
+    else:
+        assert "UT-F-8" in refused(bad, "corrupt").detail
+
+
 def test_doctype_after_root_is_just_malformed(tmp_path, xlsx_file):
     doc = sheet_with("", "x").replace("<sheetData>", "<sheetData><!DOCTYPE x>")
     refused(rewrite(xlsx_file, tmp_path / "late.xlsx", {SHEET: doc}), "corrupt")
