@@ -60,8 +60,9 @@ from .spec import Cell, Spec, edition_for_year, editions, load_spec
 
 #: the unit every amount column of the merge is expressed in
 MERGE_UNIT = "万元"
-#: below this many files a process pool costs more than it saves
-SERIAL_BELOW = 12
+#: below this many files a process pool costs more than it saves: starting one takes ~45 ms, the
+#: time to read ~20 workbooks (benchmarks/merge.py: at 30 files two processes are no faster)
+SERIAL_BELOW = 48
 #: files a worker reads per task: large enough to amortise pickling, small enough to balance
 MAX_CHUNK = 32
 #: files in a folder that are never submissions (Windows/macOS housekeeping, Excel lock files)
@@ -206,7 +207,7 @@ def read_all(paths: Sequence[str | Path], *, jobs: int | None = None, progress: 
 
     Chunks of files go to a ProcessPoolExecutor; results come back pickled (Records are plain
     dataclasses, failures plain Unreadable values, so nothing exotic crosses the process
-    boundary). Small merges and ``jobs=1`` read serially: a pool costs ~50 ms to start. A pool
+    boundary). Small merges and ``jobs=1`` read serially: a pool costs ~45 ms to start. A pool
     that breaks (a worker killed by the OS) does not lose the merge: what is left is read here.
     ``while_waiting`` runs in this process once the workers are busy (the merge imports the
     validator there: pandas + pandera take ~0.8 s that would otherwise come after reading).
