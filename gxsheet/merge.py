@@ -414,7 +414,7 @@ def merge_records(items: Sequence[tuple[Path, Record]], *, unreadable: Sequence[
                   name: str | None = None, progress: Progress | None = None) -> MergeResult:
     """Validate all records once and apply the merge rules; entries come back in sheet order."""
     t0 = time.perf_counter()
-    from .validate import describe, validate_records
+    from .validate import describe, finding_order, validate_records
 
     records = [r for _, r in items]
     if progress:
@@ -457,7 +457,7 @@ def merge_records(items: Sequence[tuple[Path, Record]], *, unreadable: Sequence[
             matched.add(norm_name(e.unit_name))
             e.findings += carry_findings(e.record, prev[1], prev[0])
     for e in entries:
-        e.findings.sort(key=lambda f: (0 if f.severity == "error" else 1, f.rule, f.cells))
+        e.findings.sort(key=finding_order)
     entries.sort(key=lambda e: (e.unit_name is None, norm_name(e.unit_name), e.path.name, str(e.path)))
     county = name or _common_parent(e.record for e in entries if e.included)
     t2 = time.perf_counter()

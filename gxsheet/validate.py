@@ -416,7 +416,7 @@ def validate_records(records: Sequence[Record]) -> list[list[F.Finding]]:
             out[idx[j]].extend(fs)
     for i, r in enumerate(records):
         out[i].extend(_narrative(r))
-    return [sorted(fs, key=_order) for fs in out]
+    return [sorted(fs, key=finding_order) for fs in out]
 
 
 def _narrative(rec: Record) -> list[F.Finding]:
@@ -441,8 +441,17 @@ def cell_order(ref: str) -> tuple:
     return (sheet, int(digits) if digits.isdigit() else 0, col, ref)
 
 
-def _order(f: F.Finding) -> tuple:
-    return (0 if f.severity == "error" else 1, f.rule, [cell_order(c) for c in f.cells])
+#: rule families in the order a clerk should fix them: the file's structure and metadata, then the
+#: cells themselves, then the sums (a fraction or a negative number also breaks a total: the cell
+#: comes first, the total it breaks after), then text against tables, then the merge's own rules
+RULE_FAMILY_ORDER = ("S", "M", "V", "T", "N", "X")
+
+
+def finding_order(f: F.Finding) -> tuple:
+    """Sort key of findings: errors first, then by rule family (causes before effects), rule, cell."""
+    family = f.rule.split("-", 1)[0]
+    rank = next((i for i, p in enumerate(RULE_FAMILY_ORDER) if family.startswith(p)), len(RULE_FAMILY_ORDER))
+    return (0 if f.severity == "error" else 1, rank, f.rule, [cell_order(c) for c in f.cells])
 
 
 def _run(edition: str, df: pd.DataFrame, recs: Sequence[Record]) -> dict[int, list[F.Finding]]:

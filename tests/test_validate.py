@@ -503,3 +503,25 @@ def test_reused_match_is_not_changed_by_a_mixed_edition_report(tmp_path):
     test_mixed_edition_tables(tmp_path)  # marks 表二 all missing on its own copy of the match
     after = read_report(write_sample(tmp_path / "b.xlsx", "2021", seed=1))
     assert not after.missing and after.values == before.values
+
+
+def test_a_cell_that_breaks_a_total_is_listed_before_the_total(tmp_path):
+    """A fraction in a count cell is numeric, so the row total it breaks is an error too: the clerk
+    reads the cause (V-INTEGER) first, then the effect (T3-ROW-TOTAL); structure comes before both."""
+    spec = load_spec("2021")
+    vals = valid_values(spec, 7)
+    planted = {"t3.received.natural": vals["t3.received.natural"] + 0.5}
+
+    def relabel(wb):
+        _cell_of(wb, "表三", "商业企业").value = "企业"
+
+    src = write_sample(tmp_path / "src.xlsx", "2021", seed=7, values=planted)
+    wb = load_workbook(src)
+    relabel(wb)
+    wb.save(tmp_path / "o.xlsx")
+    fs = validate_record(read_report(tmp_path / "o.xlsx"))
+    rules = [f.rule for f in fs]
+    assert "V-INTEGER" in rules and any(r.startswith("T3-") for r in rules) and "S-LABEL" in rules
+    errors = [r for r, f in zip(rules, fs, strict=True) if f.severity == "error"]
+    assert errors.index("V-INTEGER") < min(i for i, r in enumerate(errors) if r.startswith("T"))
+    assert rules[-1] == "S-LABEL"  # a warning: after every error
