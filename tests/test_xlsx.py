@@ -23,7 +23,7 @@ from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from openpyxl.formula.translate import Translator
 
-from gxsheet import xlsx
+from gxsheet import xlsx, xlsx_sheet
 from gxsheet.loader import Limits, LoadError
 from gxsheet.xlsx import RawCell, a1, col_letter, parse_a1, read_workbook
 
@@ -426,7 +426,7 @@ def test_shared_formula_master_after_dependant_and_untranslatable(tmp_path, path
 
 def test_shared_formula_expansion_is_budgeted(tmp_path, path_mode, monkeypatch):
     """A tiny <f t="shared" si="0"/> expands to a copy of the master: bounded per sheet."""
-    monkeypatch.setattr(xlsx, "_SHIFT_BUDGET", 20)
+    monkeypatch.setattr(xlsx_sheet, "_SHIFT_BUDGET", 20)
     rows = '<row r="1"><c r="B1"><f t="shared" ref="B1:B10" si="0">A1*2</f><v>0</v></c></row>'
     rows += "".join(f'<row r="{r}"><c r="B{r}"><f t="shared" si="0"/><v>0</v></c></row>' for r in range(2, 11))
     cells = read_workbook(build(tmp_path / "budget.xlsx", [{"name": "B", "xml": worksheet(rows)}])).sheets["B"].cells
@@ -666,9 +666,9 @@ def test_shared_formula_translation_matches_openpyxl(parts, ops, drow, dcol):
     formula = "".join(p + (ops[i] if i < len(parts) - 1 else "") for i, p in enumerate(parts))
     origin, dest = "M50", a1(50 + drow, 13 + dcol)
     expected = Translator("=" + formula, origin=origin).translate_formula(dest)[1:]
-    assert xlsx._shift_refs(formula, drow, dcol) == expected
+    assert xlsx_sheet._shift_refs(formula, drow, dcol) == expected
 
 
 def test_translation_out_of_range_gives_ref_error():
-    assert xlsx._shift_refs("A1+B$2", -1, 0) == "#REF!+B$2"
-    assert xlsx._shift_refs("LOG10(A1)+ATAN2(1,2)", 1, 1) == "LOG10(B2)+ATAN2(1,2)"
+    assert xlsx_sheet._shift_refs("A1+B$2", -1, 0) == "#REF!+B$2"
+    assert xlsx_sheet._shift_refs("LOG10(A1)+ATAN2(1,2)", 1, 1) == "LOG10(B2)+ATAN2(1,2)"

@@ -1,4 +1,4 @@
-"""gxsheet.xlsx fast path: plain worksheet parts read without a tree give exactly the tree path's results.
+"""gxsheet.xlsx_plain fast path: plain worksheet parts read without a tree give exactly the tree path's results.
 
 Every comparison reads the same file twice, once as shipped (``FAST_PATH`` on) and once with the
 fast path switched off, and requires the same :class:`WorkbookCells` - values compared with their
@@ -23,7 +23,7 @@ from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from test_xlsx import MAIN, build
 
-from gxsheet import loader, xlsx
+from gxsheet import loader, xlsx, xlsx_plain
 from gxsheet.loader import Limits, LoadError, open_package
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,12 +58,12 @@ def outcome(path: Path, limits: Limits | None = None) -> Any:
 
 
 class Spy:
-    """Wraps ``xlsx._read_plain``: per sheet part, True (read), False (fell back) or 'raised'."""
+    """Wraps ``xlsx_plain._read_plain``: per sheet part, True (read), False (fell back) or 'raised'."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls: list[bool | str] = []
         self.monkeypatch = monkeypatch
-        real = xlsx._read_plain
+        real = xlsx_plain._read_plain
 
         def spy(*args: Any) -> bool:
             try:
@@ -74,19 +74,19 @@ class Spy:
             self.calls.append(taken)
             return taken
 
-        monkeypatch.setattr(xlsx, "_read_plain", spy)
+        monkeypatch.setattr(xlsx_plain, "_read_plain", spy)
 
     def both(self, path: Path, limits: Limits | None = None) -> tuple[Any, list[bool | str]]:
         """Read ``path`` with and without the fast path; assert the same outcome."""
         self.calls = []
-        self.monkeypatch.setattr(xlsx, "FAST_PATH", True)
+        self.monkeypatch.setattr(xlsx_plain, "FAST_PATH", True)
         fast = outcome(path, limits)
         calls = self.calls
-        self.monkeypatch.setattr(xlsx, "FAST_PATH", False)
+        self.monkeypatch.setattr(xlsx_plain, "FAST_PATH", False)
         self.calls = []
         tree = outcome(path, limits)
         assert self.calls == []  # the switch really turns the fast path off
-        self.monkeypatch.setattr(xlsx, "FAST_PATH", True)
+        self.monkeypatch.setattr(xlsx_plain, "FAST_PATH", True)
         assert fast == tree
         return fast, calls
 
