@@ -12,6 +12,10 @@ sheet instead — an empty 总体情况, or another section's heading pasted ins
 
 The heading classifier lives here because it defines what counts as a section heading for both
 the rule and the importers that split a report into sections.
+
+Which section a rule is about is edition data: the rules look a section up by its role in the
+spec (``Spec.section_for``: overview, applications, review_litigation, problems, fees), and name it
+in a message as the spec does (``Section.zh`` / ``Section.en``, its heading).
 """
 
 from __future__ import annotations
@@ -38,8 +42,6 @@ __all__ = [
 ]
 
 CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-SECTION_ZH = {"s1": "第一部分", "s2": "第二部分", "s3": "第三部分", "s4": "第四部分", "s5": "第五部分", "s6": "第六部分"}
-SECTION_EN = {"s1": "section 1", "s2": "section 2", "s3": "section 3", "s4": "section 4", "s5": "section 5", "s6": "section 6"}
 
 #: what a clerk writes in a section that has nothing in it
 EMPTY_WORDS = {"无", "暂无", "没有", "无此项", "无相关情况", "/", "-", "—", "——", "无其他需要报告的事项"}
@@ -172,7 +174,8 @@ def _classify(t: str) -> tuple[str | None, int | None] | None:
 # ------------------------------------------------------------------ S-SECTIONS
 
 
-def _number_zh(n: int) -> str:
+def cn_numeral(n: int) -> str:
+    """1 → 一 … 10 → 十 (how a heading or a count is numbered); other numbers in digits."""
     return "一二三四五六七八九十"[n - 1] if 1 <= n <= 10 else str(n)
 
 
@@ -227,7 +230,7 @@ def section_findings(rec: Record) -> list[F.Finding]:
         if nxt is not None and order.index(nxt.key) + 1 <= h.number:
             out.append(F.make(
                 "S-SECTIONS", keys=[f"prose.{nxt.key}"], cells=[loc(i)], source=rec.source,
-                detail=f"{loc(i)}的标题“{h.text}”不是规定的六部分之一，却占用了“{_number_zh(h.number)}、”的编号，"
+                detail=f"{loc(i)}的标题“{h.text}”不是规定的六部分之一，却占用了“{cn_numeral(h.number)}、”的编号，"
                        f"其后又出现“{nxt.text}”，编号因此错乱；请把这部分内容并入相应部分（或改为小标题）。",
                 detail_en=f"the heading \"{h.text}\" ({loc(i)}) is not one of the six parts but takes the number "
                           f"{h.number}, and \"{nxt.text}\" follows it, so the numbering is broken; fold it into the "
@@ -240,13 +243,14 @@ def _prose_sheet_sections(rec: Record) -> list[F.Finding]:
     总体情况 or a whole report pasted into one cell (another section's heading inside it)."""
     out: list[F.Finding] = []
     secs = {s.key: s for s in sections()}
-    s1 = rec.prose.get("s1")
-    if s1 is None or not clean_text(str(s1)):
+    overview = rec.spec.section_for("overview")
+    text = rec.prose.get(overview.key)
+    if text is None or not clean_text(str(text)):
+        where = rec.where.get(f"prose.{overview.key}")
         out.append(F.make(
-            "S-SECTIONS", keys=["prose.s1"], cells=[rec.where.get("prose.s1", "")] if rec.where.get("prose.s1") else [],
-            source=rec.source,
-            detail="“一、总体情况”没有填写内容，请概述本年度政府信息公开工作的总体情况。",
-            detail_en="the part 一、总体情况 is empty; summarise the year's disclosure work."))
+            "S-SECTIONS", keys=[f"prose.{overview.key}"], cells=[where] if where else [], source=rec.source,
+            detail=f"“{overview.heading}”没有填写内容，请概述本年度政府信息公开工作的总体情况。",
+            detail_en=f"the part {overview.heading} is empty; summarise the year's disclosure work."))
     for key, text in rec.prose.items():
         if not isinstance(text, str):
             continue
@@ -308,6 +312,9 @@ _CONTEXT = {
     "litigation": re.compile(r"信息公开|公开"),
 }
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+#: roles of the sections that are wholly about disclosure applications and their appeals: a figure
+#: there is read without the disclosure wording (_CONTEXT) other sections need around it
+_FIGURE_ROLES = ("applications", "review_litigation")
 if not set(_PATTERNS) == set(_ZERO) == set(_CONTEXT):
     raise RuntimeError("gxsheet.narrative: _PATTERNS, _ZERO and _CONTEXT must name the same topics")
 
@@ -347,6 +354,7 @@ def prose_figures(rec: Record) -> list[Figure]:
     """The figures on applications and cases that the prose states, for the report year only."""
     year = rec.year
     names = [t.name for t in topics(rec.spec)]
+    about_figures = {rec.spec.section_for(role).key for role in _FIGURE_ROLES}
     out: list[Figure] = []
     for sec, text in rec.prose.items():
         if not isinstance(text, str) or not text:
@@ -356,7 +364,7 @@ def prose_figures(rec: Record) -> list[Figure]:
             if year is not None and years and year not in years:
                 continue  # about another year (上年, 下一年的计划)
             for topic in names:
-                if not (_CONTEXT[topic].search(sentence) or sec in ("s3", "s4")):
+                if not (_CONTEXT[topic].search(sentence) or sec in about_figures):
                     continue
                 hit = _first_figure(topic, sentence, _PATTERNS[topic])
                 if hit is not None:
@@ -442,7 +450,8 @@ def text_table_findings(rec: Record) -> list[F.Finding]:
         where = prose_location(rec, fig.section, fig.offset)
         table_words = "＋".join(_cell_words(rec, k) for k in keys)
         cells = ([where] if where else []) + [rec.locate(k) for k in keys]
-        sec_zh, sec_en = SECTION_ZH.get(fig.section, fig.section), SECTION_EN.get(fig.section, fig.section)
+        sec = next((s for s in spec.sections if s.key == fig.section), None)
+        sec_zh, sec_en = (sec.zh, sec.en) if sec is not None else (fig.section, fig.section)
         out.append(F.make(
             "N-TEXT-TABLE", keys=[f"prose.{fig.section}", *keys], cells=cells, source=rec.source,
             prose=fig.value, table=table_value,
@@ -471,36 +480,41 @@ def _is_empty(text: object) -> bool:
 
 
 def sec5_findings(rec: Record) -> list[F.Finding]:
-    if not _is_empty(rec.prose.get("s5")):
+    """N-SEC5-EMPTY: the section on problems and improvements (role ``problems``) says something."""
+    sec = rec.spec.section_for("problems")
+    text = rec.prose.get(sec.key)
+    if not _is_empty(text):
         return []
-    text = rec.prose.get("s5")
     said = f"只写了“{text.strip()}”" if isinstance(text, str) and text.strip() else "没有内容"
     said_en = f"only says \"{text.strip()}\"" if isinstance(text, str) and text.strip() else "is empty"
-    where = rec.where.get("prose.s5")
+    where = rec.where.get(f"prose.{sec.key}")
     return [F.make(
-        "N-SEC5-EMPTY", keys=["prose.s5"], cells=[where] if where else [], source=rec.source,
-        detail=f"“五、存在的主要问题及改进情况”{said}：每年都应如实说明存在的问题和改进措施。",
-        detail_en=f"section 五 (main problems and improvements) {said_en}; every report must state its problems and the improvements made.")]
+        "N-SEC5-EMPTY", keys=[f"prose.{sec.key}"], cells=[where] if where else [], source=rec.source,
+        detail=f"“{sec.heading}”{said}：每年都应如实说明存在的问题和改进措施。",
+        detail_en=f"section {sec.numeral} ({sec.heading_en}) {said_en}; every report must state its problems and the "
+                  f"improvements made.")]
 
 
 _FEE = re.compile(r"信息处理费|处理费|收取.{0,8}费|(未|不|没有|无)收费|免费提供|免收")
 
 
 def fee_findings(rec: Record) -> list[F.Finding]:
-    """N-FEE applies from 2021 (国办函〔2020〕109号): section 六 states the fees, even when zero."""
+    """N-FEE applies from 2021 (国办函〔2020〕109号): the section with the role ``fees`` (六、其他需要报告的
+    事项) states the fees, even when zero."""
     year = rec.year
     applies = year >= 2021 if year is not None else rec.spec.first_year >= 2021
     if not applies:
         return []
-    text = rec.prose.get("s6")
+    sec = rec.spec.section_for("fees")
+    text = rec.prose.get(sec.key)
     if isinstance(text, str) and _FEE.search(text):
         return []
-    where = rec.where.get("prose.s6")
+    where = rec.where.get(f"prose.{sec.key}")
     return [F.make(
-        "N-FEE", keys=["prose.s6"], cells=[where] if where else [], source=rec.source,
-        detail="“六、其他需要报告的事项”没有说明信息处理费的收取情况（依据国办函〔2020〕109号，未收取也应写明“本年度未收取信息处理费”）。",
-        detail_en="section 六 (other matters) says nothing about information-processing fees (国办函〔2020〕109号); state them, "
-                  "or that none were collected.")]
+        "N-FEE", keys=[f"prose.{sec.key}"], cells=[where] if where else [], source=rec.source,
+        detail=f"“{sec.heading}”没有说明信息处理费的收取情况（依据国办函〔2020〕109号，未收取也应写明“本年度未收取信息处理费”）。",
+        detail_en=f"section {sec.numeral} ({sec.heading_en}) says nothing about information-processing fees "
+                  f"(国办函〔2020〕109号); state them, or that none were collected.")]
 
 
 def narrative_findings(rec: Record) -> list[F.Finding]:

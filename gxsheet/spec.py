@@ -3,7 +3,8 @@
 Everything else (templates, reader, validator, export, import, merge) is derived from these
 objects, so adding an edition means adding a spec file. The JSON is checked against
 ``schemas/format.schema.json`` on load, and a few cross-references the JSON Schema cannot express
-(unique keys, relations naming real rows/columns, narrative topics naming real cells) are checked here.
+(unique keys, relations naming real rows/columns, narrative topics naming real cells, each section
+role held by one section) are checked here.
 """
 
 from __future__ import annotations
@@ -45,8 +46,16 @@ class Field:
 
 @dataclass(frozen=True)
 class Section:
+    """A part of the prose. ``heading_en`` says what its heading says, in English (other matters);
+    ``zh`` / ``en`` name it in a message (第三部分, section 3); ``roles`` say what the prose rules look
+    it up for (``format.schema.json`` lists them: overview, fees, …)."""
+
     key: str
     heading: str
+    heading_en: str
+    zh: str
+    en: str
+    roles: tuple[str, ...] = ()
 
     @property
     def numeral(self) -> str:
@@ -161,8 +170,12 @@ class Grid:
 
 @dataclass(frozen=True)
 class Table:
+    """One official table: ``sheet`` is its workbook sheet and its name in a Chinese message (表二),
+    ``en`` its name in an English one (table 2)."""
+
     key: str
     sheet: str
+    en: str
     title: str
     grids: tuple[Grid, ...]
 
@@ -256,6 +269,14 @@ class Spec:
                 return f
         raise KeyError(key)
 
+    def section_for(self, role: str) -> Section:
+        """The section that has ``role``; SpecError when none has it (a role the loader does not know:
+        every role of ``format.schema.json`` is checked to be held by one section on load)."""
+        for s in self.sections:
+            if role in s.roles:
+                return s
+        raise SpecError(f"spec {self.edition!r}: no section has the role {role!r} (roles: {', '.join(section_roles())})")
+
     @property
     def value_keys(self) -> list[str]:
         return list(self.cells)
@@ -319,7 +340,7 @@ def parse_spec(data: dict[str, Any]) -> Spec:
                         raise SpecError(f"duplicate cell key {k}")
                     cells[k] = Cell(k, t["key"], grid.key, r, c)
             grids.append(grid)
-        tables.append(Table(t["key"], t["sheet"], t["title"], tuple(grids)))
+        tables.append(Table(t["key"], t["sheet"], t["en"], t["title"], tuple(grids)))
     by_grid = {g.key: g for t in tables for g in t.grids}
     meta = tuple(
         Field(m["key"], m["label"], m["type"], m["required"], tuple(m.get("choices", ())), m.get("hint", ""))
@@ -353,10 +374,32 @@ def parse_spec(data: dict[str, Any]) -> Spec:
         edition=data["edition"], name=data["name"], issued_with=data["issued_with"],
         first_year=data["years"]["first"], last_year=data["years"]["last"],
         metadata=meta,
-        sections=tuple(Section(s["key"], s["heading"]) for s in data["sections"]),
+        sections=_sections(data),
         tables=tuple(tables), equations=tuple(equations),
         narrative_topics=_narrative_topics(data, cells), cells=cells, source=data,
     )
+
+
+def section_roles() -> tuple[str, ...]:
+    """The roles a section may have, as ``format.schema.json`` lists them (each one a prose rule needs)."""
+    return tuple(_meta_schema()["$defs"]["section_role"]["enum"])
+
+
+def _sections(data: dict[str, Any]) -> tuple[Section, ...]:
+    """The spec's sections, each role of :func:`section_roles` held by exactly one of them."""
+    out = tuple(Section(s["key"], s["heading"], s["heading_en"], s["zh"], s["en"], tuple(s.get("roles", ()))) for s in data["sections"])
+    keys = [s.key for s in out]
+    if len(keys) != len(set(keys)):
+        raise SpecError(f"spec {data['edition']!r}: duplicate section keys")
+    for role in section_roles():
+        holders = [s.key for s in out if role in s.roles]
+        if not holders:
+            raise SpecError(f"spec {data['edition']!r}: no section has the role {role!r}; the prose rules need one "
+                            f"(give it with \"roles\": [\"{role}\"] on that section)")
+        if len(holders) > 1:
+            raise SpecError(f"spec {data['edition']!r}: the role {role!r} is given to sections {', '.join(holders)}; "
+                            f"a role belongs to one section")
+    return out
 
 
 def _narrative_topics(data: dict[str, Any], cells: dict[str, Cell]) -> tuple[NarrativeTopic, ...]:

@@ -29,7 +29,7 @@ from gxsheet.narrative import (
 from gxsheet.reader import read_report
 from gxsheet.record import Record, empty_record
 from gxsheet.samples import valid_values, write_sample
-from gxsheet.spec import Spec, SpecError, editions, load_spec, schemas_dir
+from gxsheet.spec import Spec, SpecError, editions, load_spec, schemas_dir, section_roles
 from gxsheet.validate import validate_record
 
 HEADINGS = ["一、总体情况", "二、主动公开政府信息情况", "三、收到和处理政府信息公开申请情况",
@@ -217,6 +217,10 @@ def topic(data: dict, name: str) -> dict:
     return next(t for t in data["narrative_topics"] if t["name"] == name)
 
 
+def section(data: dict, key: str) -> dict:
+    return next(s for s in data["sections"] if s["key"] == key)
+
+
 def test_spec_copy_is_the_real_spec_until_edited(tmp_path):
     assert spec_copy(tmp_path, "2021", lambda data: None) == load_spec("2021")
 
@@ -259,6 +263,38 @@ def _none(data):
     del data["narrative_topics"]
 
 
+def _no_fees(data):
+    del section(data, "s6")["roles"]
+
+
+def _fees_twice(data):
+    section(data, "s5")["roles"].append("fees")
+
+
+def _unknown_role(data):
+    section(data, "s2")["roles"] = ["summary"]
+
+
+def _role_repeated(data):
+    section(data, "s6")["roles"] = ["fees", "fees"]
+
+
+def _section_unnamed(data):
+    del section(data, "s3")["en"]
+
+
+def _no_heading_en(data):
+    del section(data, "s6")["heading_en"]
+
+
+def _table_unnamed(data):
+    del data["tables"][0]["en"]
+
+
+def _section_twice(data):
+    data["sections"].append(dict(section(data, "s2")))
+
+
 @pytest.mark.parametrize("edit,words", [
     (_misspelt_key, "spec '2021': narrative topic 'received': t3.carried.totl is not a value cell of this edition"),
     (_unknown_grid, "narrative topic 'review': t9.cases.review_total is not a value cell"),
@@ -267,8 +303,16 @@ def _none(data):
     (_not_a_cell_key, "'t4.cases' does not match"),
     (_key_repeated, "has non-unique elements"),
     (_none, "'narrative_topics' is a required property"),
+    (_no_fees, "spec '2021': no section has the role 'fees'; the prose rules need one"),
+    (_fees_twice, "spec '2021': the role 'fees' is given to sections s5, s6; a role belongs to one section"),
+    (_unknown_role, "'summary' is not one of"),
+    (_role_repeated, "has non-unique elements"),
+    (_section_unnamed, "'en' is a required property at ['sections', 2]"),
+    (_no_heading_en, "'heading_en' is a required property at ['sections', 5]"),
+    (_table_unnamed, "'en' is a required property at ['tables', 0]"),
+    (_section_twice, "spec '2021': duplicate section keys"),
 ])
-def test_spec_topics_are_checked_on_load(tmp_path, edit, words):
+def test_spec_topics_and_sections_are_checked_on_load(tmp_path, edit, words):
     with pytest.raises(SpecError, match=re.escape(words)):
         spec_copy(tmp_path, "2021", edit)
 
@@ -321,6 +365,92 @@ def test_fee_statement_from_2021():
     assert fee_findings(record("2021", year=2023, prose={"s6": "依法收取信息处理费0元。"})) == []
     assert fee_findings(record("2019", year=2020, prose={"s6": "无"})) == []
     assert fee_findings(record("2021", prose={"s6": "网站运维费用20万元。"}))  # other costs are not the fee statement
+
+
+# ------------------------------------------------------------------ sections: names and roles are spec data
+
+
+def test_every_edition_gives_each_role_to_one_section():
+    assert section_roles() == ("overview", "applications", "review_litigation", "problems", "fees")
+    for e in editions():
+        spec = load_spec(e)
+        for role in section_roles():
+            assert [s.key for s in spec.sections if role in s.roles] == [spec.section_for(role).key]
+        assert {s.key: (s.zh, s.en) for s in spec.sections}["s4"] == ("第四部分", "section 4")
+    with pytest.raises(SpecError, match="spec '2021': no section has the role 'summary'"):
+        load_spec("2021").section_for("summary")
+
+
+def test_messages_name_the_sections_as_they_did():
+    """The words of every prose rule's message, as they were when narrative.py spelt the sections out."""
+    rec = record("2021", prose={"s1": None, "s5": "无", "s6": "无", "s3": "本年度共收到政府信息公开申请12件。"}, values=t3(13))
+    said = [(f.rule, f.keys, f.message_zh, f.message_en) for f in narrative_findings(rec)]
+    assert said == [
+        ("S-SECTIONS", ["prose.s1"], "“一、总体情况”没有填写内容，请概述本年度政府信息公开工作的总体情况。",
+         "the part 一、总体情况 is empty; summarise the year's disclosure work."),
+        ("N-TEXT-TABLE", ["prose.s3", "t3.received.total"],
+         "正文第三部分写“本年度共收到政府信息公开申请12件”，即本年新收政府信息公开申请12件；而表三 “一、本年新收政府信息公开申请数量”行 总计列为13，两者不符，请核实。",
+         'the text of section 3 says "本年度共收到政府信息公开申请12件", i.e. 12 applications received this year, but the '
+         'table has 13 (t3.received.total); please check.'),
+        ("N-SEC5-EMPTY", ["prose.s5"], "“五、存在的主要问题及改进情况”只写了“无”：每年都应如实说明存在的问题和改进措施。",
+         'section 五 (main problems and improvements) only says "无"; every report must state its problems and the '
+         'improvements made.'),
+        ("N-FEE", ["prose.s6"],
+         "“六、其他需要报告的事项”没有说明信息处理费的收取情况（依据国办函〔2020〕109号，未收取也应写明“本年度未收取信息处理费”）。",
+         "section 六 (other matters) says nothing about information-processing fees (国办函〔2020〕109号); state them, "
+         "or that none were collected."),
+    ]
+
+
+def test_rules_find_their_section_by_role(tmp_path, monkeypatch):
+    """N-SEC5-EMPTY and N-FEE check the sections the spec gives those roles, not 五 and 六 by key."""
+    rec = record("2021", prose={"s5": "本年度未收取信息处理费。", "s6": "无"})
+    assert [(f.rule, f.keys) for f in narrative_findings(rec)] == [("N-FEE", ["prose.s6"])]
+
+    def swap(data):
+        section(data, "s5")["roles"], section(data, "s6")["roles"] = ["fees"], ["problems"]
+
+    spec = spec_copy(tmp_path, "2021", swap)
+    monkeypatch.setattr(gxsheet.record, "load_spec", lambda edition: spec)
+    [f] = narrative_findings(rec)
+    assert (f.rule, f.keys) == ("N-SEC5-EMPTY", ["prose.s6"])
+    assert f.message_zh.startswith("“六、其他需要报告的事项”只写了“无”")
+    assert f.message_en.startswith('section 六 (other matters) only says "无"')
+
+
+def test_sections_keyed_and_named_differently(tmp_path, monkeypatch):
+    """With every section key renamed and 三 named anew, each rule still finds its section by role,
+    reads figures without disclosure wording only in the applications and appeals sections, and
+    names a section as the spec does."""
+    new = {"s1": "summary", "s2": "proactive", "s3": "requests", "s4": "appeals", "s5": "issues", "s6": "other"}
+
+    def rename(data):
+        for s in data["sections"]:
+            s["key"] = new[s["key"]]
+        section(data, "requests").update(zh="申请部分", en="the part on requests")
+
+    spec = spec_copy(tmp_path, "2021", rename)
+    monkeypatch.setattr(gxsheet.record, "load_spec", lambda edition: spec)
+
+    def report(**prose) -> Record:
+        rec = empty_record(spec, year=2021, level="镇", unit_name="某镇")
+        rec.values.update(valid_values(spec, 0))
+        rec.values.update(t3(10))
+        rec.prose.update(summary="本年度工作概况。", issues="信息更新不及时，将建立台账。", other="本年度未收取信息处理费。")
+        rec.prose.update(prose)
+        return rec
+
+    rec = report(summary=None, requests="共收到申请12件。", issues="无", other="无")
+    rec.where["prose.requests@0"] = "第40行"
+    fs = narrative_findings(rec)
+    assert [(f.rule, f.keys) for f in fs] == [
+        ("S-SECTIONS", ["prose.summary"]), ("N-TEXT-TABLE", ["prose.requests", "t3.received.total"]),
+        ("N-SEC5-EMPTY", ["prose.issues"]), ("N-FEE", ["prose.other"])]
+    assert "正文申请部分（第40行）写“共收到申请12件”" in fs[1].message_zh
+    assert 'the text of the part on requests (line 40) says "共收到申请12件"' in fs[1].message_en
+    assert narrative_findings(report(proactive="共收到申请12件。")) == []  # no disclosure wording: not read there
+    [appeal] = narrative_findings(report(appeals="被申请行政复议1件。"))
+    assert appeal.keys == ["prose.appeals", "t4.cases.review_total"]
 
 
 # ------------------------------------------------------------------ through the validator, on a workbook
