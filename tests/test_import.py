@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import html as _html
 import json
+import re
 import shutil
 import sys
 from collections import defaultdict
@@ -20,12 +21,14 @@ from docx import Document
 from openpyxl import load_workbook
 
 import gxsheet.importers.text
+import gxsheet.narrative
 import gxsheet.spec
+import gxsheet.validate
 from gxsheet.cli import main
 from gxsheet.commands.import_ import write_workbook
 from gxsheet.importers import import_report
 from gxsheet.importers.docx import docx_blocks
-from gxsheet.importers.text import Cell, Para, TableBlock, is_label, split_title
+from gxsheet.importers.text import Cell, Imported, Para, Row, TableBlock, import_blocks, is_label, split_title
 from gxsheet.importers.txt import txt_blocks
 from gxsheet.layout import workbook_layout
 from gxsheet.loader import LoadError
@@ -287,8 +290,11 @@ def test_caption_is_a_grid_of_the_spec(text, key):
 
 
 def _clear_caption_caches() -> None:
-    text = gxsheet.importers.text
-    for f in (text._captions, text._caption_key, text._all_row_labels, text._kind_of_label):
+    """The importer's and the heading classifier's memos of what the specs say."""
+    text, narrative = gxsheet.importers.text, gxsheet.narrative
+    for f in (text._captions, text._caption_key, text._all_row_labels, text._kind_of_label, text._captioned,
+              text._header_anchors, text._unlabelled, narrative.sections, narrative._section_grams,
+              narrative._classify):
         f.cache_clear()
 
 
@@ -314,6 +320,8 @@ def edited_specs(tmp_path, monkeypatch):
             for module in [m for n, m in sys.modules.items() if n == "gxsheet" or n.startswith("gxsheet.")]:
                 if getattr(module, name, None) is original:
                     monkeypatch.setattr(module, name, fresh)
+        # the validator's pandera schema is memoised by edition name: one of its own for the copies
+        monkeypatch.setattr(gxsheet.validate, "schema_for", functools.cache(gxsheet.validate.schema_for.__wrapped__))
         _clear_caption_caches()
 
     yield install
@@ -358,6 +366,176 @@ def test_caption_finds_a_grid_keyed_differently(edited_specs):
 def test_a_caption_must_name_one_grid_in_every_edition(edited_specs):
     edited_specs(lambda edition, data: rename_grid(data, "t2_5", "licences") if edition == "2019" else None)
     with pytest.raises(SpecError, match="第二十条第（五）项 names grid"):
+        import_report(SEED["002"])
+
+
+# ------------------------------------------------------------------ tables, grids and sections are found and named by the spec
+
+#: every table, grid and section key renamed, and 表三's （六）其他处理 row (split in 2021, whole in
+#: 2019); 表二's grids keep their order, as the S-EDITION message lists them sorted
+TABLES = {"t2": "proactive", "t3": "applications", "t4": "reviews"}
+GRIDS = {"t2_1": "pub_1", "t2_5": "pub_5", "t2_6": "pub_6", "t2_8": "pub_8", "t2_9": "pub_9", "t3": "requests",
+         "t4": "appeals"}
+SECTIONS = {"s1": "summary", "s2": "proactive", "s3": "requests", "s4": "appeals", "s5": "issues", "s6": "other"}
+OTHER = "other_handling"
+
+
+def rekey(edition: str, data: dict) -> None:
+    def walk(nodes):
+        for n in nodes:
+            yield n
+            yield from walk(n.get("children", ()))
+
+    def cell(key: str) -> str:
+        g, r, c = key.split(".")
+        return ".".join((GRIDS[g], OTHER if (g, r) == ("t3", "other") else r, c))
+
+    for sec in data["sections"]:
+        sec["key"] = SECTIONS[sec["key"]]
+    for t in data["tables"]:
+        t["key"] = TABLES[t["key"]]
+        for g in t["grids"]:
+            for n in walk(g["rows"]):
+                if (g["key"], n["key"]) == ("t3", "other"):
+                    n["key"] = OTHER
+            g["key"] = GRIDS[g["key"]]
+    for rel in data["relations"]:
+        if (rel["grid"], rel["over"]) == ("t3", "columns"):
+            rel["lhs"], rel["rhs"] = ([OTHER if k == "other" else k for k in side] for side in (rel["lhs"], rel["rhs"]))
+        rel["grid"] = GRIDS[rel["grid"]]
+    for topic in data["narrative_topics"]:
+        topic["alternatives"] = [[cell(k) for k in group] for group in topic["alternatives"]]
+
+
+_OLD_KEY = re.compile(r"(?<![\w.])(?:(t2_[1-9]|t3|t4)(\.other(?!\w))?|prose\.(s[1-6]))(?!\w)")
+
+
+def rekeyed(text: str) -> str:
+    """Keys in a text (a cell key, prose.s3, a message naming them) as :func:`rekey` renames them."""
+    def new(m: re.Match[str]) -> str:
+        if m.group(3):
+            return "prose." + SECTIONS[m.group(3)]
+        return GRIDS[m.group(1)] + (("." + OTHER) if m.group(2) and m.group(1) == "t3" else (m.group(2) or ""))
+
+    return _OLD_KEY.sub(new, text)
+
+
+def imported(imp: Imported) -> dict:
+    """All an import gives and the validator finds, for comparing two imports."""
+    rec = imp.record
+    findings = [(f.rule, f.keys, f.cells, f.message_zh, f.message_en) for f in validate_record(rec)]
+    return {"edition": rec.edition, "values": rec.values, "where": rec.where, "missing": sorted(rec.missing),
+            "meta": rec.meta, "prose": rec.prose, "headings": rec.headings_found, "findings": findings,
+            "structure": [(f.rule, f.keys, f.cells, f.message_zh, f.message_en) for f in rec.structure],
+            "notes": [(n.zh, n.en) for n in imp.notes], "tables": imp.tables}
+
+
+def as_rekeyed(said):
+    """:func:`imported` as it reads when every key is renamed by :func:`rekey` (the prose by section key)."""
+    if isinstance(said, str):
+        return rekeyed(said)
+    if isinstance(said, dict):
+        out = {rekeyed(k): as_rekeyed(v) for k, v in said.items()}
+        if "prose" in said:
+            out["prose"] = {SECTIONS[k]: v for k, v in said["prose"].items()}
+        return out
+    if isinstance(said, (list, tuple)):
+        return type(said)(as_rekeyed(x) for x in said)
+    return said
+
+
+def _page_break(blocks, word: str, at: int) -> list:
+    """The Word table holding ``word`` cut in two before its row ``at`` (a page break between them)."""
+    out = []
+    for b in blocks:
+        if isinstance(b, TableBlock) and any(word in c.text for r in b.rows for c in r):
+            out += [TableBlock(b.rows[:at], b.where), TableBlock(b.rows[at:], b.where + "续")]
+        else:
+            out.append(b)
+    return out
+
+
+def test_tables_grids_and_sections_keyed_differently(tmp_path, edited_specs):
+    """With every table, grid and section key renamed (and a row the editions split differently),
+    each report imports and validates the same under the new keys: grids are found by their
+    caption or header, a guessed grid of a captioned table by its labels, 表四's unlabelled row
+    across a page break, the table an other-edition grid belongs to by the spec, why it is of the
+    other edition from how the specs differ; the opening text and the sign-off by section order."""
+    docs = {}
+    for n, path in SEED.items():
+        docs[f"seed {n}"] = functools.partial(import_report, path)
+    docs["seed 000 as 2021"] = functools.partial(import_report, SEED["000"], edition="2021")
+    uncaptioned = tmp_path / "uncaptioned.txt"
+    uncaptioned.write_text("".join(line for line in SEED["003"].read_text(encoding="utf-8").splitlines(True)
+                                   if "第二十条" not in line), encoding="utf-8")
+    docs["no captions"] = functools.partial(import_report, uncaptioned)
+    rec = sample(tmp_path, "2021", seed=4, name="某镇")
+    write_docx(rec, tmp_path / "r.docx")
+    docs["2021 as 2019"] = functools.partial(import_report, tmp_path / "r.docx", edition="2019")
+    broken = _page_break(_page_break(docx_blocks(tmp_path / "r.docx"), "行政复议", -1), "勾稽关系", 12)
+    docs["page breaks"] = functools.partial(import_blocks, broken, source="r.docx", kind="docx")
+    before = {name: imported(read()) for name, read in docs.items()}
+    assert before["page breaks"]["values"] == rec.values and not before["page breaks"]["notes"][1:]
+    assert any("没有按规定拆分为三行" in f[3] for f in before["seed 000 as 2021"]["structure"])
+    assert any("被拆分成了三行" in f[3] for f in before["2021 as 2019"]["structure"])
+    assert any("没有表头或标题" in zh for zh, _ in before["no captions"]["notes"])
+
+    edited_specs(rekey)
+    assert gxsheet.spec.load_spec("2021").grid("appeals").table == "reviews"
+    for name, read in docs.items():
+        assert imported(read()) == as_rekeyed(before[name]), name
+
+
+def test_tables_are_named_as_the_spec_names_them(tmp_path, edited_specs):
+    """A table in the importer's messages and summary is the spec's sheet (表二) and en (table 2)."""
+    from gxsheet.render_txt import render_txt
+
+    export = tmp_path / "export.txt"
+    export.write_text(render_txt(sample(tmp_path, "2021", seed=13)), encoding="utf-8")
+    before = import_report(SEED["000"], edition="2021")  # S-EDITION on 表二 and 表三, 表二（九） not found
+
+    def rename(edition, data):
+        for t in data["tables"]:
+            t["sheet"], t["en"] = "附" + t["sheet"], t["en"].replace("table", "schedule")
+
+    def renamed(text: str) -> str:
+        return re.sub(r"table ([234])", r"schedule \1", re.sub(r"表([二三四])(?!格)", r"附表\1", text))
+
+    edited_specs(rename)
+    after = import_report(SEED["000"], edition="2021")
+    said = [(f.rule, f.message_zh, f.message_en) for f in after.record.structure]
+    assert said == [(f.rule, renamed(f.message_zh), renamed(f.message_en)) for f in before.record.structure]
+    assert {rule for rule, _, _ in said} == {"S-EDITION", "S-LAYOUT"}
+    assert any(zh.startswith("附表三（") and en.startswith("schedule 3 (") for _, zh, en in said)
+    assert after.tables == [(renamed(zh), where) for zh, where in before.tables]
+    assert import_report(export).tables == [("附表二", ""), ("附表三", ""), ("附表四", "")]
+
+
+def test_header_anchors_come_from_the_spec():
+    """A grid without a caption starts at its corner's 勾稽关系 or its column groups, as the spec has them."""
+    anchors = {a.grid: a for a in gxsheet.importers.text._header_anchors()}
+    assert set(anchors) == {"t3", "t4"}
+    assert anchors["t3"].corner and anchors["t3"].first == "申请人情况" and anchors["t3"].beside is None
+    assert not anchors["t4"].corner and anchors["t4"].first == "行政复议"
+    assert anchors["t4"].beside == {"行政诉讼", "未经复议直接起诉", "复议后起诉"}
+
+    def anchor(*texts):
+        hit = gxsheet.importers.text._row_anchor(Row([Cell(t, "x") for t in texts], 0))
+        return hit and hit[0]
+
+    assert anchor("（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）", "申请人情况") == "t3"
+    assert anchor("", "申请人情况") == "t3"
+    assert anchor("行政复议", "", "复议后起诉") == "t4" and anchor("行政复议", "行政诉讼") == "t4"
+    assert anchor("行政复议", "结果维持") is None and anchor("行政诉讼") is None
+
+
+def test_a_header_must_start_one_grid_in_every_edition(edited_specs):
+    def same_header(edition, data):
+        t4 = next(g for t in data["tables"] for g in t["grids"] if g["key"] == "t4")
+        t4["columns"][0]["label"] = "申请人情况"
+
+    edited_specs(same_header)
+    with pytest.raises(SpecError, match=r"grids t3 and t4 have the same header anchor \(申请人情况\)"):
         import_report(SEED["002"])
 
 

@@ -8,11 +8,12 @@ an empty cell. From there one code path finds the title, the body, the year, the
 period, the six sections and the tables, so a .txt, a .docx and an .html of one report give the
 same Record.
 
-Tables are recognised by their anchors (a grid's caption as the spec gives it, 第二十条第（五）项;
-the 勾稽关系 corner cell; 行政复议 beside 行政诉讼), not by where they sit; rows and columns are
-matched to the official ones by label with :func:`gxsheet.align.align`, so a misspelt or renamed
-label still finds its row and becomes an S-LABEL finding with both texts. The edition is decided
-by the tables themselves. Whatever cannot be placed is reported — a structural finding when it
+Tables are recognised by their anchors, all taken from the spec: a grid's caption, 第二十条第（五）项;
+for a grid without one, its header — the 勾稽关系 corner cell, or its column groups (申请人情况;
+行政复议 beside 行政诉讼) — not by where they sit; rows and columns are matched to the official ones
+by label with :func:`gxsheet.align.align`, so a misspelt or renamed label still finds its row and
+becomes an S-LABEL finding with both texts. Messages name a table as the spec does (表二, table 2).
+The edition is decided by the tables themselves. Whatever cannot be placed is reported — a structural finding when it
 changes what the report says, a note in the import summary otherwise — and never guessed.
 """
 
@@ -27,7 +28,7 @@ from pathlib import Path
 from .. import findings as F
 from ..align import align
 from ..loader import Limits, LoadError
-from ..narrative import classify_heading, cn_number, location_en, sections
+from ..narrative import classify_heading, cn_number, cn_numeral, location_en, sections
 from ..normalise import clean_text, label_key, normalise_value, parse_amount, similarity
 from ..record import Record, Value
 from ..render_txt import parse_unit_note
@@ -109,7 +110,6 @@ _PAGE_INFO = re.compile(r"^(发布时间|发布日期|发布机构|来源|信息
 MAX_GRID_ROWS = 200
 #: grids a document may hold before it is refused (a report has 7: five blocks of 表二, 表三, 表四)
 MAX_GRIDS = 60
-TABLE_NAMES = {"t2": ("表二", "table 2"), "t3": ("表三", "table 3"), "t4": ("表四", "table 4")}
 
 
 def strip_markers(text: str) -> str:
@@ -136,7 +136,9 @@ def is_label(text: str) -> bool:
 
 
 def _grid_name(spec: Spec, grid: Grid) -> tuple[str, str]:
-    zh, en = TABLE_NAMES.get(grid.table, (grid.table, grid.table))
+    """A grid in a message: its table as the spec names it (表二, table 2), with its caption."""
+    table = spec.table(grid.table)
+    zh, en = table.sheet, table.en
     if grid.caption:
         return f"{zh} {grid.caption}", f"{en} {grid.caption}"
     return zh, en
@@ -192,7 +194,7 @@ class Row:
 class Instance:
     """The rows of one official grid as found in the document."""
 
-    kind: str  # grid key: t2_1 … t2_9, t3, t4
+    kind: str  # grid key of the spec: t2_1 … t2_9, t3, t4
     where: str
     rows: list[Row] = field(default_factory=list)
     guessed: bool = False  # recognised by its row labels, no anchor
@@ -261,18 +263,67 @@ def _caption_key(text: str) -> str | None:
     return keys[m.group()] if m else None
 
 
+@cache
+def _captioned() -> frozenset[str]:
+    """The grids a caption introduces (表二's five), in any edition."""
+    return frozenset(_captions()[1].values())
+
+
+#: the word by which a corner cell stating its column's arithmetic (本列数据的勾稽关系为：…) is known,
+#: however the rest of it is worded: language; which grid has such a corner is the spec's
+_CORNER_WORD = "勾稽关系"
+
+
+@dataclass(frozen=True)
+class _HeaderAnchor:
+    """How a header row starts a grid without a caption: a cell holding :data:`_CORNER_WORD` when the
+    grid's corner holds it (``corner``), or a cell that is the grid's first column group (``first``),
+    alone when that group spans the whole grid (申请人情况: ``beside`` is None), else with another of
+    its column groups in the row (行政复议 beside 行政诉讼, 未经复议直接起诉 or 复议后起诉)."""
+
+    grid: str
+    corner: bool
+    first: str
+    beside: frozenset[str] | None
+
+
+@cache
+def _header_anchors() -> tuple[_HeaderAnchor, ...]:
+    """The header anchors of every grid without a caption, of every edition, in spec order. Like a
+    caption, a header is read before the edition is known, so it must start one grid in every edition."""
+    out: dict[_HeaderAnchor, None] = {}
+    for spec in all_specs():
+        for g in spec.grids():
+            if g.caption:
+                continue
+            first = g.columns[0]
+            groups = frozenset(ck(n.label) for n in g.all_columns() if n.label and not n.is_leaf and n is not first)
+            out[_HeaderAnchor(g.key, _CORNER_WORD in ck(g.corner or ""), ck(first.label or ""),
+                              None if len(g.columns) == 1 else groups)] = None
+    anchors = tuple(out)
+    for a in anchors:
+        for b in anchors:
+            if a.grid != b.grid and (a.first == b.first or (a.corner and b.corner)):
+                raise SpecError(f"grids {a.grid} and {b.grid} have the same header anchor "
+                                f"({_CORNER_WORD if a.corner and b.corner else a.first}); the importer finds a grid "
+                                f"without a caption by its header, so a header must start one grid in every edition")
+    return anchors
+
+
 def _row_anchor(row: Row) -> tuple[str, Row | None] | None:
-    """(grid kind, the row's remaining header content or None) when a row starts a grid."""
+    """(grid kind, the row's remaining header content or None) when a row starts a grid: a caption
+    in one of its cells, or the header of a grid without a caption (:func:`_header_anchors`)."""
     texts = [ck(c.text) for c in row.cells]
     for i, c in enumerate(row.cells):
         key = _caption_key(c.text)
         if key:
             rest = [x for j, x in enumerate(row.cells) if j != i]
             return key, (Row(rest, row.block) if any(ck(x.text) for x in rest) else None)
-    if any("勾稽关系" in t for t in texts) or "申请人情况" in texts:
-        return "t3", row
-    if "行政复议" in texts and ({"行政诉讼", "未经复议直接起诉", "复议后起诉"} & set(texts)):
-        return "t4", row
+    present = set(texts)
+    corner = any(_CORNER_WORD in t for t in texts)
+    for a in _header_anchors():
+        if (a.corner and corner) or (a.first in present and (a.beside is None or a.beside & present)):
+            return a.grid, row
     return None
 
 
@@ -315,6 +366,12 @@ def _guess_kind(row: Row) -> _RowLabel | None:
     return _kind_of_label(label_key(labels[-1]))
 
 
+@cache
+def _unlabelled() -> frozenset[str]:
+    """The grids whose rows have no label (表四's one data row), in any edition."""
+    return frozenset(g.key for spec in all_specs() for g in spec.grids() if g.label_depth == 0)
+
+
 def _row_fits(kind: str, row: Row) -> bool:
     """Whether a row continues a grid across a table break (a page break in Word)."""
     if row.is_blank():
@@ -322,7 +379,7 @@ def _row_fits(kind: str, row: Row) -> bool:
     guess = _guess_kind(row)
     if guess is not None:
         return guess.kind == kind
-    if kind == "t4":
+    if kind in _unlabelled():
         return not any(is_label(c.text) for c in row.cells)
     return False
 
@@ -656,7 +713,8 @@ def _segment(blocks: Sequence[Block]) -> tuple[list[Instance], list[Note]]:
             if first and current is not None and current.rows and not _row_fits(current.kind, row):
                 current = None
             first = False
-            if current is None or (current.guessed and current.kind.startswith("t2_")):
+            # a grid found without its caption: the next captioned grid may follow without its own
+            if current is None or (current.guessed and current.kind in _captioned()):
                 guess = _guess_kind(row)
                 if guess is not None and (current is None or guess.kind != current.kind):
                     current = Instance(guess.kind, (pending[0] if pending else row).where, guessed=True)
@@ -867,11 +925,12 @@ def _split_sections(blocks: Sequence[Block], skip: set[int], notes: list[Note]) 
     if ended:
         notes.append(Note(f"{ended}起的附件（{appendix}段）不是报告正文，未导入。",
                           f"the appendix from {ended} ({appendix} paragraphs) is not part of the report text; not imported."))
-    tail = parts["s6"]
+    first, last = sections()[0].key, sections()[-1].key
+    tail = parts[last]  # a sign-off closes the last section
     while tail and _SIGNATURE.match(clean_text(tail[-1][0])):
         text, where = tail.pop()
         notes.append(Note(f"{where}：落款“{text}”未计入正文。", f"{where}: the sign-off \"{text}\" is not part of the prose."))
-    parts["s1"] = preamble + parts["s1"]
+    parts[first] = preamble + parts[first]
     return out
 
 
@@ -923,7 +982,7 @@ def _read_tables(rec: Record, spec: Spec, voted: list[tuple[Instance, str | None
     foreign: dict[str, list[tuple[Instance, str]]] = {}
     for inst, best in voted:
         if best is not None and best != spec.edition:
-            foreign.setdefault(_table_of(inst.kind), []).append((inst, best))
+            foreign.setdefault(load_spec(best).grid(inst.kind).table, []).append((inst, best))
         try:
             grid = spec.grid(inst.kind)
         except KeyError:
@@ -953,7 +1012,7 @@ def _read_tables(rec: Record, spec: Spec, voted: list[tuple[Instance, str | None
     for tkey, found in foreign.items():
         inst, other_edition = found[0]
         other = load_spec(other_edition)
-        zh, en = TABLE_NAMES.get(tkey, (tkey, tkey))
+        zh, en = other.table(tkey).sheet, other.table(tkey).en
         why_zh, why_en = _edition_detail(tkey, [i for i, _ in found], spec, other)
         rec.structure.append(F.make(
             "S-EDITION", cells=[inst.where], source=source,
@@ -974,7 +1033,7 @@ def _read_tables(rec: Record, spec: Spec, voted: list[tuple[Instance, str | None
                             f"{source}：报告在{last.rows[-1].where}处中断，{zh}及其后的表格缺失，文件不完整；请提供完整的报告后再导入。",
                             f"{source}: the report breaks off at {location_en(last.rows[-1].where)}: {en} and the tables after it "
                             f"are missing, so the report is incomplete; provide the complete report and import again.")
-        if _table_of(g.key) in foreign:
+        if g.table in foreign:
             continue  # S-EDITION already says why
         rec.structure.append(F.make(
             "S-LAYOUT", cells=[], source=source,
@@ -997,7 +1056,7 @@ def _exact_tables(rec: Record, spec: Spec, tables: tuple[str, dict[str, Value]],
             "S-EDITION", cells=[], source=source,
             detail=f"表格是{other.edition}版（{other.issued_with}），而指定的是{spec.edition}版（{spec.issued_with}）。",
             detail_en=f"the tables are the {other.edition} edition ({other.issued_with}), but the {spec.edition} edition was asked for."))
-    return [(TABLE_NAMES[t.key][0], "") for t in spec.tables if t.key in TABLE_NAMES]
+    return [(t.sheet, "") for t in spec.tables]
 
 
 def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: str | None = None,
@@ -1144,17 +1203,33 @@ def _unit_note(text: str) -> tuple[str, str] | None:
     return None
 
 
-def _table_of(grid_key: str) -> str:
-    return grid_key.split("_", 1)[0]
+_NUMBERED_LABEL = re.compile(r"^\(([一二三四五六七八九十]+)\)(.+)$")
+_EN_COUNT = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten"}
 
 
 def _edition_detail(tkey: str, insts: list[Instance], spec: Spec, other: Spec) -> tuple[str, str]:
-    """Why a table is of the other edition, in a few words."""
-    if tkey == "t3" and spec.edition != other.edition:
-        if any(n.key == "other" and not n.is_leaf for n in spec.grid("t3").all_rows()):
-            return "：“（六）其他处理”没有按规定拆分为三行", ": 其他处理 (6) is not split into its three rows"
-        return "：“（六）其他处理”被拆分成了三行", ": 其他处理 (6) is split into three rows"
-    if tkey == "t2":
+    """Why a table is of the other edition, in a few words, read from how the two specs differ: a
+    row one of them splits into several and the other keeps whole (（六）其他处理 of 表三); else, for a
+    table of several grids (表二), the grids found."""
+    table = other.table(tkey)
+    for g in table.grids:  # the table as found (the other edition's) against the report's edition
+        try:
+            official = {n.key: n for n in spec.grid(g.key).all_rows()}
+        except KeyError:
+            continue
+        for found in g.all_rows():
+            row = official.get(found.key)
+            if row is None or row.is_leaf == found.is_leaf:
+                continue
+            count = len((found if row.is_leaf else row).children)
+            label = row.label or row.key
+            m = _NUMBERED_LABEL.match(ck(label))
+            label_en = f"{m.group(2)} ({cn_number(m.group(1))})" if m else label
+            count_en = _EN_COUNT.get(count, str(count))
+            if row.is_leaf:
+                return f"：“{label}”被拆分成了{cn_numeral(count)}行", f": {label_en} is split into {count_en} rows"
+            return f"：“{label}”没有按规定拆分为{cn_numeral(count)}行", f": {label_en} is not split into its {count_en} rows"
+    if len(table.grids) > 1:
         kinds = "、".join(sorted({i.kind for i in insts}))
         return f"（{kinds}）", f" ({kinds})"
     return "", ""
