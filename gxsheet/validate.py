@@ -465,8 +465,13 @@ def _run(edition: str, df: pd.DataFrame, recs: Sequence[Record]) -> dict[int, li
         cases = err.failure_cases
     finally:
         _CURRENT.pop(edition, None)
+    # a check that raised is reported with no row: never let it pass as "no finding"
+    broken = cases[cases["index"].isna()]
+    if len(broken):
+        check, case = broken.iloc[0]["check"], broken.iloc[0]["failure_case"]
+        raise RuntimeError(f"validation check {check} could not run: {case}")
     # pandera reports a frame check once per column of the failing row: keep one per row
-    cases = cases[cases["index"].notna()].drop_duplicates(["check", "index"])
+    cases = cases.drop_duplicates(["check", "index"])
     is_value = cases["check"].isin(VALUE_RULES)
     # a failing row of a value rule: its cells that break the rule, from the analysis the check used
     cells = [(check, idx, analysis.keys[c])

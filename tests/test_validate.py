@@ -525,3 +525,14 @@ def test_a_cell_that_breaks_a_total_is_listed_before_the_total(tmp_path):
     errors = [r for r, f in zip(rules, fs, strict=True) if f.severity == "error"]
     assert errors.index("V-INTEGER") < min(i for i, r in enumerate(errors) if r.startswith("T"))
     assert rules[-1] == "S-LABEL"  # a warning: after every error
+
+
+def test_a_check_that_cannot_run_is_an_error_not_a_pass(tmp_path, monkeypatch):
+    """pandera (lazy) turns an exception inside a check into a failure case without a row; the run
+    must not read that as "nothing found"."""
+    from gxsheet import validate as V
+
+    rec = read_report(write_sample(tmp_path / "x.xlsx", "2021", seed=1))
+    monkeypatch.setattr(V, "_analysis", lambda df, spec: (_ for _ in ()).throw(ValueError("broken analysis")))
+    with pytest.raises(RuntimeError, match="could not run.*broken analysis"):
+        V.validate_records([rec])
