@@ -992,3 +992,11 @@ def test_validate_reads_imports_through_read_any(tmp_path):
     write_docx(rec, docx)
     assert read_any(docx).values == rec.values
     assert main(["validate", str(SEED["000"])]) == 0
+
+
+def test_foreign_table_two_is_named_by_its_captions_not_grid_keys():
+    """S-EDITION on a 2019 表二 in a 2021 report lists what a reader sees (第二十条第（N）项), never t2_N."""
+    rec = import_report(SEED["000"], edition="2021").record
+    [t2] = [f for f in rec.structure if f.rule == "S-EDITION" and f.message_zh.startswith("表二")]
+    assert "第二十条第（一）项" in t2.message_zh and "第二十条第（九）项" in t2.message_zh
+    assert not re.search(r"t\d_\d", t2.message_zh + t2.message_en)

@@ -1230,6 +1230,9 @@ def _edition_detail(tkey: str, insts: list[Instance], spec: Spec, other: Spec) -
                 return f"：“{label}”被拆分成了{cn_numeral(count)}行", f": {label_en} is split into {count_en} rows"
             return f"：“{label}”没有按规定拆分为{cn_numeral(count)}行", f": {label_en} is not split into its {count_en} rows"
     if len(table.grids) > 1:
-        kinds = "、".join(sorted({i.kind for i in insts}))
+        captions = {g.key: g.caption or g.key for g in table.grids}  # what a reader sees, not grid keys
+        order = list(captions)
+        keys = sorted({i.kind for i in insts}, key=lambda k: (order.index(k) if k in captions else len(order), k))
+        kinds = "、".join(captions.get(k, k) for k in keys)
         return f"（{kinds}）", f" ({kinds})"
     return "", ""
