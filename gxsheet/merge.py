@@ -534,11 +534,11 @@ def _previous_by_name(previous: Sequence[tuple[Path, Record]], merge_year: int |
 
 
 #: this year's 二、上年结转 row and last year's 四、结转下年度继续办理 row of 表三
-CARRY_GRID, CARRIED_ROW, FORWARD_ROW = "t3", "carried", "carry_forward"
 
 
 def carry_findings(rec: Record, prev: Record, prev_path: Path | None = None) -> list[Finding]:
-    """X-CARRY per 表三 column: this year's 上年结转 must equal last year's 结转下年度继续办理.
+    """X-CARRY per column of the spec's ``carry_over`` grid: this year's 上年结转 must equal last
+    year's 结转下年度继续办理 (表三 in both editions).
 
     Compared only where both editions have the cell (they share every 表三 column) and both
     values are numbers: a blank or text cell is reported by the value rules, not twice here.
@@ -546,11 +546,13 @@ def carry_findings(rec: Record, prev: Record, prev_path: Path | None = None) -> 
     from .validate import column_words
 
     spec, pspec = rec.spec, prev.spec
-    grid = spec.grid(CARRY_GRID)
+    now, then = spec.carry_over, pspec.carry_over  # each year's rows in its own edition
+    grid = spec.grid(now.grid)
+    prev_grid = next((g for g in pspec.grids() if g.key == then.grid), None)
     out = []
     for col in grid.leaf_columns():
-        k_now = grid.cell_key(CARRIED_ROW, col.key)
-        k_prev = pspec.grid(CARRY_GRID).cell_key(FORWARD_ROW, col.key) if CARRY_GRID in {g.key for g in pspec.grids()} else ""
+        k_now = grid.cell_key(now.this_year_row, col.key)
+        k_prev = prev_grid.cell_key(then.last_year_row, col.key) if prev_grid else ""
         if k_now not in spec.cells or k_prev not in pspec.cells:
             continue
         a, b = rec.numeric(k_now), prev.numeric(k_prev)

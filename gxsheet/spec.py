@@ -229,6 +229,16 @@ class NarrativeTopic:
 
 
 @dataclass(frozen=True)
+class CarryOver:
+    """The cross-year relation (rule X-CARRY): per column of ``grid``, this year's
+    ``this_year_row`` equals last year's ``last_year_row`` (looked up in last year's edition)."""
+
+    grid: str
+    this_year_row: str
+    last_year_row: str
+
+
+@dataclass(frozen=True)
 class Spec:
     edition: str
     name: str
@@ -240,6 +250,7 @@ class Spec:
     tables: tuple[Table, ...]
     equations: tuple[Equation, ...]
     narrative_topics: tuple[NarrativeTopic, ...]
+    carry_over: CarryOver
     cells: dict[str, Cell] = field(hash=False, compare=False)
     source: dict[str, Any] = field(hash=False, compare=False, repr=False)
 
@@ -376,8 +387,21 @@ def parse_spec(data: dict[str, Any]) -> Spec:
         metadata=meta,
         sections=_sections(data),
         tables=tuple(tables), equations=tuple(equations),
-        narrative_topics=_narrative_topics(data, cells), cells=cells, source=data,
+        narrative_topics=_narrative_topics(data, cells), carry_over=_carry_over(data, cells), cells=cells, source=data,
     )
+
+
+def _carry_over(data: dict[str, Any], cells: dict[str, Cell]) -> CarryOver:
+    """The spec's carry-over relation; both rows must hold a value cell in every column of the grid."""
+    c = data["carry_over"]
+    out = CarryOver(c["grid"], c["this_year_row"], c["last_year_row"])
+    grid = next((g for t in data["tables"] for g in t["grids"] if g["key"] == out.grid), None)
+    if grid is None:
+        raise SpecError(f"spec {data['edition']!r}: carry_over: no grid {out.grid!r}")
+    for row in (out.this_year_row, out.last_year_row):
+        if not any(k.startswith(f"{out.grid}.{row}.") for k in cells):
+            raise SpecError(f"spec {data['edition']!r}: carry_over: {row!r} is not a row of value cells of {out.grid!r}")
+    return out
 
 
 def section_roles() -> tuple[str, ...]:

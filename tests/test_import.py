@@ -337,6 +337,8 @@ def rename_grid(data: dict, old: str, new: str) -> None:
     for r in data["relations"]:
         if r["grid"] == old:
             r["grid"] = new
+    if data["carry_over"]["grid"] == old:
+        data["carry_over"]["grid"] = new
 
 
 def test_caption_finds_a_grid_keyed_differently(edited_specs):
@@ -405,6 +407,7 @@ def rekey(edition: str, data: dict) -> None:
         rel["grid"] = GRIDS[rel["grid"]]
     for topic in data["narrative_topics"]:
         topic["alternatives"] = [[cell(k) for k in group] for group in topic["alternatives"]]
+    data["carry_over"]["grid"] = GRIDS[data["carry_over"]["grid"]]
 
 
 _OLD_KEY = re.compile(r"(?<![\w.])(?:(t2_[1-9]|t3|t4)(\.other(?!\w))?|prose\.(s[1-6]))(?!\w)")

@@ -603,3 +603,19 @@ def test_every_rule_the_code_emits_is_in_the_catalogue_and_the_readme():
     assert not hasattr(M, "MERGE_RULES")
     readme = (root.parent / "README.md").read_text(encoding="utf-8")
     assert all(rule in readme for rule in catalogue), [r for r in catalogue if r not in readme]
+
+
+def test_carry_over_relation_comes_from_the_spec(tmp_path):
+    """X-CARRY compares the rows the spec's carry_over names, and a spec naming a row without value
+    cells is refused when it loads."""
+    import json
+
+    from gxsheet.spec import SpecError, parse_spec, schemas_dir
+
+    for e in ("2019", "2021"):
+        c = load_spec(e).carry_over
+        assert (c.grid, c.this_year_row, c.last_year_row) == ("t3", "carried", "carry_forward")
+    data = json.loads((schemas_dir() / "format-2021.json").read_text(encoding="utf-8"))
+    data["carry_over"]["last_year_row"] = "no_such_row"
+    with pytest.raises(SpecError, match="carry_over: 'no_such_row'"):
+        parse_spec(data)
