@@ -292,7 +292,7 @@ def test_caption_is_a_grid_of_the_spec(text, key):
 def _clear_caption_caches() -> None:
     """The importer's and the heading classifier's memos of what the specs say."""
     text, narrative = gxsheet.importers.text, gxsheet.narrative
-    for f in (text._captions, text._caption_key, text._all_row_labels, text._kind_of_label, text._captioned,
+    for f in (text._captions, text._caption_key, text._loose_unit_notes, text._all_row_labels, text._kind_of_label, text._captioned,
               text._header_anchors, text._unlabelled, narrative.sections, narrative._section_grams,
               narrative._classify):
         f.cache_clear()
@@ -1003,3 +1003,23 @@ def test_foreign_table_two_is_named_by_its_captions_not_grid_keys():
     [t2] = [f for f in rec.structure if f.rule == "S-EDITION" and f.message_zh.startswith("表二")]
     assert "第二十条第（一）项" in t2.message_zh and "第二十条第（九）项" in t2.message_zh
     assert not re.search(r"t\d_\d", t2.message_zh + t2.message_en)
+
+
+def test_published_unit_note_is_read_by_the_spec_column_label(edited_specs):
+    """注：采购总金额单位为万元 under 表二 is metadata; the words come from the spec (the amount column's
+    label and its unit field's choices), so a relabelled column is still understood."""
+    from gxsheet.importers.text import _unit_note
+
+    assert _unit_note("注：采购总金额单位为万元") == ("amount_unit", "万元")
+    assert _unit_note("（注：金额单位：元）") == ("amount_unit", "元")
+    assert _unit_note("注：采购总金额单位为美元") is None
+
+    def relabel(edition, data):
+        for t in data["tables"]:
+            for g in t["grids"]:
+                for c in g["columns"]:
+                    if c.get("label") == "采购总金额":
+                        c["label"] = "政府采购金额"
+
+    edited_specs(relabel)
+    assert _unit_note("注：政府采购金额单位为元") == ("amount_unit", "元")

@@ -1186,7 +1186,25 @@ def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: s
     return Imported(rec, notes, recognised, title)
 
 
-_LOOSE_UNIT = re.compile(r"^[(（]?(?:注[:：]?)?\s*(?:采购总金额|金额)(?:的)?单位\s*(?:为|是|[:：])\s*(万元|元)[)）。]?$")
+@cache
+def _loose_unit_notes() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """(field, pattern) of a published unit note (注：采购总金额单位为万元) for each metadata field
+    that states an amount column's unit, built from the spec: the column's label and the field's
+    choices (longest first, so 万元 is not read as 元)."""
+    out: dict[str, tuple[set[str], set[str]]] = {}
+    for spec in all_specs():
+        for c in spec.cells.values():
+            if c.unit_field:
+                labels, units = out.setdefault(c.unit_field, (set(), set()))
+                labels.add(c.column.label)
+                units.update(spec.field(c.unit_field).choices)
+
+    def alt(words: set[str]) -> str:
+        return "|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w)))
+
+    return tuple((key, re.compile(rf"^[(（]?(?:注[:：]?)?\s*(?:{alt(labels)}|金额)(?:的)?单位\s*(?:为|是|[:：])\s*"
+                                  rf"({alt(units)})[)）。]?$"))
+                 for key, (labels, units) in out.items())
 
 
 def _unit_note(text: str) -> tuple[str, str] | None:
@@ -1197,9 +1215,10 @@ def _unit_note(text: str) -> tuple[str, str] | None:
         hit = parse_unit_note(t, spec)
         if hit is not None and spec.field(hit[0]).type == "choice" and hit[1] in spec.field(hit[0]).choices:
             return hit
-    m = _LOOSE_UNIT.match(clean_text(t))
-    if m and any(f.key == "amount_unit" for s in all_specs() for f in s.metadata):
-        return "amount_unit", m.group(1)
+    for key, pattern in _loose_unit_notes():
+        m = pattern.match(clean_text(t))
+        if m:
+            return key, m.group(1)
     return None
 
 
