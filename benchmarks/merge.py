@@ -43,11 +43,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import openpyxl  # noqa: E402
 from baselines import floor_read, openpyxl_read  # noqa: E402
 
-from gxsheet import merge as M  # noqa: E402
-from gxsheet.layout import workbook_layout  # noqa: E402
-from gxsheet.record import Record  # noqa: E402
-from gxsheet.samples import valid_values, write_sample  # noqa: E402
-from gxsheet.spec import load_spec  # noqa: E402
+from gxsheet.core.layout import workbook_layout  # noqa: E402
+from gxsheet.core.record import Record  # noqa: E402
+from gxsheet.core.spec import load_spec  # noqa: E402
+from gxsheet.merge import county as M  # noqa: E402
+from gxsheet.merge import workbook as W  # noqa: E402
+from gxsheet.render.samples import valid_values, write_sample  # noqa: E402
 
 EDITION = "2021"
 VALUE_SETS = 25  # distinct consistent value sets the generated towns cycle through
@@ -219,7 +220,7 @@ def run_size(n: int, jobs: int, sample: int, repeat: int, profile: bool) -> Row:
             assert len(items) == n, "every generated workbook must read"
             result = M.merge_records(items)
             assert result.errors == 0 and result.passed == n, [f.message_zh for e in result.entries for f in e.findings][:5]
-            M.write_merge(result, Path(tmp) / f"county{k}.xlsx")
+            W.write_merge(result, Path(tmp) / f"county{k}.xlsx")
             for phase, sec in (("read", read), *result.timings.items()):
                 best[phase] = min(best.get(phase, sec), sec)
             del results, items, result
@@ -235,7 +236,7 @@ def run_size(n: int, jobs: int, sample: int, repeat: int, profile: bool) -> Row:
             prof = cProfile.Profile()
             prof.enable()
             result = M.merge_records(items)
-            M.write_merge(result, Path(tmp) / "county-profiled.xlsx")
+            W.write_merge(result, Path(tmp) / "county-profiled.xlsx")
             prof.disable()
             print(f"\n--- profile N={n}: validation + merge + write (cumulative, top 30)", file=sys.stderr)
             pstats.Stats(prof, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
@@ -246,8 +247,8 @@ def run_size(n: int, jobs: int, sample: int, repeat: int, profile: bool) -> Row:
 def startup() -> float:
     """One-time cost per run, paid before the first workbook: imports and building the pandera schemas."""
     t = time.perf_counter()
-    from gxsheet import validate
-    from gxsheet.spec import editions
+    from gxsheet.check import tables as validate
+    from gxsheet.core.spec import editions
 
     for e in editions():
         validate.schema_for(e)

@@ -5,11 +5,11 @@ workbooks with openpyxl (5 sheets, a merged title, labels, ~250 numbers, a few S
 formulas) in a temp dir and times, per full pass over all of them:
 
   (a) openpyxl ``load_workbook`` + iterating every cell (what we would do without
-      gxsheet.xlsx);
+      gxsheet.xlsx.workbook);
   (b) the floor: ``zipfile`` + expat over each worksheet part, nothing else.  Reported two
       ways: with no handlers (pure C parse) and with no-op Python start/end/text handlers
       (the least any Python streaming reader pays per element);
-  (c) ``gxsheet.xlsx.read_workbook`` (vetting + workbook/rels/strings + all sheets).
+  (c) ``gxsheet.xlsx.workbook.read_workbook`` (vetting + workbook/rels/strings + all sheets).
 
 Run:  python benchmarks/read_speed.py [--count 300] [--repeat 5] [--wall]
 The best of ``--repeat`` passes is reported, as workbooks/second and ratios.  Readers take
@@ -34,12 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import openpyxl
 from baselines import openpyxl_read
 
-from gxsheet.xlsx import read_workbook
+from gxsheet.xlsx.workbook import read_workbook
 
 SHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml$")
 FLOOR_C = "floor: zipfile+expat, no handlers"
 FLOOR_PY = "floor: zipfile+expat, no-op handlers"
-GXSHEET = "gxsheet.xlsx.read_workbook"
+GXSHEET = "gxsheet.xlsx.workbook.read_workbook"
 OPENPYXL = "openpyxl load_workbook + iterate"
 
 

@@ -22,9 +22,10 @@ from pathlib import Path
 
 from baselines import openpyxl_read
 
-from gxsheet.reader import read_report
-from gxsheet.samples import write_sample
-from gxsheet.validate import schema_for, validate_records
+from gxsheet.check.tables import schema_for
+from gxsheet.check.validate import validate_records
+from gxsheet.read.workbook import read_report
+from gxsheet.render.samples import write_sample
 
 
 def make_inputs(folder: Path, n: int, distinct: int) -> list[Path]:

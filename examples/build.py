@@ -20,12 +20,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from gxsheet.commands.import_ import write_workbook  # noqa: E402
-from gxsheet.importers import import_report  # noqa: E402
-from gxsheet.reader import read_report  # noqa: E402
-from gxsheet.record import Record  # noqa: E402
-from gxsheet.spec import Spec, load_spec  # noqa: E402
-from gxsheet.validate import validate_record  # noqa: E402
+from gxsheet.check.validate import validate_record  # noqa: E402
+from gxsheet.cli.import_ import write_workbook  # noqa: E402
+from gxsheet.core.record import Record  # noqa: E402
+from gxsheet.core.spec import Spec, load_spec  # noqa: E402
+from gxsheet.read.published import import_report  # noqa: E402
+from gxsheet.read.workbook import read_report  # noqa: E402
 
 SEEDS = HERE / "seeds"
 

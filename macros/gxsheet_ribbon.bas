@@ -2,9 +2,9 @@ Attribute VB_Name = "GxsheetRibbon"
 ' gxsheet Excel add-in: ribbon callbacks. The tab and its buttons are defined in customUI.xml;
 ' each onAction there names one of the Public Subs below (module-qualified).
 '
-' Every button runs one function of the Python module gxsheet.addin through xlwings' RunPython
+' Every button runs one function of the Python module gxsheet.excel.addin through xlwings' RunPython
 ' (module "xlwings" of this same VBA project, settings from the hidden "xlwings.conf" sheet).
-' Python-side errors are reported by xlwings / gxsheet.addin themselves. A failure on the VBA side
+' Python-side errors are reported by xlwings / gxsheet.excel.addin themselves. A failure on the VBA side
 ' (xlwings cannot start Python, the call is refused, ...) is caught here and shown as a Chinese
 ' message box instead of a raw VBA error dialog.
 '
@@ -16,7 +16,7 @@ Option Explicit
 
 Public Sub GxValidate(control As IRibbonControl)
     On Error GoTo Failed
-    RunPython "import gxsheet.addin; gxsheet.addin.validate_active()"
+    RunPython "import gxsheet.excel.addin; gxsheet.excel.addin.validate_active()"
     Exit Sub
 Failed:
     ShowFailure Zh("6821 9A8C"), Err.Number, Err.Description
@@ -24,7 +24,7 @@ End Sub
 
 Public Sub GxExportText(control As IRibbonControl)
     On Error GoTo Failed
-    RunPython "import gxsheet.addin; gxsheet.addin.export_active()"
+    RunPython "import gxsheet.excel.addin; gxsheet.excel.addin.export_active()"
     Exit Sub
 Failed:
     ShowFailure Zh("5BFC 51FA 6587 672C"), Err.Number, Err.Description
@@ -32,7 +32,7 @@ End Sub
 
 Public Sub GxNewTemplate(control As IRibbonControl)
     On Error GoTo Failed
-    RunPython "import gxsheet.addin; gxsheet.addin.new_template()"
+    RunPython "import gxsheet.excel.addin; gxsheet.excel.addin.new_template()"
     Exit Sub
 Failed:
     ShowFailure Zh("65B0 5EFA 6A21 677F"), Err.Number, Err.Description

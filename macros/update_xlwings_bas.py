@@ -2,7 +2,7 @@
 
 Why: the add-in's ``RunPython`` bridge is xlwings' own VBA module, and its DLL names, AppleScript
 name and ``XLWINGS_VERSION`` constant must match the Python-side xlwings exactly. The VBA is kept
-as text in the repository (so ``gxsheet.xlam.build_xlam`` can build the add-in reproducibly and a
+as text in the repository (so ``gxsheet.excel.xlam.build_xlam`` can build the add-in reproducibly and a
 reviewer can diff it), and this script is the only way it changes: pin a new xlwings version in the
 environment, run ``python macros/update_xlwings_bas.py``, commit the diff.
 

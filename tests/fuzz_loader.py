@@ -2,7 +2,7 @@
 
 Two drivers share :func:`check_one`:
 
-* hypothesis (always available; ``tests/test_properties.py::test_fuzz_loader_briefly`` runs
+* hypothesis (always available; ``tests/read/test_properties.py::test_fuzz_loader_briefly`` runs
   ~200 examples in CI): mutations of a valid report, both of its raw bytes (flip, truncate,
   splice, delete, duplicate - mostly caught by the zip checks) and of one member's content,
   re-zipped with correct CRCs so the mutation reaches the XML parsers and the reader;
@@ -37,9 +37,10 @@ ROOT = HERE.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from gxsheet.loader import LoadError, one_line, sniff  # noqa: E402
-from gxsheet.record import Record  # noqa: E402
-from gxsheet.sources import read_any  # noqa: E402
+from gxsheet.core.errors import LoadError, one_line  # noqa: E402
+from gxsheet.core.record import Record  # noqa: E402
+from gxsheet.read.registry import read_any  # noqa: E402
+from gxsheet.xlsx.loader import sniff  # noqa: E402
 
 #: Seconds one input may take (a report reads in ~0.05 s; the loader's limits stop hostile
 #: files within a second or two even on a slow machine).

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gxsheet.layout import workbook_layout
+from gxsheet.core.layout import workbook_layout
 
 
 def is_number(v: object) -> bool:

@@ -33,10 +33,11 @@ from pathlib import Path
 
 import pytest
 
-from gxsheet.atomic import OutputError, atomic_path, check_output, write_with
-from gxsheet.cli import main
-from gxsheet.loader import LoadError, Package
-from gxsheet.sources import expand_inputs, kind_of, read_any
+from gxsheet.cli.app import main
+from gxsheet.core.atomic import OutputError, atomic_path, check_output, write_with
+from gxsheet.core.errors import LoadError
+from gxsheet.read.registry import expand_inputs, kind_of, read_any
+from gxsheet.xlsx.loader import Package
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -109,8 +110,8 @@ def corpus_files() -> list[Path]:
 
 
 def valid_values() -> dict[str, object]:
-    from gxsheet.samples import valid_values as vv
-    from gxsheet.spec import load_spec
+    from gxsheet.core.spec import load_spec
+    from gxsheet.render.samples import valid_values as vv
 
     return dict(vv(load_spec(make_corpus.EDITION), make_corpus.SEED))
 
@@ -258,7 +259,7 @@ def test_old_format_advice_works(tmp_path):
     old = tmp_path / "old.xls"
     shutil.copy(CORPUS / "renamed-from-xls.xlsx", old)
     converted = lo.convert(old, lo.XLSX_FILTER, tmp_path / "out")
-    from gxsheet.xlsx import read_workbook
+    from gxsheet.xlsx.workbook import read_workbook
 
     cells = read_workbook(converted).sheets["Sheet1"].cells
     assert cells[(2, 2)].value == 12 and cells[(1, 1)].value == "政府信息公开工作年度报告"
@@ -268,7 +269,7 @@ def test_safety_doc_lists_every_limit_with_its_default():
     """docs/safety.md (copied into the README) must not drift from loader.Limits."""
     import dataclasses
 
-    from gxsheet.loader import DEFAULT_LIMITS
+    from gxsheet.core.limits import DEFAULT_LIMITS
 
     doc = (ROOT / "docs" / "safety.md").read_text(encoding="utf-8")
     rows = {
@@ -326,7 +327,7 @@ def test_unreadable_kind(name):
 
 @pytest.mark.parametrize("name", READABLE)
 def test_readable_findings_and_values(name):
-    from gxsheet.validate import validate_record
+    from gxsheet.check.validate import validate_record
 
     rec = read_any(CORPUS / name)
     found = {(f.rule, tuple(f.cells)) for f in validate_record(rec)}
@@ -362,7 +363,7 @@ def test_macros_and_links_are_never_opened(monkeypatch):
     rec = read_any(CORPUS / "external-link.xlsx")
     assert rec.values["t3.received.natural"] == valid_values()["t3.received.natural"]  # the cached result
     assert opened and not [n for n in opened if "vba" in n.lower() or "externallink" in n.lower()]
-    from gxsheet.xlsx import read_workbook
+    from gxsheet.xlsx.workbook import read_workbook
 
     wb = read_workbook(CORPUS / "external-link.xlsx")
     assert wb.external_links == 1 and not wb.has_macros
@@ -487,7 +488,7 @@ def formatted_block(path: Path, rows: int, cols: int) -> Path:
     """A valid report whose 表三 also holds ``rows`` x ``cols`` formatted empty cells (within 5000 x 200)."""
     import re
 
-    from gxsheet.xlsx import col_letter
+    from gxsheet.xlsx.workbook import col_letter
 
     members = make_corpus.filled_report()
     part = make_corpus.SHEETS["表三"]
@@ -602,14 +603,14 @@ def test_failed_writer_leaves_nothing(tmp_path, monkeypatch):
         Path(path).write_bytes(b"PK\x03\x04 half a document")
         raise OSError(28, "No space left on device")
 
-    import gxsheet.render_docx
+    import gxsheet.render.docx
 
-    monkeypatch.setattr(gxsheet.render_docx, "write_docx", half_then_fail)
+    monkeypatch.setattr(gxsheet.render.docx, "write_docx", half_then_fail)
     run = cli("export", src, "--to", "docx")
     assert run.code == 2 and len(run.err.splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["城关镇.xlsx"]
 
-    from gxsheet.xlsx_writer import Workbook  # what merge writes the county workbook with
+    from gxsheet.render.xlsx_writer import Workbook  # what merge writes the county workbook with
 
     real_save = Workbook.save
 
@@ -653,7 +654,7 @@ def test_killed_while_writing_leaves_nothing(tmp_path):
         f"""
         import sys, time
         sys.path.insert(0, {str(ROOT)!r})
-        from gxsheet.atomic import atomic_path
+        from gxsheet.core.atomic import atomic_path
         with atomic_path({str(tmp_path / "out.xlsx")!r}) as tmp:
             tmp.write_bytes(b"half")
             print("writing", flush=True)

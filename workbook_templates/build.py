@@ -12,7 +12,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from gxsheet.template import build_all  # noqa: E402 - after the sys.path line, so the script runs from a checkout
+from gxsheet.render.template import build_all  # noqa: E402 - after the sys.path line, so the script runs from a checkout
 
 
 def main() -> int:

@@ -105,7 +105,7 @@ def cell_pattern(ref: str) -> str:
 
 def filled_report(values: dict[str, object] | None = None, meta: dict[str, object] | None = None) -> Members:
     """A valid, filled 2021 report (``values``/``meta`` override), normalised for determinism."""
-    from gxsheet.samples import write_sample
+    from gxsheet.render.samples import write_sample
 
     with tempfile.TemporaryDirectory() as tmp:
         path = write_sample(Path(tmp) / "r.xlsx", EDITION, seed=SEED, values=values, meta=meta)
@@ -122,8 +122,8 @@ def filled_report(values: dict[str, object] | None = None, meta: dict[str, objec
 
 def address(key: str) -> tuple[str, str]:
     """(sheet part, A1) of a value key in the 2021 layout."""
-    from gxsheet.layout import workbook_layout
-    from gxsheet.spec import load_spec
+    from gxsheet.core.layout import workbook_layout
+    from gxsheet.core.spec import load_spec
 
     sheet, ref = workbook_layout(load_spec(EDITION)).address(key).split("!")
     return SHEETS[sheet], ref
@@ -592,8 +592,8 @@ EXTERNAL_TARGET = "file:///C:/%E5%86%85%E9%83%A8%E8%B5%84%E6%96%99/%E5%85%B6%E4%
 
 def case_external_link() -> bytes:
     """Two 表三 cells are formulas on another workbook: one with a cached result, one without."""
-    from gxsheet.samples import valid_values
-    from gxsheet.spec import load_spec
+    from gxsheet.core.spec import load_spec
+    from gxsheet.render.samples import valid_values
 
     values = valid_values(load_spec(EDITION), SEED)
     part, cached_ref = address("t3.received.natural")

@@ -1,0 +1,397 @@
+"""Rules on the prose of a report: S-SECTIONS, N-TEXT-TABLE, N-SEC5-EMPTY, N-FEE.
+
+The tables are checked cell by cell by the validator; this module reads what the report *says*:
+whether its six sections are all there, once, in order; whether a figure stated in the text
+(申请 received or carried over, 行政复议 / 行政诉讼 cases) contradicts the table; whether section 五
+is empty; and, from 2021, whether section 六 says anything about 信息处理费.
+
+It works on imported reports (``Record.headings_found`` lists the headings as written, with their
+locations in ``Record.where['heading.N']``) and on workbooks, whose prose sheet has one fixed cell
+per section (``headings_found`` is None): there S-SECTIONS looks for what goes wrong in a prose
+sheet instead — an empty 总体情况, or another section's heading pasted inside a section's cell.
+
+The heading classifier (:mod:`gxsheet.read.headings`) is shared with the importers that split a
+report into sections, so both agree on what a heading is.
+
+Which section a rule is about is edition data: the rules look a section up by its role in the
+spec (``Spec.section_for``: overview, applications, review_litigation, problems, fees), and name it
+in a message as the spec does (``Section.zh`` / ``Section.en``, its heading).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from gxsheet.core import findings as F
+from gxsheet.core.normalise import clean_text
+from gxsheet.core.record import Record
+from gxsheet.core.spec import NarrativeTopic, Spec, SpecError
+from gxsheet.core.wording import describe, location_en
+from gxsheet.read.headings import Heading, classify_heading, cn_number, cn_numeral, sections
+
+__all__ = [
+    "narrative_findings",
+    "prose_figures",
+    "section_findings",
+    "text_table_findings",
+    "topics",
+]
+
+#: what a clerk writes in a section that has nothing in it
+EMPTY_WORDS = {"无", "暂无", "没有", "无此项", "无相关情况", "/", "-", "—", "——", "无其他需要报告的事项"}
+
+
+def _english_locations(findings: list[F.Finding]) -> list[F.Finding]:
+    for f in findings:
+        f.message_en = location_en(f.message_en)
+    return findings
+
+
+# ------------------------------------------------------------------ S-SECTIONS
+
+
+def section_findings(rec: Record) -> list[F.Finding]:
+    """S-SECTIONS: on the headings as found (imported), else on the prose sheet (workbook)."""
+    if rec.headings_found is None:
+        return _prose_sheet_sections(rec)
+    secs = {s.key: s for s in sections()}
+    order = [s.key for s in sections()]
+    found: list[tuple[int, Heading]] = []
+    for i, text in enumerate(rec.headings_found):
+        h = classify_heading(text)
+        if h is not None:
+            found.append((i, h))
+
+    def loc(i: int) -> str:
+        return rec.where.get(f"heading.{i}", f"第{i + 1}个标题")
+
+    out: list[F.Finding] = []
+    official = [(i, h) for i, h in found if h.key]
+    seen: dict[str, list[int]] = {}
+    for i, h in official:
+        seen.setdefault(h.key or "", []).append(i)
+    missing = [k for k in order if k not in seen]
+    if missing:
+        names = "、".join(f"“{secs[k].heading}”" for k in missing)
+        out.append(F.make(
+            "S-SECTIONS", keys=[f"prose.{k}" for k in missing], cells=[], source=rec.source,
+            detail=f"正文缺少{names}部分（或其标题无法识别），请按规定的六部分撰写。",
+            detail_en=f"the narrative lacks the part(s) {', '.join(secs[k].heading for k in missing)} "
+                      f"(or their headings cannot be recognised); write all six parts."))
+    for k, idx in seen.items():
+        if len(idx) > 1:
+            where = "、".join(loc(i) for i in idx)
+            texts = "、".join(f"“{rec.headings_found[i]}”" for i in idx)
+            out.append(F.make(
+                "S-SECTIONS", keys=[f"prose.{k}"], cells=[loc(i) for i in idx], source=rec.source,
+                detail=f"“{secs[k].heading}”部分重复出现{len(idx)}次（{where}：{texts}），请合并为一个部分。",
+                detail_en=f"the part {secs[k].heading} appears {len(idx)} times ({', '.join(loc(i) for i in idx)}); merge them into one."))
+    firsts = sorted((idx[0], k) for k, idx in seen.items())
+    seq = [k for _, k in firsts]
+    if seq != sorted(seq, key=order.index):
+        shown = " → ".join(secs[k].heading.split("、", 1)[0] for k in seq)
+        out.append(F.make(
+            "S-SECTIONS", keys=[f"prose.{k}" for k in seq], cells=[loc(i) for i, _ in firsts], source=rec.source,
+            detail=f"正文各部分顺序不对（{shown}），应为一至六的顺序。",
+            detail_en=f"the parts are out of order ({shown}); they must run from 一 to 六."))
+    for pos, (i, h) in enumerate(found):
+        if h.key is not None or h.number is None:
+            continue
+        nxt = next((g for _, g in found[pos + 1:] if g.key), None)
+        if nxt is not None and order.index(nxt.key) + 1 <= h.number:
+            out.append(F.make(
+                "S-SECTIONS", keys=[f"prose.{nxt.key}"], cells=[loc(i)], source=rec.source,
+                detail=f"{loc(i)}的标题“{h.text}”不是规定的六部分之一，却占用了“{cn_numeral(h.number)}、”的编号，"
+                       f"其后又出现“{nxt.text}”，编号因此错乱；请把这部分内容并入相应部分（或改为小标题）。",
+                detail_en=f"the heading \"{h.text}\" ({loc(i)}) is not one of the six parts but takes the number "
+                          f"{h.number}, and \"{nxt.text}\" follows it, so the numbering is broken; fold it into the "
+                          f"proper part (or make it a sub-heading)."))
+    return out
+
+
+def _prose_sheet_sections(rec: Record) -> list[F.Finding]:
+    """A workbook's prose sheet cannot lose or reorder a section; what can go wrong is an empty
+    总体情况 or a whole report pasted into one cell (another section's heading inside it)."""
+    out: list[F.Finding] = []
+    secs = {s.key: s for s in sections()}
+    overview = rec.spec.section_for("overview")
+    text = rec.prose.get(overview.key)
+    if text is None or not clean_text(str(text)):
+        where = rec.where.get(f"prose.{overview.key}")
+        out.append(F.make(
+            "S-SECTIONS", keys=[f"prose.{overview.key}"], cells=[where] if where else [], source=rec.source,
+            detail=f"“{overview.heading}”没有填写内容，请概述本年度政府信息公开工作的总体情况。",
+            detail_en=f"the part {overview.heading} is empty; summarise the year's disclosure work."))
+    for key, text in rec.prose.items():
+        if not isinstance(text, str):
+            continue
+        for line in text.splitlines():
+            h = classify_heading(line)
+            if h is not None and h.key and h.key != key and h.number is not None:
+                where = rec.where.get(f"prose.{key}", secs[key].heading if key in secs else key)
+                out.append(F.make(
+                    "S-SECTIONS", keys=[f"prose.{key}", f"prose.{h.key}"], cells=[where] if where else [],
+                    source=rec.source,
+                    detail=f"“{secs[key].heading if key in secs else key}”一栏中出现了“{h.text}”的标题（{where}）："
+                           f"各部分内容应分别填写在对应的栏中。",
+                    detail_en=f"the cell for {secs[key].heading if key in secs else key} ({where}) contains the heading "
+                              f"\"{h.text}\"; put each part in its own cell."))
+                break
+    return out
+
+
+# ------------------------------------------------------------------ N-TEXT-TABLE
+#
+# Which figures the prose may state, and which cells each must agree with, is edition data: the
+# spec's ``narrative_topics`` (gxsheet.core.spec.NarrativeTopic). How Chinese prose states each figure is
+# language, kept here by topic name: the phrases that state it (_PATTERNS), that state it is zero
+# (_ZERO), and the words that make a sentence about disclosure at all (_CONTEXT).
+
+_NUM = r"(?P<n>\d+|[零一二两三四五六七八九十百]+)\s*(?:件|条|个|份|宗|起|次|项)"
+_STOP = r"[^，,。；;：:\d]"
+_APPROX_BEFORE = re.compile(r"(近|约|大约|超过|逾|不足|不到|将近)$")
+_RELATIVE = re.compile(r"(较上年|同比|比上年|比去年|较去年|增长|下降|增加|减少|环比)")
+_NEG = r"(未|没有|无(?!论)|并无|尚无|未曾)"
+
+_PATTERNS: dict[str, tuple[re.Pattern[str], ...]] = {
+    "received": (
+        re.compile(rf"(收到|受理|接收|接到|新收|共收){_STOP}{{0,20}}?申请{_STOP}{{0,8}}?{_NUM}"),
+        re.compile(rf"(收到|受理|接收|接到|新收|共收){_STOP}{{0,8}}?{_NUM}{_STOP}{{0,16}}申请"),
+    ),
+    "carried": (
+        re.compile(rf"(上年|上一年|去年|上年度)[^，,。；;\d]{{0,6}}结转{_STOP}{{0,16}}?{_NUM}"),
+        re.compile(rf"结转{_STOP}{{0,4}}(上年|上一年){_STOP}{{0,16}}?{_NUM}"),
+    ),
+    "review": (re.compile(rf"行政复议{_STOP}{{0,10}}?{_NUM}"), re.compile(rf"{_NUM}{_STOP}{{0,4}}行政复议")),
+    "litigation": (re.compile(rf"行政诉讼{_STOP}{{0,10}}?{_NUM}"), re.compile(rf"{_NUM}{_STOP}{{0,4}}行政诉讼")),
+}
+_ZERO: dict[str, tuple[re.Pattern[str], ...]] = {
+    "received": (
+        re.compile(rf"{_NEG}(收到|受理|接到|接收){_STOP}{{0,24}}申请"),
+        re.compile(r"申请[^，,。；;]{0,8}(为|是)?(0|零)\s*件"),
+    ),
+    "carried": (),
+    "review": (re.compile(rf"{_NEG}[^，,。；;]{{0,30}}行政复议"),
+               re.compile(r"行政复议[^，,。；;\d]{0,20}(均为零|均无|为零|为0|0件|零件)")),
+    "litigation": (re.compile(rf"{_NEG}[^，,。；;]{{0,30}}行政诉讼"),
+                   re.compile(r"行政诉讼[^，,。；;\d]{0,20}(均为零|均无|为零|为0|0件|零件)")),
+}
+_CONTEXT = {
+    "received": re.compile(r"信息公开|依申请|公开申请|申请.{0,12}公开|公开.{0,12}申请"),
+    "carried": re.compile(r"信息公开|依申请|公开申请|申请"),
+    "review": re.compile(r"信息公开|公开"),
+    "litigation": re.compile(r"信息公开|公开"),
+}
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+#: roles of the sections that are wholly about disclosure applications and their appeals: a figure
+#: there is read without the disclosure wording (_CONTEXT) other sections need around it
+_FIGURE_ROLES = ("applications", "review_litigation")
+if not set(_PATTERNS) == set(_ZERO) == set(_CONTEXT):
+    raise RuntimeError("gxsheet.check.prose: _PATTERNS, _ZERO and _CONTEXT must name the same topics")
+
+
+def topics(spec: Spec) -> tuple[NarrativeTopic, ...]:
+    """The spec's narrative topics; SpecError when it names one this module has no phrases for."""
+    unknown = [t.name for t in spec.narrative_topics if t.name not in _PATTERNS]
+    if unknown:
+        raise SpecError(f"spec {spec.edition!r}: narrative topic(s) {', '.join(map(repr, unknown))} have no phrase "
+                        f"patterns in gxsheet.check.prose (known: {', '.join(_PATTERNS)}); add them to _PATTERNS, "
+                        f"_ZERO and _CONTEXT")
+    return spec.narrative_topics
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure stated in the prose: topic, value, the words stating it, where."""
+
+    topic: str
+    value: int
+    text: str
+    section: str
+    offset: int  # character offset in the section's prose
+
+
+def _sentences(text: str) -> list[tuple[int, str]]:
+    out, start = [], 0
+    for m in re.finditer(r"[。；;！!？?\n]", text):
+        out.append((start, text[start:m.end()]))
+        start = m.end()
+    if start < len(text):
+        out.append((start, text[start:]))
+    return out
+
+
+def prose_figures(rec: Record) -> list[Figure]:
+    """The figures on applications and cases that the prose states, for the report year only."""
+    year = rec.year
+    names = [t.name for t in topics(rec.spec)]
+    about_figures = {rec.spec.section_for(role).key for role in _FIGURE_ROLES}
+    out: list[Figure] = []
+    for sec, text in rec.prose.items():
+        if not isinstance(text, str) or not text:
+            continue
+        for start, sentence in _sentences(text):
+            years = {int(y) for y in _YEAR.findall(sentence)}
+            if year is not None and years and year not in years:
+                continue  # about another year (上年, 下一年的计划)
+            for topic in names:
+                if not (_CONTEXT[topic].search(sentence) or sec in about_figures):
+                    continue
+                hit = _first_figure(topic, sentence, _PATTERNS[topic])
+                if hit is not None:
+                    value, words, pos = hit
+                    out.append(Figure(topic, value, words, sec, start + pos))
+                    continue
+                for zp in _ZERO[topic]:
+                    zm = zp.search(sentence)
+                    if zm and not re.search(r"\d+\s*(件|起|宗)", sentence[zm.start():zm.end()]):
+                        out.append(Figure(topic, 0, _clause(sentence, zm.start(), zm.end()), sec, start + zm.start()))
+                        break
+    return out
+
+
+def _first_figure(topic: str, sentence: str, pats: tuple[re.Pattern[str], ...]) -> tuple[int, str, int] | None:
+    for p in pats:
+        for m in p.finditer(sentence):
+            n = m.group("n")
+            value = int(n) if n.isdigit() else cn_number(n)
+            if value is None:
+                continue
+            before = sentence[:m.start("n")]
+            after = sentence[m.end("n"):m.end("n") + 2]
+            if _APPROX_BEFORE.search(before) or after.startswith(("余", "多")):
+                continue
+            clause = _clause(sentence, m.start(), m.end())
+            if _RELATIVE.search(clause):
+                continue
+            if topic == "received" and re.search(r"结转|上年|办结|答复|予以公开|不予公开", sentence[m.start():m.end()]):
+                continue
+            return value, clause, m.start()
+    return None
+
+
+def _clause(sentence: str, a: int, b: int) -> str:
+    """The clause around sentence[a:b] (between commas), for quoting in a message."""
+    left = max(sentence.rfind(c, 0, a) for c in "，,；;。：:\n")
+    right_candidates = [i for i in (sentence.find(c, b) for c in "，,；;。\n") if i >= 0]
+    right = min(right_candidates) if right_candidates else len(sentence)
+    return sentence[left + 1:right].strip()
+
+
+def prose_location(rec: Record, section: str, offset: int) -> str:
+    """Where a character of a section's prose is, for a person: the paragraph's line when the
+    importer recorded it (``prose.s1@3`` → 第57行), else the section's cell (正文!B3)."""
+    text = rec.prose.get(section) or ""
+    line = text.count("\n", 0, offset)
+    best = None
+    for k, v in rec.where.items():
+        if k.startswith(f"prose.{section}@"):
+            try:
+                first = int(k.split("@", 1)[1])
+            except ValueError:
+                continue
+            if first <= line and (best is None or first > best[0]):
+                best = (first, v)
+    if best is not None:
+        return best[1]
+    return rec.where.get(f"prose.{section}", "")
+
+
+def text_table_findings(rec: Record) -> list[F.Finding]:
+    """N-TEXT-TABLE: each stated figure against the table; one finding per topic at most."""
+    spec = rec.spec
+    out: list[F.Finding] = []
+    done: set[str] = set()
+    by_name = {t.name: t for t in topics(spec)}
+    for fig in prose_figures(rec):
+        if fig.topic in done:
+            continue
+        topic = by_name[fig.topic]
+        sums: list[tuple[tuple[str, ...], int | float]] = []
+        for keys in topic.alternatives:
+            if any(k in rec.missing or rec.numeric(k) is None for k in keys):
+                continue
+            sums.append((keys, sum(rec.numeric(k) or 0 for k in keys)))
+        if not sums:
+            continue
+        if any(abs(v - fig.value) < 1e-9 for _, v in sums):
+            done.add(fig.topic)
+            continue
+        keys, table_value = sums[0]
+        where = prose_location(rec, fig.section, fig.offset)
+        table_words = "＋".join(_cell_words(rec, k) for k in keys)
+        cells = ([where] if where else []) + [rec.locate(k) for k in keys]
+        sec = next((s for s in spec.sections if s.key == fig.section), None)
+        sec_zh, sec_en = (sec.zh, sec.en) if sec is not None else (fig.section, fig.section)
+        out.append(F.make(
+            "N-TEXT-TABLE", keys=[f"prose.{fig.section}", *keys], cells=cells, source=rec.source,
+            prose=fig.value, table=table_value,
+            detail=f"正文{sec_zh}{f'（{where}）' if where else ''}写“{fig.text}”，即{topic.zh}{fig.value}件；"
+                   f"而{table_words}为{F.fmt_number(table_value)}，两者不符，请核实。",
+            detail_en=f"the text of {sec_en}{f' ({where})' if where else ''} says \"{fig.text}\", i.e. {fig.value} "
+                      f"{topic.en}, but the table has {F.fmt_number(table_value)} ({', '.join(keys)}); please check."))
+        done.add(fig.topic)
+    return out
+
+
+def _cell_words(rec: Record, key: str) -> str:
+
+    return describe(rec.spec, key)[0]
+
+
+# ------------------------------------------------------------------ N-SEC5-EMPTY, N-FEE
+
+
+def _is_empty(text: object) -> bool:
+    if not isinstance(text, str):
+        return True
+    t = clean_text(text).rstrip("。.")
+    return not t or t in EMPTY_WORDS
+
+
+def sec5_findings(rec: Record) -> list[F.Finding]:
+    """N-SEC5-EMPTY: the section on problems and improvements (role ``problems``) says something."""
+    sec = rec.spec.section_for("problems")
+    text = rec.prose.get(sec.key)
+    if not _is_empty(text):
+        return []
+    said = f"只写了“{text.strip()}”" if isinstance(text, str) and text.strip() else "没有内容"
+    said_en = f"only says \"{text.strip()}\"" if isinstance(text, str) and text.strip() else "is empty"
+    where = rec.where.get(f"prose.{sec.key}")
+    return [F.make(
+        "N-SEC5-EMPTY", keys=[f"prose.{sec.key}"], cells=[where] if where else [], source=rec.source,
+        detail=f"“{sec.heading}”{said}：每年都应如实说明存在的问题和改进措施。",
+        detail_en=f"section {sec.numeral} ({sec.heading_en}) {said_en}; every report must state its problems and the "
+                  f"improvements made.")]
+
+
+_FEE = re.compile(r"信息处理费|处理费|收取.{0,8}费|(未|不|没有|无)收费|免费提供|免收")
+
+
+def fee_findings(rec: Record) -> list[F.Finding]:
+    """N-FEE applies from 2021 (国办函〔2020〕109号): the section with the role ``fees`` (六、其他需要报告的
+    事项) states the fees, even when zero."""
+    year = rec.year
+    applies = year >= 2021 if year is not None else rec.spec.first_year >= 2021
+    if not applies:
+        return []
+    sec = rec.spec.section_for("fees")
+    text = rec.prose.get(sec.key)
+    if isinstance(text, str) and _FEE.search(text):
+        return []
+    where = rec.where.get(f"prose.{sec.key}")
+    return [F.make(
+        "N-FEE", keys=[f"prose.{sec.key}"], cells=[where] if where else [], source=rec.source,
+        detail=f"“{sec.heading}”没有说明信息处理费的收取情况（依据国办函〔2020〕109号，未收取也应写明“本年度未收取信息处理费”）。",
+        detail_en=f"section {sec.numeral} ({sec.heading_en}) says nothing about information-processing fees "
+                  f"(国办函〔2020〕109号); state them, or that none were collected.")]
+
+
+def narrative_findings(rec: Record) -> list[F.Finding]:
+    """Every prose rule on one record (the validator calls this for every record)."""
+    out = section_findings(rec)
+    out += text_table_findings(rec)
+    out += sec5_findings(rec)
+    out += fee_findings(rec)
+    return _english_locations(out)

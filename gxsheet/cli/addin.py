@@ -1,0 +1,115 @@
+"""``gxsheet addin build -o gxsheet.xlam [--force]`` · ``gxsheet addin install`` · ``gxsheet addin uninstall``.
+
+``build`` works everywhere (the add-in is compiled from the text sources in ``macros/``, byte for
+byte reproducibly). ``install``/``uninstall`` put the add-in into / take it out of Excel's per-user
+startup folder and only make sense where Microsoft Excel runs (Windows, macOS); elsewhere they
+exit 2 with one line that says so and what to use instead — never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "addin", help="Excel 加载项：生成、安装、卸载 / the Excel add-in: build, install, uninstall",
+        description="Excel 加载项（功能区“政务公开年报”选项卡：校验、导出文本、新建模板）。"
+                    "需要 Windows 或 macOS 上的 Microsoft Excel 和 pip install \"gxsheet[addin]\"；详见 docs/addin.md。")
+    actions = p.add_subparsers(dest="addin_action", metavar="ACTION")
+    b = actions.add_parser("build", help="由 macros/ 源文件生成 gxsheet.xlam（可重现） / build the .xlam",
+                           description="由 macros/ 中的 VBA、功能区 XML 和配置生成加载项；相同输入得到逐字节相同的文件。")
+    b.add_argument("-o", "--output", required=True, metavar="FILE.xlam")
+    b.add_argument("--force", action="store_true", help="覆盖已存在的文件")
+    b.set_defaults(func=run_build)
+    i = actions.add_parser("install", help="安装到当前用户的 Excel 启动文件夹 / install for this user",
+                           description="把加载项（写入本机 Python 的路径）放进 Excel 的启动文件夹（XLSTART）；之后重启 Excel。")
+    i.add_argument("--udf-server", action="store_true",
+                   help="（仅 Windows）让 Python 在后台常驻，之后每次点按钮不必重新启动 Python（见 docs/addin.md）")
+    i.set_defaults(func=run_install)
+    u = actions.add_parser("uninstall", help="从 Excel 启动文件夹删除 / uninstall",
+                           description="从 Excel 的启动文件夹删除加载项；之后重启 Excel。")
+    u.set_defaults(func=run_uninstall)
+    p.set_defaults(func=lambda _args: _usage(p))
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from gxsheet.core.atomic import check_output
+    from gxsheet.excel.xlam import build_xlam
+
+    if Path(args.output).suffix.lower() != ".xlam":
+        _say(f"{args.output}：加载项文件名应以 .xlam 结尾（Excel 按扩展名识别加载项）。")
+        return 2
+    out = check_output(args.output, force=args.force)
+    build_xlam(out)
+    print(f"已生成加载项：{out}")
+    return 0
+
+
+#: the xlwings.conf row that makes RunPython reuse one background Python (Windows only)
+UDF_SERVER = "Use UDF Server"
+
+
+def install_udf_server() -> Path:
+    """Install like ``addin_install.install`` but with ``Use UDF Server`` switched on.
+
+    The add-in's own ``xlwings.conf`` sheet wins over every other xlwings config (directory and
+    user files), so the switch has to be built into the add-in; there is nothing a clerk could
+    edit afterwards short of unhiding the add-in's sheet in the VBA editor.
+    """
+    from gxsheet.excel.install import plan
+    from gxsheet.excel.xlam import build_xlam
+
+    steps = plan()  # AddinUnsupported off Windows and macOS
+    if not steps.platform.startswith("win"):
+        raise _Refused("--udf-server 只适用于 Windows 上的 Excel（xlwings 在 macOS 上没有后台服务）；"
+                       "请去掉这个选项再安装。")
+    try:
+        return build_xlam(steps.addin_path, None, config={**steps.config, UDF_SERVER: True})
+    except PermissionError as exc:
+        raise PermissionError(f"无法写入 {steps.addin_path}：请先退出 Excel 再安装加载项。") from exc
+
+
+class _Refused(Exception):
+    """A usage the command declines, with the Chinese reason."""
+
+
+def run_install(args: argparse.Namespace) -> int:
+    from gxsheet.excel.install import AddinUnsupported, install
+
+    try:
+        path = install_udf_server() if getattr(args, "udf_server", False) else install()
+    except (AddinUnsupported, PermissionError, _Refused) as e:
+        _say(str(e))
+        return 2
+    print(f"已安装 Excel 加载项：{path}\n请重新启动 Excel，功能区会出现“政务公开年报”选项卡。")
+    if getattr(args, "udf_server", False):
+        print("已开启 Use UDF Server：第一次点按钮会启动后台 Python，之后的点击会快很多。"
+              "升级 gxsheet 后请重启 Excel。")
+    return 0
+
+
+def run_uninstall(_args: argparse.Namespace) -> int:
+    from gxsheet.excel.install import AddinUnsupported, uninstall
+
+    try:
+        removed = uninstall()
+    except (AddinUnsupported, PermissionError) as e:
+        _say(str(e))
+        return 2
+    if removed is None:
+        print("没有找到已安装的 gxsheet 加载项，无需卸载。")
+    else:
+        print(f"已卸载 Excel 加载项：{removed}\n请重新启动 Excel。")
+    return 0

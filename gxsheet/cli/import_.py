@@ -1,0 +1,215 @@
+"""``gxsheet import REPORT [-o OUT.xlsx] [--edition 2019|2021] [--year N] [--force] [--lang zh|en]``.
+
+Turns a published report (text, Word, web page — or report JSON) into a filled standard workbook,
+so every check of the validator applies to it. Values go in exactly as published: a blank cell
+stays blank (V-BLANK will say so), 288.79万元 stays text (V-UNIT will say so) — the workbook is
+evidence of what the report says, not a corrected copy. What the import recognised, assumed and
+could not place is printed, together with the findings a workbook cannot carry (misspelt labels,
+repeated section headings). Bad input exits 2 and leaves no output file behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from collections import Counter
+from pathlib import Path
+
+from gxsheet.core.findings import SEVERITY_ZH, Finding, summary
+from gxsheet.core.spec import editions
+
+#: findings that describe the source document itself; shown in full (the workbook cannot carry them)
+DOCUMENT_RULES = ("S-LABEL", "S-LAYOUT", "S-EDITION", "S-SECTIONS", "N-PERIOD", "N-TEXT-TABLE", "N-SEC5-EMPTY",
+                  "N-FEE", "T2-TOWN-RULES", "V-UNIT")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "import", help="导入已发布的年报（文本/Word/网页）为标准工作簿 / import a published report into a workbook",
+        description="把已发布的年度报告（.txt 文本、.docx Word 文档、.html 网页，或 .json）导入为填好的标准工作簿，"
+                    "数值按原样填入（空白仍为空白，带单位的文字照录），以便校验。")
+    p.add_argument("input", metavar="REPORT", help="年度报告文件：.txt / .docx / .html / .htm / .json")
+    p.add_argument("-o", "--output", metavar="OUT.xlsx", help="输出工作簿（默认：与输入同名的 .xlsx）")
+    p.add_argument("--edition", choices=editions(), help="指定表格版本（默认按表格本身识别）")
+    p.add_argument("--year", type=int, metavar="N", help="指定报告年度（标题和正文中没有年份时使用）")
+    p.add_argument("--force", action="store_true", help="允许覆盖已存在的输出文件")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="提示信息的语言")
+    p.set_defaults(func=run)
+
+
+def default_output(path: str | Path) -> Path:
+    p = Path(path)
+    return p.with_name(p.stem + ".xlsx")
+
+
+def _formula_like(v: object) -> bool:
+    return isinstance(v, str) and v.startswith("=")
+
+
+def _published_labels(record) -> dict[tuple[str, int, int], str]:
+    """Label cells to write with the published text, so that validating the imported workbook
+    reports the same S-LABEL (both texts) as validating the report itself. A label whose official
+    text stands in more than one place of the form (表四's 结果维持) is left official: which one was
+    misspelt cannot be told from the text alone."""
+    from gxsheet.core.layout import workbook_layout
+
+    layout = workbook_layout(record.spec)
+    places: dict[str, list[tuple[str, int, int]]] = {}
+    for sheet in layout.sheets:
+        if sheet.kind != "table":
+            continue
+        for b in sheet.boxes:
+            if b.role in ("label", "header", "corner", "caption") and b.text:
+                places.setdefault(b.text, []).append((sheet.name, b.row, b.col))
+    out: dict[tuple[str, int, int], str] = {}
+    for f in record.structure:
+        if f.rule != "S-LABEL":
+            continue
+        found, official = f.numbers.get("found"), f.numbers.get("official")
+        where = places.get(official or "", [])
+        if isinstance(found, str) and found.strip() and len(where) == 1:
+            out[where[0]] = found.strip()
+    return out
+
+
+def _write_labels(path: Path, labels: dict[tuple[str, int, int], str]) -> None:
+    from openpyxl import load_workbook
+
+    with open(path, "rb") as f:  # a file object: openpyxl refuses the temp file's suffix
+        wb = load_workbook(f)
+    for (sheet, r, c), text in labels.items():
+        cell = wb[sheet].cell(r, c)
+        cell.value = text
+        cell.data_type = "s"
+    wb.save(path)
+
+
+def write_workbook(record, out: Path) -> Path:
+    """Fill the edition's standard template with the record, atomically.
+
+    Text that starts with ``=`` (a cell of a web page could hold ``=HYPERLINK(…)``) is written
+    as text, never as a live formula.
+    """
+    from gxsheet.core.atomic import write_with
+    from gxsheet.render.samples import fill_workbook, template_path
+
+    meta = {}
+    for k, v in record.meta.items():
+        if k.startswith("period_") and isinstance(v, str):
+            try:
+                v = dt.date.fromisoformat(v)
+            except ValueError:
+                pass
+        meta[k] = v
+    items = {**{f"meta.{k}": v for k, v in meta.items()}, **{f"prose.{k}": v for k, v in record.prose.items()},
+             **record.values}
+    risky = {k: v for k, v in items.items() if _formula_like(v)}
+    values = {k: (None if k in risky else v) for k, v in record.values.items()}
+    meta = {k: (None if f"meta.{k}" in risky else v) for k, v in meta.items()}
+    prose = {k: (None if f"prose.{k}" in risky else v) for k, v in record.prose.items()}
+
+    labels = _published_labels(record)
+
+    def writer(tmp: Path) -> None:
+        fill_workbook(template_path(record.edition), tmp, values, meta, prose)
+        if labels:
+            _write_labels(tmp, labels)
+        if risky:
+            from openpyxl import load_workbook
+
+            from gxsheet.core.layout import workbook_layout
+
+            layout = workbook_layout(record.spec)
+            with open(tmp, "rb") as f:  # a file object: openpyxl refuses the temp file's suffix
+                wb = load_workbook(f)
+            for key, v in risky.items():
+                sheet, r, c = layout.position(key)
+                cell = wb[sheet].cell(r, c)
+                cell.value = v
+                cell.data_type = "s"
+                cell.quotePrefix = True
+            wb.save(tmp)
+
+    return write_with(out, writer)
+
+
+def run(args: argparse.Namespace) -> int:
+    from gxsheet.check.validate import validate_record
+    from gxsheet.core.atomic import OutputError, check_output
+    from gxsheet.read.published import import_report
+
+    lang = args.lang
+    src = Path(args.input)
+    out = Path(args.output) if args.output else default_output(src)
+    if out.suffix.lower() not in (".xlsx",):
+        raise OutputError(out, f"{out}：输出文件必须是 .xlsx 工作簿。", f"{out}: the output must be an .xlsx workbook.")
+    check_output(out, inputs=[src], force=args.force)
+    imported = import_report(src, edition=args.edition, year=args.year)
+    rec = imported.record
+    findings = validate_record(rec)
+    write_workbook(rec, out)
+    print(_summary(imported, findings, src, out, lang))
+    return 0
+
+
+def _summary(imported, findings: list[Finding], src: Path, out: Path, lang: str) -> str:
+    from gxsheet.core.wording import location_en
+
+    rec = imported.record
+    spec = rec.spec
+    en = lang == "en"
+    lines: list[str] = []
+    if en:
+        lines.append(f"imported {src} → {out} ({spec.edition} edition, {spec.issued_with})")
+    else:
+        lines.append(f"已导入 {src} → {out}（{spec.edition}版表格，{spec.issued_with}）")
+
+    def meta_line(key: str, label_zh: str, label_en: str) -> None:
+        v = rec.meta.get(key)
+        where = rec.where.get(f"meta.{key}")
+        shown = v if v not in (None, "") else ("(not found)" if en else "（未找到）")
+        at = f" ({location_en(where)})" if en and where else (f"（{where}）" if where else "")
+        lines.append(f"  {label_en if en else label_zh}: {shown}{at}" if en else f"  {label_zh}：{shown}{at}")
+
+    if imported.title:
+        lines.append(f"  {'title' if en else '标题'}{': ' if en else '：'}{imported.title}")
+    meta_line("unit_name", "单位名称", "body")
+    meta_line("level", "单位层级", "level")
+    meta_line("parent", "上级单位", "parent")
+    meta_line("year", "报告年度", "year")
+    ps, pe = rec.meta.get("period_start"), rec.meta.get("period_end")
+    where = rec.where.get("meta.period_start")
+    if en:
+        lines.append(f"  period: {ps or '?'} to {pe or '?'}" + (f" ({location_en(where)})" if where else ""))
+    else:
+        lines.append(f"  统计期限：{ps or '?'} 至 {pe or '?'}" + (f"（{where}）" if where else ""))
+    if rec.headings_found is not None:
+        heads = " · ".join(rec.headings_found) or ("(none)" if en else "（无）")
+        lines.append(f"  {'headings' if en else '正文标题'}{': ' if en else '：'}{heads}")
+    if imported.tables:
+        lines.append(f"  {'tables' if en else '表格'}{': ' if en else '：'}" +
+                     (", " if en else "；").join(f"{name}（{where}）" if not en else f"{name} ({location_en(where)})"
+                                                for name, where in imported.tables))
+    filled = sum(1 for k, v in rec.values.items() if v is not None)
+    lines.append(f"  {'cells' if en else '数据格'}{': ' if en else '：'}"
+                 + (f"{filled} of {len(rec.values)} filled, {len(rec.missing)} not found in the document"
+                    if en else f"共 {len(rec.values)} 格，有数据 {filled} 格，文中找不到 {len(rec.missing)} 格"))
+    if imported.notes:
+        lines.append("notes:" if en else "说明：")
+        lines += [f"  - {n.en if en else n.zh}" for n in imported.notes]
+    shown = [f for f in findings if f.rule in DOCUMENT_RULES]
+    if shown:
+        lines.append("findings about the document:" if en else "报告本身的问题：")
+        for f in shown:
+            sev = f.severity if en else SEVERITY_ZH.get(f.severity, f.severity)
+            lines.append(f"  [{sev}] {f.rule} {location_en(f.message_en) if en else f.message_zh}")
+    rest = Counter(f.rule for f in findings if f.rule not in DOCUMENT_RULES)
+    errors, warnings = summary(findings)
+    if rest:
+        counts = ", ".join(f"{r} ×{n}" for r, n in sorted(rest.items()))
+        lines.append(f"other findings: {counts}" if en else f"其他问题：{counts}")
+    if en:
+        lines.append(f"{errors} error(s), {warnings} warning(s) in all; `gxsheet validate {out}` lists every cell.")
+    else:
+        lines.append(f"共 {errors} 项错误、{warnings} 项疑问；用 gxsheet validate {out} 可逐格查看。")
+    return "\n".join(lines)

@@ -1,0 +1,181 @@
+"""``gxsheet merge``: a county's submitted workbooks → one checked sheet (+ problem list, county report).
+
+Exit codes: 0 merged (warnings allowed); 1 some workbook has errors (or, with ``--strict``, some
+input could not be read); 2 misuse: bad output path, a named input that does not exist, nothing
+readable to merge. The work itself is in :mod:`gxsheet.merge.county`; this module parses arguments,
+guards the outputs before any reading starts, shows progress on a terminal and says the result
+in one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gxsheet.core.atomic import OutputError, check_output
+from gxsheet.core.errors import LoadError
+
+if TYPE_CHECKING:
+    from gxsheet.merge.county import MergeResult
+
+PHASES = {"read": ("读取", "reading"), "validate": ("校验", "checking"), "write": ("写出", "writing")}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "merge",
+        help="汇总多个单位的年报工作簿 / merge many report workbooks into one county sheet",
+        description="把各乡镇（街道）、部门报送的年报工作簿汇总成一张表：每个单位一行，附校验结果、问题清单和合计行。"
+                    " Merge the workbooks submitted by towns and departments into one sheet with checks, a problem list and totals.",
+        epilog="按年度汇总：其他年度或版本的工作簿、同一单位的重复报送（只计最后修改的一份）列入问题清单，不计入合计。"
+               "金额统一换算为万元。退出码：0 成功；1 有工作簿存在错误（--strict 时含无法读取的文件）；2 用法或输出路径有误。"
+               " Merges one year: other years/editions and older duplicates are listed but not counted; amounts in 万元."
+               " Exit: 0 ok, 1 errors in some workbook (or unreadable files with --strict), 2 misuse.",
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="工作簿或文件夹 / workbooks or folders (every file in a folder is a submission)")
+    p.add_argument("-o", "--output", required=True, metavar="COUNTY.xlsx", help="汇总表输出文件 / the merged workbook to write")
+    p.add_argument("--report", metavar="FILE", help="另写一份用标准模板填好的本行政区域汇总年报 / also write the county-wide report in the standard template")
+    p.add_argument("--previous", nargs="+", action="extend", default=[], metavar="DIR_OR_FILE",
+                   help="上年度的工作簿或文件夹，按单位名称核对上年结转（放在 INPUT 之后）/ last year's workbooks or folders "
+                        "for X-CARRY, matched by 单位名称 (give it after the inputs)")
+    p.add_argument("--name", help="本行政区域名称（汇总表标题与汇总年报的单位名称；默认取共同的上级单位）/ the county's name")
+    p.add_argument("--year", type=int, help="汇总年度（默认取多数工作簿的年度）/ the report year to merge (default: the most common)")
+    p.add_argument("--strict", action="store_true", help="有无法读取的文件时以 1 退出 / exit 1 when any input is unreadable")
+    p.add_argument("--force", action="store_true", help="覆盖已存在的输出文件 / overwrite existing outputs")
+    p.add_argument("--jobs", type=int, default=None, metavar="N", help="并行进程数（默认 CPU 数）/ worker processes (default: CPUs)")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="消息语言 / message language")
+    p.set_defaults(func=run)
+
+
+class _Bar:
+    """A rich progress bar on stderr, redrawn at most ten times a second.
+
+    ``auto_refresh=False`` keeps rich from starting a refresh thread, so forking the reader
+    processes never happens with another thread holding a lock.
+    """
+
+    def __init__(self, lang: str) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.lang = lang
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                 console=Console(stderr=True), transient=True, auto_refresh=False)
+        self.tasks: dict[str, int] = {}
+        self.last = 0.0
+
+    def __enter__(self) -> _Bar:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if phase not in self.tasks:
+            zh, en = PHASES.get(phase, (phase, phase))
+            self.tasks[phase] = self.progress.add_task(en if self.lang == "en" else zh, total=max(total, 1))
+        self.progress.update(self.tasks[phase], completed=done, total=max(total, 1))
+        now = time.monotonic()
+        if done >= total or now - self.last > 0.1:
+            self.last = now
+            self.progress.refresh()
+
+
+class _Quiet:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _is_merge_output(path: Path) -> bool:
+    """A workbook written by ``gxsheet merge``: its sheets include 汇总 and 问题清单."""
+    import zipfile
+
+    try:
+        if path.suffix.lower() != ".xlsx" or path.stat().st_size > 50 * 1024 * 1024:
+            return False
+        with zipfile.ZipFile(path) as zf:
+            info = zf.getinfo("xl/workbook.xml")
+            if info.file_size > 1024 * 1024:
+                return False
+            text = zf.read(info).decode("utf-8", "replace")
+    except (OSError, KeyError, zipfile.BadZipFile, ValueError):
+        return False
+    return 'name="汇总"' in text and 'name="问题清单"' in text
+
+
+def _guard_outputs(args: argparse.Namespace) -> tuple[Path, Path | None]:
+    """Refuse bad outputs before reading anything: an input, an existing file without --force, a folder."""
+    named: list[Path] = []
+    for p in map(Path, list(args.inputs) + list(args.previous)):
+        if p.is_dir():  # a file already in an input folder is a submission, never an output —
+            try:       # unless it is this command's own earlier merge (a rerun into the same folder)
+                named += [q for q in p.iterdir() if q.is_file() and not _is_merge_output(q)]
+            except OSError:
+                pass
+        else:
+            named.append(p)
+    out = check_output(args.output, inputs=named, force=args.force)
+    report = None
+    if args.report:
+        report = check_output(args.report, inputs=named, force=args.force)
+        if report.resolve() == out.resolve():
+            raise OutputError(report, f"{report}：汇总年报与汇总表不能是同一个文件。",
+                              f"{report}: the county report and the merged sheet cannot be the same file.")
+    return out, report
+
+
+def run(args: argparse.Namespace) -> int:
+    from gxsheet.merge import county as M
+    from gxsheet.merge import workbook as W
+
+    en = args.lang == "en"
+    if args.jobs is not None and args.jobs < 1:
+        raise OutputError(args.output, "--jobs 须为正整数。", "--jobs must be a positive number.")
+    out, report = _guard_outputs(args)
+    started = time.perf_counter()
+    interactive = sys.stderr.isatty()
+    bar = _Bar(args.lang) if interactive else None
+    with bar if bar is not None else _Quiet():
+        result = M.merge_paths(args.inputs, previous=args.previous, year=args.year, name=args.name, jobs=args.jobs,
+                               exclude=[p for p in (out, report) if p is not None], progress=bar)
+        for u in result.unreadable:
+            if bar is not None:
+                bar.progress.console.print(u.message(args.lang), markup=False, highlight=False)
+            else:
+                print(u.message(args.lang), file=sys.stderr)
+        if not result.entries:
+            raise LoadError(str(args.inputs[0]), "nothing-to-merge",
+                            "没有可汇总的年报工作簿：所有输入文件都无法读取（原因见上）。",
+                            "nothing to merge: none of the inputs could be read as a report (reasons above).")
+        if bar is not None:
+            bar("write", 0, 1)
+        W.write_merge(result, out, lang=args.lang)
+        if report is not None:
+            W.write_county_report(result, report, name=args.name)
+        if bar is not None:
+            bar("write", 1, 1)
+    print(_summary(result, out, report, time.perf_counter() - started, en))
+    return result.exit_code(strict=args.strict)
+
+
+def _summary(r: MergeResult, out: Path, report: Path | None, seconds: float, en: bool) -> str:
+    """The one line a clerk (or a script's log) reads after the merge."""
+    n, k = len(r.entries), len(r.included())
+    bad = [u for u in r.unreadable if not u.previous]
+    prev = f"; last year's reports matched {r.previous_matched} of them" if r.previous_read else ""
+    prev_zh = f"；与上年报告核对了{r.previous_matched}个单位" if r.previous_read else ""
+    rep = f" and {report}" if report else ""
+    rep_zh = f" 和 {report}" if report else ""
+    if en:
+        return (f"merged {n} workbooks for {r.year or '?'} ({k} counted in the totals): {r.passed} passed, "
+                f"{r.errors} with errors, {r.warnings_only} with warnings only; {len(bad)} files unreadable{prev}. "
+                f"Wrote {out}{rep} in {seconds:.1f} s.")
+    return (f"汇总完成：{r.year or '?'}年度 {n} 个工作簿（计入合计 {k} 个），通过 {r.passed} 个，有错误 {r.errors} 个，"
+            f"仅有疑问 {r.warnings_only} 个；无法读取的文件 {len(bad)} 个{prev_zh}。已写出 {out}{rep_zh}（{seconds:.1f} 秒）。")

@@ -1,0 +1,604 @@
+"""County merge: many submitted report workbooks → one checked sheet, a problem list, a county report.
+
+A county office receives one workbook from each town and department. This module turns a folder
+of them into what the office needs, as plain functions on Records (read → validate once → write):
+
+* :func:`read_all` reads every input in parallel processes (the reader is pure CPU work, ~1–2 ms a
+  file); a file that cannot be read becomes an :class:`Unreadable` with its one-line reason and
+  the merge goes on.
+* :func:`merge_records` validates all records **once** (one pandera frame for the whole county,
+  not one per file), then adds what only a merge can see: two workbooks for the same body and
+  year (X-DUPLICATE), a workbook of another year or edition (X-MIXED), an amount whose unit is
+  unknown (X-UNIT), and with last year's workbooks the carry-over check X-CARRY.
+* :mod:`gxsheet.merge.workbook` writes what it found: the county workbook (汇总, 问题清单) and the
+  county's own report filled with the county-wide sums.
+
+Decisions (see also the CLI help):
+
+* **Merge by year.** The merge year is ``year=`` or the most common report year among the inputs
+  (ties: the latest). A workbook of another year, or whose tables are another edition than the
+  merge year's, is *not refused*: it keeps its row in 汇总 (metadata, status, no values) and
+  gets an X-MIXED error naming its year/edition, so the county sees exactly which files differ
+  and the rest of the merge is still useful.
+* **Totals are SUMIF over a 计入合计 column** (是/否) rather than a bare SUM: a duplicate or a
+  wrong-year workbook stays visible but is not counted, and the county can flip 是/否 in Excel and
+  the totals follow. Of duplicates (same 单位名称 after whitespace normalisation, same year) the
+  most recently modified file counts; every file of the group gets X-DUPLICATE.
+* **Amounts in one unit: 万元** (the 2021 fee column's official unit). A 2019 采购总金额 is
+  scaled by the unit from 基本信息 (amount_unit) or written in the cell ("288.79万元"); when
+  the unit is unknown the number is kept as written, coloured, and flagged X-UNIT.
+* The merge's own rules (X-DUPLICATE, X-MIXED, X-UNIT, X-UNREADABLE) are in the rule catalogue
+  ``schemas/rules.json`` with the report rules: one place for every id, severity and message.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gxsheet.core import findings as F
+from gxsheet.core.errors import LoadError
+from gxsheet.core.findings import Finding
+from gxsheet.core.layout import EDITION_KEY
+from gxsheet.core.normalise import UNIT_SCALE, as_number, clean_text, parse_amount
+from gxsheet.core.record import Record, Value
+from gxsheet.core.spec import Cell, Spec, edition_for_year, editions, load_spec
+
+#: the unit every amount column of the merge is expressed in
+MERGE_UNIT = "万元"
+#: below this many files a process pool costs more than it saves: starting one takes ~45 ms, the
+#: time to read ~20 workbooks (benchmarks/merge.py: at 30 files two processes are no faster)
+SERIAL_BELOW = 48
+#: files a worker reads per task: large enough to amortise pickling, small enough to balance
+MAX_CHUNK = 32
+#: files in a folder that are never submissions (Windows/macOS housekeeping, Excel lock files)
+JUNK_NAMES = frozenset({"thumbs.db", "desktop.ini", ".ds_store"})
+
+SUMMARY_SHEET = "汇总"
+PROBLEM_SHEET = "问题清单"
+INCLUDED_YES, INCLUDED_NO = "是", "否"
+STATUS_OK = "通过"
+COUNTY_LEVEL = "县级政府"
+
+def rule_title(rule: str) -> str:
+    """The short Chinese title of a rule, from the catalogue (report and merge rules alike)."""
+    r = F.rules().get(rule)
+    return r.title_zh if r else rule
+
+
+def _merge_finding(rule: str, rec: Record, keys: Sequence[str], cells: Sequence[str] = (), **params: Any) -> Finding:
+    sheet = cells[0].split("!", 1)[0] if cells and "!" in cells[0] else None
+    return F.make(rule, keys=list(keys), cells=list(cells), sheet=sheet, source=rec.source, **params)
+
+
+# ============================================================================ inputs
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A file that could not be read as a report: listed in 问题清单, the merge goes on."""
+
+    path: str
+    kind: str
+    message_zh: str
+    message_en: str
+    previous: bool = False  # one of last year's files (--previous)
+
+    def message(self, lang: str = "zh") -> str:
+        return self.message_en if lang == "en" else self.message_zh
+
+    @classmethod
+    def from_error(cls, e: LoadError, path: str) -> Unreadable:
+        return cls(path, e.kind, e.message_zh, e.message_en)
+
+
+def _hidden(p: Path) -> bool:
+    return p.name.startswith((".", "~$")) or p.name.lower() in JUNK_NAMES
+
+
+def collect_inputs(items: Iterable[str | Path], *, exclude: Iterable[str | Path] = ()) -> list[Path]:
+    """The files to merge: files as given, folders expanded to *every* file in them.
+
+    Unlike ``sources.expand_inputs`` a folder contributes files of any suffix: a town that sent
+    ``城关镇.xls`` or a PDF must show up as a problem, not vanish silently. Hidden files, Excel
+    lock files (``~$…``) and OS housekeeping files are skipped; so are ``exclude`` (the merge's
+    own outputs, which a rerun would otherwise find in the input folder) and repeats. Folders
+    are not searched recursively. A named path that does not exist is a typo, not a submission:
+    LoadError (the command exits 2).
+    """
+    skip = {_resolved(p) for p in exclude}
+    seen: set[Path] = set()
+    out: list[Path] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            candidates = sorted((q for q in p.iterdir() if q.is_file() and not _hidden(q)), key=lambda q: q.name)
+        elif p.exists() or p.is_symlink():
+            candidates = [p]
+        else:
+            raise LoadError(str(p), "not-found", f"{p}：文件或文件夹不存在，请检查路径。",
+                            f"{p}: no such file or folder; check the path.")
+        for q in candidates:
+            r = _resolved(q)
+            if r in skip or r in seen:
+                continue
+            seen.add(r)
+            out.append(q)
+    return out
+
+
+def _resolved(p: str | Path) -> Path:
+    try:
+        return Path(p).resolve()
+    except OSError:
+        return Path(os.path.abspath(p))
+
+
+def read_one(path: str) -> Record | Unreadable:
+    """Read one input; every failure becomes an Unreadable (never an exception).
+
+    Workbook suffixes go straight to the workbook reader (its guarded loader says precisely what
+    a broken or disguised file is: an old .xls, an encrypted file, a damaged zip). Other files go
+    through ``read_any`` so published reports can be merged when importers are installed; when no
+    importer takes the file, the loader is asked again for its more helpful message.
+    """
+    from gxsheet.read.registry import read_any
+    from gxsheet.read.workbook import read_report
+
+    try:
+        try:
+            if Path(path).suffix.lower() in (".xlsx", ".xlsm"):
+                return read_report(path)
+            return read_any(path)
+        except LoadError as e:
+            if e.kind != "unsupported":
+                raise
+            return read_report(path)
+    except LoadError as e:
+        return Unreadable.from_error(e, path)
+    except Exception as e:  # noqa: BLE001 - one strange file must not stop a county's merge
+        return Unreadable(path, "internal",
+                          f"{path}：读取时发生内部错误（{type(e).__name__}: {e}），请把该文件发给维护者。",
+                          f"{path}: internal error while reading ({type(e).__name__}: {e}); please send this file to the maintainers.")
+
+
+def _read_chunk(paths: list[str]) -> list[Record | Unreadable]:
+    """Worker task: read a chunk of files (module level so every start method can pickle it)."""
+    return [read_one(p) for p in paths]
+
+
+def _warm() -> None:
+    """Load specs and layouts before forking so every worker inherits them instead of rebuilding."""
+    from gxsheet.core.layout import workbook_layout
+    from gxsheet.read import workbook  # noqa: F401 - imported for its side effect of loading the reader
+
+    for e in editions():
+        workbook_layout(load_spec(e))
+
+
+def default_jobs() -> int:
+    """Worker processes: the CPUs this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+Progress = Callable[[str, int, int], None]
+
+
+def read_all(paths: Sequence[str | Path], *, jobs: int | None = None, progress: Progress | None = None,
+             while_waiting: Callable[[], object] | None = None) -> list[Record | Unreadable]:
+    """Read every path (same order), in ``jobs`` processes when it pays.
+
+    Chunks of files go to a ProcessPoolExecutor; results come back pickled (Records are plain
+    dataclasses, failures plain Unreadable values, so nothing exotic crosses the process
+    boundary). Small merges and ``jobs=1`` read serially: a pool costs ~45 ms to start. A pool
+    that breaks (a worker killed by the OS) does not lose the merge: what is left is read here.
+    ``while_waiting`` runs in this process once the workers are busy (the merge imports the
+    validator there: pandas + pandera take ~0.8 s that would otherwise come after reading).
+    """
+    names = [str(p) for p in paths]
+    n = len(names)
+    jobs = default_jobs() if jobs is None else max(1, jobs)
+    out: list[Record | Unreadable | None] = [None] * n
+    done = 0
+    if progress:
+        progress("read", 0, n)
+    if jobs > 1 and n >= SERIAL_BELOW:
+        _warm()
+        size = max(1, min(MAX_CHUNK, n // (jobs * 4)))
+        starts = list(range(0, n, size))
+        ctx = None
+        if sys.platform.startswith("linux"):
+            import multiprocessing
+
+            ctx = multiprocessing.get_context("fork")  # workers inherit the warmed caches
+        try:
+            with ProcessPoolExecutor(max_workers=min(jobs, len(starts)), mp_context=ctx) as ex:
+                futures = {ex.submit(_read_chunk, names[i:i + size]): i for i in starts}
+                if while_waiting is not None:
+                    while_waiting()
+                    while_waiting = None
+                for fut in as_completed(futures):
+                    i = futures[fut]
+                    res = fut.result()
+                    out[i:i + len(res)] = res
+                    done += len(res)
+                    if progress:
+                        progress("read", done, n)
+        except BrokenProcessPool:
+            pass  # the rest is read serially below
+    if while_waiting is not None:
+        while_waiting()
+    for i in range(n):
+        if out[i] is None:
+            out[i] = read_one(names[i])
+            done += 1
+            if progress:
+                progress("read", min(done, n), n)
+    return out  # type: ignore[return-value]
+
+
+# ============================================================================ the merge
+
+
+@dataclass
+class Entry:
+    """One submitted workbook in the merge: its record, findings and the row written for it."""
+
+    path: Path
+    record: Record
+    findings: list[Finding] = field(default_factory=list)
+    included: bool = True  # counted in 合计
+    reason: str | None = None  # why not: "year" / "edition" / "duplicate"
+    values: dict[str, Value] = field(default_factory=dict)  # as written in 汇总 (amounts in 万元)
+    unit_unknown: set[str] = field(default_factory=set)  # amount keys kept as written
+    mtime: float = 0.0
+
+    @property
+    def unit_name(self) -> str | None:
+        v = self.record.meta.get("unit_name")
+        return str(v) if v not in (None, "") else None
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        return len(self.findings) - self.errors
+
+    @property
+    def status(self) -> str:
+        """通过 / N个错误 / M个疑问 / N个错误，M个疑问."""
+        e, w = self.errors, self.warnings
+        if not e and not w:
+            return STATUS_OK
+        parts = ([f"{e}个错误"] if e else []) + ([f"{w}个疑问"] if w else [])
+        return "，".join(parts)
+
+
+@dataclass
+class MergeResult:
+    """Everything the writers need: entries in sheet order, unreadable files, the merge year."""
+
+    year: int | None
+    edition: str
+    entries: list[Entry]
+    unreadable: list[Unreadable] = field(default_factory=list)
+    name: str | None = None  # the county (--name, else the common 上级单位)
+    previous_matched: int = 0  # bodies checked against last year's report
+    previous_read: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> Spec:
+        return load_spec(self.edition)
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self.spec.cells)
+
+    def included(self) -> list[Entry]:
+        return [e for e in self.entries if e.included]
+
+    def totals(self) -> dict[str, int | float]:
+        """Per value key: the sum over counted workbooks of the numbers shown (text/blank skipped).
+
+        The same arithmetic as the sheet's SUMIF row, so Python and Excel agree.
+        """
+        out: dict[str, int | float] = {}
+        for k in self.keys:
+            total: int | float = 0
+            for e in self.entries:
+                v = e.values.get(k) if e.included else None
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    total += v
+            out[k] = round(total, 6) if isinstance(total, float) else total
+        return out
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for e in self.entries if e.errors)
+
+    @property
+    def warnings_only(self) -> int:
+        return sum(1 for e in self.entries if not e.errors and e.warnings)
+
+    @property
+    def passed(self) -> int:
+        return sum(1 for e in self.entries if not e.findings)
+
+    def exit_code(self, *, strict: bool = False) -> int:
+        """0 fine, 1 when any workbook has an error (or, strict, any input was unreadable)."""
+        if self.errors:
+            return 1
+        if strict and any(not u.previous for u in self.unreadable):
+            return 1
+        return 0
+
+
+def norm_name(name: object) -> str:
+    """单位名称 for matching: whitespace and full-width variants do not make a different body."""
+    return clean_text(str(name)) if name not in (None, "") else ""
+
+
+def choose_year(records: Iterable[Record]) -> int | None:
+    """The merge year: the most common report year (ties: the latest)."""
+    counts = Counter(r.year for r in records if r.year is not None)
+    if not counts:
+        return None
+    return max(counts, key=lambda y: (counts[y], y))
+
+
+def convert_amount(cell: Cell, v: Value, stated_unit: object) -> tuple[Value, bool]:
+    """(value in 万元, unit known?) for an amount cell.
+
+    A unit written in the cell wins ("288.79万元", "50000元" even in the 万元 fee column: the clerk
+    said what it is); else the column's official unit (2021: 万元); else 基本信息's amount unit.
+    A number with no unit anywhere is returned unchanged with False (unless it is 0). Text that is not an amount
+    is returned unchanged (V-NUMBER already reports it).
+    """
+    if v is None or isinstance(v, bool):
+        return v, True
+    unit: str | None = None
+    num: int | float
+    if isinstance(v, str):
+        parsed = parse_amount(v)
+        if parsed is None:
+            return v, True
+        num, unit = parsed
+    else:
+        num = v
+        unit = cell.unit
+    if unit is None and isinstance(stated_unit, str) and stated_unit in UNIT_SCALE:
+        unit = stated_unit
+    if unit is None:
+        return num, num == 0  # zero is zero in any unit
+    if unit == MERGE_UNIT:
+        return num, True
+    return as_number(round(num * UNIT_SCALE[unit] / UNIT_SCALE[MERGE_UNIT], 6)), True
+
+
+def _row_values(spec: Spec, rec: Record) -> tuple[dict[str, Value], set[str]]:
+    values: dict[str, Value] = {}
+    unknown: set[str] = set()
+    for k, cell in spec.cells.items():
+        v = rec.values.get(k)
+        if cell.type == "amount":
+            stated = rec.meta.get(cell.unit_field) if cell.unit_field else None
+            v, known = convert_amount(cell, v, stated)
+            if not known:
+                unknown.add(k)
+        values[k] = v
+    return values, unknown
+
+
+def merge_records(items: Sequence[tuple[Path, Record]], *, unreadable: Sequence[Unreadable] = (),
+                  previous: Sequence[tuple[Path, Record]] = (), year: int | None = None,
+                  name: str | None = None, progress: Progress | None = None) -> MergeResult:
+    """Validate all records once and apply the merge rules; entries come back in sheet order."""
+    t0 = time.perf_counter()
+    from gxsheet.check.validate import validate_records
+    from gxsheet.core.findings import finding_order
+    from gxsheet.core.wording import describe
+
+    records = [r for _, r in items]
+    if progress:
+        progress("validate", 0, len(records))
+    found = validate_records(records) if records else []
+    if progress:
+        progress("validate", len(records), len(records))
+    t1 = time.perf_counter()
+
+    merge_year = year if year is not None else choose_year(records)
+    edition = (edition_for_year(merge_year) if merge_year is not None else None) or \
+        (Counter(r.edition for r in records).most_common(1)[0][0] if records else editions()[-1])
+    spec = load_spec(edition)
+    entries = []
+    for (path, rec), fs in zip(items, found, strict=True):
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            mtime = 0.0
+        entries.append(Entry(path=path, record=rec, findings=list(fs), mtime=mtime))
+
+    for e in entries:
+        _check_mixed(e, merge_year, spec)
+    _check_duplicates(entries, merge_year)
+    prev_by_name = _previous_by_name(previous, merge_year)
+    matched: set[str] = set()
+    for e in entries:
+        if e.reason in ("year", "edition"):
+            continue
+        e.values, e.unit_unknown = _row_values(spec, e.record)
+        for k in sorted(e.unit_unknown):
+            v = e.values.get(k)
+            if v is None:
+                continue
+            cells = _loc(e.record, [k])
+            where = describe(spec, k)[0] + (f"（{cells[0]}）" if cells else "")
+            e.findings.append(_merge_finding("X-UNIT", e.record, [k], cells, where=where, raw=v, unit=MERGE_UNIT))
+        prev = prev_by_name.get(norm_name(e.unit_name))
+        if prev is not None and e.unit_name:
+            matched.add(norm_name(e.unit_name))
+            e.findings += carry_findings(e.record, prev[1], prev[0])
+    for e in entries:
+        e.findings.sort(key=finding_order)
+    entries.sort(key=lambda e: (e.unit_name is None, norm_name(e.unit_name), e.path.name, str(e.path)))
+    county = name or _common_parent(e.record for e in entries if e.included)
+    t2 = time.perf_counter()
+    return MergeResult(year=merge_year, edition=edition, entries=entries, unreadable=list(unreadable), name=county,
+                       previous_matched=len(matched), previous_read=len(previous),
+                       timings={"validate": t1 - t0, "merge": t2 - t1})
+
+
+def _loc(rec: Record, keys: Sequence[str]) -> list[str]:
+    return rec.locate_all(keys)
+
+
+def _check_mixed(e: Entry, merge_year: int | None, spec: Spec) -> None:
+    rec = e.record
+    if merge_year is None:
+        return
+    y = rec.year
+    if y is not None and y != merge_year:
+        e.included, e.reason = False, "year"
+        detail = f"是{y}年度的报告（{rec.edition}版表格）"
+        detail_en = f"is the report for {y} ({rec.edition} edition)"
+        keys = ["meta.year"]
+    elif rec.edition != spec.edition:
+        e.included, e.reason = False, "edition"
+        detail = f"用的是{rec.edition}版表格（{load_spec(rec.edition).issued_with}）"
+        detail_en = f"uses the {rec.edition} edition of the tables"
+        keys = [EDITION_KEY]
+    else:
+        return
+    e.findings.append(_merge_finding("X-MIXED", rec, keys, _loc(rec, keys), year=merge_year, edition=spec.edition,
+                                     detail=detail, detail_en=detail_en))
+
+
+def _check_duplicates(entries: list[Entry], merge_year: int | None) -> None:
+    groups: dict[tuple[str, int | None], list[Entry]] = {}
+    for e in entries:
+        if not e.included or not e.unit_name:
+            continue
+        groups.setdefault((norm_name(e.unit_name), e.record.year if e.record.year is not None else merge_year), []).append(e)
+    for (_, y), group in groups.items():
+        if len(group) < 2:
+            continue
+        keep = max(group, key=lambda g: (g.mtime, g.path.name))
+        files = "、".join(g.path.name for g in sorted(group, key=lambda g: g.path.name))
+        for g in group:
+            if g is not keep:
+                g.included, g.reason = False, "duplicate"
+            rec = g.record
+            cells = _loc(rec, ["meta.unit_name"])
+            g.findings.append(_merge_finding(
+                "X-DUPLICATE", rec, ["meta.unit_name"], cells, name=g.unit_name, year=y if y is not None else "",
+                count=len(group), files=files,
+                choice=f"合计只计入最后修改的 {keep.path.name}，" + ("即本文件。" if g is keep else "本文件未计入。") + "请确认保留哪一份。",
+                choice_en=f"Only the most recently modified, {keep.path.name}, is counted"
+                          + (" (this file)." if g is keep else "; this file is not.") + " Confirm which one to keep."))
+
+
+def _previous_by_name(previous: Sequence[tuple[Path, Record]], merge_year: int | None) -> dict[str, tuple[Path, Record]]:
+    """Last year's records by normalised 单位名称 (a wrong-year file is ignored; newest wins)."""
+    best: dict[str, tuple[float, Path, Record]] = {}
+    for path, rec in previous:
+        key = norm_name(rec.meta.get("unit_name"))
+        if not key:
+            continue
+        if merge_year is not None and rec.year is not None and rec.year != merge_year - 1:
+            continue
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            mtime = 0.0
+        if key not in best or (mtime, path.name) > (best[key][0], best[key][1].name):
+            best[key] = (mtime, path, rec)
+    return {k: (p, r) for k, (_, p, r) in best.items()}
+
+
+#: this year's 二、上年结转 row and last year's 四、结转下年度继续办理 row of 表三
+
+
+def carry_findings(rec: Record, prev: Record, prev_path: Path | None = None) -> list[Finding]:
+    """X-CARRY per column of the spec's ``carry_over`` grid: this year's 上年结转 must equal last
+    year's 结转下年度继续办理 (表三 in both editions).
+
+    Compared only where both editions have the cell (they share every 表三 column) and both
+    values are numbers: a blank or text cell is reported by the value rules, not twice here.
+    """
+    from gxsheet.core.wording import column_words
+
+    spec, pspec = rec.spec, prev.spec
+    now, then = spec.carry_over, pspec.carry_over  # each year's rows in its own edition
+    grid = spec.grid(now.grid)
+    prev_grid = next((g for g in pspec.grids() if g.key == then.grid), None)
+    out = []
+    for col in grid.leaf_columns():
+        k_now = grid.cell_key(now.this_year_row, col.key)
+        k_prev = prev_grid.cell_key(then.last_year_row, col.key) if prev_grid else ""
+        if k_now not in spec.cells or k_prev not in pspec.cells:
+            continue
+        a, b = rec.numeric(k_now), prev.numeric(k_prev)
+        if a is None or b is None or abs(a - b) < 1e-9:
+            continue
+        cells = _loc(rec, [k_now])
+        prev_cell = _loc(prev, [k_prev])
+        if prev_cell:
+            cells.append(f"上年 {prev_path.name if prev_path else prev.source}：{prev_cell[0]}")
+        out.append(F.make("X-CARRY", keys=[k_now], cells=cells, sheet=cells[0].split("!", 1)[0] if cells and "!" in cells[0] else None,
+                          source=rec.source, along=column_words(grid, col), lhs=a, rhs=b, diff=abs(a - b)))
+    return out
+
+
+def _common_parent(records: Iterable[Record]) -> str | None:
+    parents = {norm_name(r.meta.get("parent")) for r in records}
+    parents.discard("")
+    return parents.pop() if len(parents) == 1 else None
+
+
+def _import_validator() -> None:
+    """Import the validator (pandas, pandera) and build its schemas while the workers read."""
+    from gxsheet.check import prose  # noqa: F401 - imported for its cost
+    from gxsheet.check.tables import schema_for
+
+    for e in editions():
+        schema_for(e)
+
+
+def merge_paths(inputs: Sequence[str | Path], *, previous: Sequence[str | Path] = (), year: int | None = None,
+                name: str | None = None, jobs: int | None = None, exclude: Iterable[str | Path] = (),
+                progress: Progress | None = None) -> MergeResult:
+    """Collect, read (in parallel, this year's and last year's files in one pool), validate, merge."""
+    exclude = list(exclude)
+    files = collect_inputs(inputs, exclude=exclude)
+    prev_files = collect_inputs(previous, exclude=exclude + files) if previous else []
+    t0 = time.perf_counter()
+    results = read_all(files + prev_files, jobs=jobs, progress=progress, while_waiting=_import_validator)
+    t1 = time.perf_counter()
+    items: list[tuple[Path, Record]] = []
+    bad: list[Unreadable] = []
+    prev_items: list[tuple[Path, Record]] = []
+    for i, (p, r) in enumerate(zip(files + prev_files, results, strict=True)):
+        is_prev = i >= len(files)
+        if isinstance(r, Unreadable):
+            bad.append(Unreadable(r.path, r.kind, r.message_zh, r.message_en, previous=is_prev))
+        elif is_prev:
+            prev_items.append((p, r))
+        else:
+            items.append((p, r))
+    result = merge_records(items, unreadable=bad, previous=prev_items, year=year, name=name, progress=progress)
+    result.timings = {"read": t1 - t0, **result.timings}
+    return result

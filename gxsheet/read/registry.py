@@ -1,0 +1,141 @@
+"""One way in: any input file → Record, by what the file *is* (sniffed by content).
+
+Workbooks go through the guarded loader and the label-anchored reader; published reports (text,
+Word, web page) and exchanged JSON go through importers, listed here by kind (IMPORTERS).
+Every command (validate, export, merge, the add-in) reads through ``read_any`` so a new input
+kind is one registration, not an edit in five places.
+
+Content decides, the name only refines: a Word report saved as ``.xlsx`` is read as Word, a
+workbook called ``.xls`` as a workbook. The one exception is text behind a spreadsheet name
+(``.xlsx``/``.xls``/``.csv`` holding CSV or an HTML table, as web systems "export to Excel"): it
+is never fed to the text importer, whose answer ("not an annual report") would hide the real
+problem; the loader says "the name ends in .xlsx but the file is text", which is what to fix.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+
+from gxsheet.core.errors import LoadError
+from gxsheet.core.limits import Limits
+from gxsheet.core.record import Record
+from gxsheet.xlsx.loader import EXCEL_SUFFIXES, sniff
+
+__all__ = [
+    "IMPORTERS",
+    "INPUT_SUFFIXES",
+    "REPORTED_SUFFIXES",
+    "WORKBOOK_KINDS",
+    "expand_inputs",
+    "kind_of",
+    "read_any",
+    "register",
+]
+
+Importer = Callable[..., Record]
+
+#: kind → "module:function" of the reader that turns that kind of file into a Record; modules are
+#: imported lazily so a command's start stays fast. Workbooks are read by gxsheet.read.workbook.
+IMPORTERS: dict[str, str] = {
+    "txt": "gxsheet.read.txt:read_txt",
+    "docx": "gxsheet.read.docx:read_docx",
+    "html": "gxsheet.read.html:read_html",
+    "json": "gxsheet.read.json_report:read_json",
+    "empty": "gxsheet.read.registry:read_empty",
+}
+
+WORKBOOK_KINDS = ("xlsx", "xlsm")
+#: file name endings offered when a folder is given
+INPUT_SUFFIXES = (".xlsx", ".xlsm", ".txt", ".docx", ".html", ".htm", ".json")
+#: endings of files a folder may hold that gxsheet cannot read but that look like submissions:
+#: listed too, so an old .xls or a PDF gets its one-line advice instead of vanishing silently
+REPORTED_SUFFIXES = (".xls", ".xlsb", ".xltx", ".xltm", ".et", ".ett", ".ods", ".csv", ".doc", ".wps", ".pdf")
+#: text content under these names is answered by the loader, not the text importer
+_SPREADSHEET_NAMES = (*EXCEL_SUFFIXES, ".csv", ".xlsb", ".ods")
+
+
+def register(kind: str, target: str) -> None:
+    """Route inputs of ``kind`` (as returned by :func:`kind_of`) to ``"module:function"``."""
+    IMPORTERS[kind] = target
+
+
+def kind_of(path: str | Path) -> str:
+    """What a file is, for dispatch: sniffed content, refined by suffix for text formats.
+
+    Text is 'html' or 'json' by its suffix, 'text' under a spreadsheet name (no importer takes
+    it, so ``read_any`` ends in the loader's "this is a text file, not a workbook"), else 'txt'.
+    """
+    kind = sniff(path)
+    suffix = Path(path).suffix.lower()
+    if kind == "text":
+        if suffix in (".html", ".htm"):
+            return "html"
+        if suffix == ".json":
+            return "json"
+        if suffix in _SPREADSHEET_NAMES:
+            return "text"
+        return "txt"
+    return kind
+
+
+def read_any(path: str | Path, *, limits: Limits | None = None, **options: object) -> Record:
+    """Read any supported input into a Record, or raise LoadError with a one-line reason."""
+    kind = kind_of(path)
+    if kind in WORKBOOK_KINDS:
+        from gxsheet.read.workbook import read_report
+
+        return read_report(path, limits=limits)
+    target = IMPORTERS.get(kind)
+    if target is None:
+        from gxsheet.xlsx.loader import open_package
+
+        open_package(path, limits).close()  # raises the loader's specific advice (.xls, encrypted, text …)
+        raise LoadError(
+            str(path),
+            "unsupported",
+            f"{path}：不支持的文件类型（{kind}），请提交 .xlsx 工作簿。",
+            f"{path}: unsupported file type ({kind}); submit an .xlsx workbook.",
+        )
+    module, func = target.split(":")
+    fn = getattr(importlib.import_module(module), func)
+    return fn(path, limits=limits, **options)
+
+
+def read_empty(path: str | Path, **_: object) -> Record:
+    """An empty file is never a report: say so plainly instead of 'unsupported type'."""
+    raise LoadError(str(path), "empty", f"{path}：文件是空的（0 字节），请提供完整的年度报告。",
+                    f"{path}: the file is empty (0 bytes); provide the complete annual report.")
+
+
+def _listed(q: Path) -> bool:
+    """Whether a folder entry is offered: report-like name, not hidden, not an Excel lock file.
+
+    Symbolic links are offered even when broken or looping, so they get a message rather
+    than being skipped without a word (``is_file`` is False for them).
+    """
+    if q.name.startswith((".", "~$")):
+        return False
+    if q.suffix.lower() not in INPUT_SUFFIXES + REPORTED_SUFFIXES:
+        return False
+    return q.is_symlink() or q.is_file()
+
+
+def expand_inputs(items: list[str]) -> list[Path]:
+    """Files as given, folders expanded to their report files (sorted, hidden/temp files skipped).
+
+    A folder that cannot be listed is a LoadError ('unreadable'), like a file that cannot be read.
+    """
+    out: list[Path] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            try:
+                entries = list(p.iterdir())
+            except OSError as e:
+                raise LoadError.make(str(p), "unreadable", e.strerror or type(e).__name__) from None
+            out += sorted(q for q in entries if _listed(q))
+        else:
+            out.append(p)
+    return out

@@ -1,0 +1,134 @@
+"""Marking findings in a workbook: red/yellow cells, a comment on each, a 校验结果 sheet.
+
+Written against ``BookPort`` so the CLI (``--annotate``, on a copy via openpyxl) and the Excel
+add-in (the open workbook via xlwings) share it. A re-run first removes the previous marks: the
+result sheet keeps, in hidden columns, every cell it coloured and that cell's original fill, so
+clearing restores the workbook exactly instead of guessing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from gxsheet.core.findings import SEVERITY_ZH, Finding, summary
+from gxsheet.core.layout import RESULT_SHEET
+from gxsheet.render.book_port import AUTHOR, BookPort
+
+ERROR_FILL = "FFC7CE"
+WARNING_FILL = "FFEB9C"
+HEADER = ("序号", "严重程度", "规则", "位置", "说明")
+HEADER_EN = ("No.", "Severity", "Rule", "Cell", "Message")
+#: hidden bookkeeping columns: marked cell, its original fill
+MARK_COL, ORIG_COL = "G", "H"
+FIRST_ROW = 4
+
+
+def _split(ref: str) -> tuple[str, str] | None:
+    if "!" not in ref:
+        return None
+    sheet, a1 = ref.rsplit("!", 1)
+    return sheet.strip("'"), a1.replace("$", "")
+
+
+def clear_marks(book: BookPort) -> int:
+    """Remove a previous run's marks; returns how many cells were restored."""
+    names = book.sheet_names()
+    restored = 0
+    if RESULT_SHEET in names:
+        row = FIRST_ROW
+        while True:
+            ref = book.get_value(RESULT_SHEET, f"{MARK_COL}{row}")
+            if not ref:
+                if not book.get_value(RESULT_SHEET, f"A{row}"):
+                    break
+                row += 1
+                continue
+            target = _split(str(ref))
+            if target and target[0] in names:
+                orig = book.get_value(RESULT_SHEET, f"{ORIG_COL}{row}")
+                _with_unprotected(book, target[0], lambda t=target, o=orig: (
+                    book.set_fill(t[0], t[1], str(o) if o else None),
+                    book.set_comment(t[0], t[1], None) if book.comment_author(t[0], t[1]) == AUTHOR else None))
+                restored += 1
+            row += 1
+        book.delete_sheet(RESULT_SHEET)
+    for name in book.sheet_names():  # comments from an interrupted run
+        for a1 in book.commented_cells(name):
+            if book.comment_author(name, a1) == AUTHOR:
+                _with_unprotected(book, name, lambda n=name, a=a1: book.set_comment(n, a, None))
+    return restored
+
+
+def _with_unprotected(book: BookPort, sheet: str, action) -> None:
+    was = book.is_protected(sheet)
+    if was:
+        book.protect(sheet, False)
+    try:
+        action()
+    finally:
+        if was:
+            book.protect(sheet, True)
+
+
+def annotate(book: BookPort, findings: list[Finding], lang: str = "zh") -> None:
+    """Mark every cell a finding names and write the 校验结果 sheet (previous marks cleared)."""
+    clear_marks(book)
+    names = set(book.sheet_names())
+    per_cell: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+    for f in findings:
+        for ref in f.cells:
+            t = _split(ref)
+            if t and t[0] in names:
+                per_cell[t].append(f)
+    originals: dict[tuple[str, str], str | None] = {}
+    by_sheet: dict[str, list[tuple[str, list[Finding]]]] = defaultdict(list)
+    for (sheet, a1), fs in per_cell.items():
+        by_sheet[sheet].append((a1, fs))
+    for sheet, cells in by_sheet.items():
+        def mark(cells=cells, sheet=sheet) -> None:
+            for a1, fs in cells:
+                originals[(sheet, a1)] = book.get_fill(sheet, a1)
+                error = any(f.severity == "error" for f in fs)
+                book.set_fill(sheet, a1, ERROR_FILL if error else WARNING_FILL)
+                text = "\n".join(f"[{f.rule}] {f.message(lang)}" for f in fs)
+                book.set_comment(sheet, a1, text)
+        _with_unprotected(book, sheet, mark)
+    _result_sheet(book, findings, originals, lang)
+
+
+def _result_sheet(book: BookPort, findings: list[Finding], originals: dict[tuple[str, str], str | None], lang: str) -> None:
+    book.add_sheet(RESULT_SHEET, first=True)
+    errors, warnings = summary(findings)
+    if lang == "en":
+        title = "Validation passed: no problems found." if not findings else f"Validation: {errors} error(s), {warnings} warning(s). Click a cell reference to jump to it."
+    else:
+        title = "校验通过：未发现问题。" if not findings else f"校验结果：{errors}个错误，{warnings}个疑问。点击“位置”可跳到对应单元格；改正后请重新校验。"
+    book.set_value(RESULT_SHEET, "A1", title, bold=True)
+    for i, h in enumerate(HEADER_EN if lang == "en" else HEADER):
+        book.set_value(RESULT_SHEET, f"{'ABCDE'[i]}3", h, bold=True)
+    row = FIRST_ROW
+    marked = list(originals.items())
+    for n, f in enumerate(findings, 1):
+        book.set_value(RESULT_SHEET, f"A{row}", n)
+        book.set_value(RESULT_SHEET, f"B{row}", f.severity if lang == "en" else SEVERITY_ZH.get(f.severity, f.severity))
+        book.set_value(RESULT_SHEET, f"C{row}", f.rule)
+        target = next((t for t in (_split(c) for c in f.cells) if t and t[0] in book.sheet_names()), None)
+        where = "、".join(f.cells) if f.cells else (f.sheet or "")
+        if target:
+            book.set_link(RESULT_SHEET, f"D{row}", where, target[0], target[1])
+        else:
+            book.set_value(RESULT_SHEET, f"D{row}", where)
+        book.set_value(RESULT_SHEET, f"E{row}", f.message(lang))
+        row += 1
+    # bookkeeping for the next run's clear_marks: one marked cell per row, from FIRST_ROW
+    for i, ((sheet, a1), orig) in enumerate(marked):
+        r = FIRST_ROW + i
+        book.set_value(RESULT_SHEET, f"{MARK_COL}{r}", f"'{sheet}'!{a1}")
+        book.set_value(RESULT_SHEET, f"{ORIG_COL}{r}", orig or "")
+        if r >= row and not book.get_value(RESULT_SHEET, f"A{r}"):
+            book.set_value(RESULT_SHEET, f"A{r}", " ")  # keeps clear_marks scanning to the end
+    for col, width in zip("ABCDE", (6, 10, 16, 24, 100), strict=False):
+        book.set_width(RESULT_SHEET, col, width)
+    book.hide_column(RESULT_SHEET, MARK_COL)
+    book.hide_column(RESULT_SHEET, ORIG_COL)
+    book.activate(RESULT_SHEET)
