@@ -28,7 +28,7 @@ from gxsheet.core.normalise import clean_text
 from gxsheet.core.record import Record
 from gxsheet.core.spec import NarrativeTopic, Spec, SpecError
 from gxsheet.core.wording import describe, location_en
-from gxsheet.read.headings import Heading, classify_heading, cn_number, cn_numeral, sections
+from gxsheet.read.headings import EN_COUNT, Heading, classify_heading, cn_number, cn_numeral
 
 __all__ = [
     "narrative_findings",
@@ -55,8 +55,9 @@ def section_findings(rec: Record) -> list[F.Finding]:
     """S-SECTIONS: on the headings as found (imported), else on the prose sheet (workbook)."""
     if rec.headings_found is None:
         return _prose_sheet_sections(rec)
-    secs = {s.key: s for s in sections()}
-    order = [s.key for s in sections()]
+    secs = {s.key: s for s in rec.spec.sections}
+    order = [s.key for s in rec.spec.sections]
+    count_zh, count_en = cn_numeral(len(order)), EN_COUNT.get(len(order), str(len(order)))
     found: list[tuple[int, Heading]] = []
     for i, text in enumerate(rec.headings_found):
         h = classify_heading(text)
@@ -73,40 +74,32 @@ def section_findings(rec: Record) -> list[F.Finding]:
         seen.setdefault(h.key or "", []).append(i)
     missing = [k for k in order if k not in seen]
     if missing:
-        names = "、".join(f"“{secs[k].heading}”" for k in missing)
         out.append(F.make(
-            "S-SECTIONS", keys=[f"prose.{k}" for k in missing], cells=[], source=rec.source,
-            detail=f"正文缺少{names}部分（或其标题无法识别），请按规定的六部分撰写。",
-            detail_en=f"the narrative lacks the part(s) {', '.join(secs[k].heading for k in missing)} "
-                      f"(or their headings cannot be recognised); write all six parts."))
+            "S-SECTIONS", case="missing", keys=[f"prose.{k}" for k in missing], cells=[], source=rec.source,
+            names="、".join(f"“{secs[k].heading}”" for k in missing), names_en=", ".join(secs[k].heading for k in missing),
+            count=count_zh, count_en=count_en))
     for k, idx in seen.items():
         if len(idx) > 1:
-            where = "、".join(loc(i) for i in idx)
-            texts = "、".join(f"“{rec.headings_found[i]}”" for i in idx)
             out.append(F.make(
-                "S-SECTIONS", keys=[f"prose.{k}"], cells=[loc(i) for i in idx], source=rec.source,
-                detail=f"“{secs[k].heading}”部分重复出现{len(idx)}次（{where}：{texts}），请合并为一个部分。",
-                detail_en=f"the part {secs[k].heading} appears {len(idx)} times ({', '.join(loc(i) for i in idx)}); merge them into one."))
+                "S-SECTIONS", case="repeated", keys=[f"prose.{k}"], cells=[loc(i) for i in idx], source=rec.source,
+                heading=secs[k].heading, times=len(idx), where="、".join(loc(i) for i in idx),
+                where_en=", ".join(loc(i) for i in idx), texts="、".join(f"“{rec.headings_found[i]}”" for i in idx)))
     firsts = sorted((idx[0], k) for k, idx in seen.items())
     seq = [k for _, k in firsts]
     if seq != sorted(seq, key=order.index):
-        shown = " → ".join(secs[k].heading.split("、", 1)[0] for k in seq)
         out.append(F.make(
-            "S-SECTIONS", keys=[f"prose.{k}" for k in seq], cells=[loc(i) for i, _ in firsts], source=rec.source,
-            detail=f"正文各部分顺序不对（{shown}），应为一至六的顺序。",
-            detail_en=f"the parts are out of order ({shown}); they must run from 一 to 六."))
+            "S-SECTIONS", case="order", keys=[f"prose.{k}" for k in seq], cells=[loc(i) for i, _ in firsts],
+            source=rec.source, shown=" → ".join(secs[k].numeral for k in seq),
+            first=secs[order[0]].numeral, last=secs[order[-1]].numeral))
     for pos, (i, h) in enumerate(found):
         if h.key is not None or h.number is None:
             continue
         nxt = next((g for _, g in found[pos + 1:] if g.key), None)
         if nxt is not None and order.index(nxt.key) + 1 <= h.number:
             out.append(F.make(
-                "S-SECTIONS", keys=[f"prose.{nxt.key}"], cells=[loc(i)], source=rec.source,
-                detail=f"{loc(i)}的标题“{h.text}”不是规定的六部分之一，却占用了“{cn_numeral(h.number)}、”的编号，"
-                       f"其后又出现“{nxt.text}”，编号因此错乱；请把这部分内容并入相应部分（或改为小标题）。",
-                detail_en=f"the heading \"{h.text}\" ({loc(i)}) is not one of the six parts but takes the number "
-                          f"{h.number}, and \"{nxt.text}\" follows it, so the numbering is broken; fold it into the "
-                          f"proper part (or make it a sub-heading)."))
+                "S-SECTIONS", case="numbering", keys=[f"prose.{nxt.key}"], cells=[loc(i)], source=rec.source,
+                where=loc(i), heading=h.text, count=count_zh, count_en=count_en, numeral=cn_numeral(h.number),
+                number=h.number, next=nxt.text))
     return out
 
 
@@ -114,29 +107,25 @@ def _prose_sheet_sections(rec: Record) -> list[F.Finding]:
     """A workbook's prose sheet cannot lose or reorder a section; what can go wrong is an empty
     总体情况 or a whole report pasted into one cell (another section's heading inside it)."""
     out: list[F.Finding] = []
-    secs = {s.key: s for s in sections()}
+    secs = {s.key: s for s in rec.spec.sections}
     overview = rec.spec.section_for("overview")
     text = rec.prose.get(overview.key)
     if text is None or not clean_text(str(text)):
         where = rec.where.get(f"prose.{overview.key}")
         out.append(F.make(
-            "S-SECTIONS", keys=[f"prose.{overview.key}"], cells=[where] if where else [], source=rec.source,
-            detail=f"“{overview.heading}”没有填写内容，请概述本年度政府信息公开工作的总体情况。",
-            detail_en=f"the part {overview.heading} is empty; summarise the year's disclosure work."))
+            "S-SECTIONS", case="overview-empty", keys=[f"prose.{overview.key}"], cells=[where] if where else [],
+            source=rec.source, heading=overview.heading))
     for key, text in rec.prose.items():
         if not isinstance(text, str):
             continue
         for line in text.splitlines():
             h = classify_heading(line)
             if h is not None and h.key and h.key != key and h.number is not None:
-                where = rec.where.get(f"prose.{key}", secs[key].heading if key in secs else key)
+                heading = secs[key].heading if key in secs else key
+                where = rec.where.get(f"prose.{key}", heading)
                 out.append(F.make(
-                    "S-SECTIONS", keys=[f"prose.{key}", f"prose.{h.key}"], cells=[where] if where else [],
-                    source=rec.source,
-                    detail=f"“{secs[key].heading if key in secs else key}”一栏中出现了“{h.text}”的标题（{where}）："
-                           f"各部分内容应分别填写在对应的栏中。",
-                    detail_en=f"the cell for {secs[key].heading if key in secs else key} ({where}) contains the heading "
-                              f"\"{h.text}\"; put each part in its own cell."))
+                    "S-SECTIONS", case="heading-in-cell", keys=[f"prose.{key}", f"prose.{h.key}"],
+                    cells=[where] if where else [], source=rec.source, heading=heading, other=h.text, where=where))
                 break
     return out
 
@@ -320,24 +309,16 @@ def text_table_findings(rec: Record) -> list[F.Finding]:
             continue
         keys, table_value = sums[0]
         where = prose_location(rec, fig.section, fig.offset)
-        table_words = "＋".join(_cell_words(rec, k) for k in keys)
         cells = ([where] if where else []) + [rec.locate(k) for k in keys]
         sec = next((s for s in spec.sections if s.key == fig.section), None)
         sec_zh, sec_en = (sec.zh, sec.en) if sec is not None else (fig.section, fig.section)
         out.append(F.make(
-            "N-TEXT-TABLE", keys=[f"prose.{fig.section}", *keys], cells=cells, source=rec.source,
-            prose=fig.value, table=table_value,
-            detail=f"正文{sec_zh}{f'（{where}）' if where else ''}写“{fig.text}”，即{topic.zh}{fig.value}件；"
-                   f"而{table_words}为{F.fmt_number(table_value)}，两者不符，请核实。",
-            detail_en=f"the text of {sec_en}{f' ({where})' if where else ''} says \"{fig.text}\", i.e. {fig.value} "
-                      f"{topic.en}, but the table has {F.fmt_number(table_value)} ({', '.join(keys)}); please check."))
+            "N-TEXT-TABLE", case="placed" if where else "unplaced", keys=[f"prose.{fig.section}", *keys], cells=cells,
+            source=rec.source, prose=fig.value, table=table_value, section=sec_zh, section_en=sec_en, where=where,
+            quote=fig.text, topic=topic.zh, topic_en=topic.en,
+            cells_words="＋".join(describe(spec, k)[0] for k in keys), cells_words_en=", ".join(keys)))
         done.add(fig.topic)
     return out
-
-
-def _cell_words(rec: Record, key: str) -> str:
-
-    return describe(rec.spec, key)[0]
 
 
 # ------------------------------------------------------------------ N-SEC5-EMPTY, N-FEE
@@ -356,14 +337,11 @@ def sec5_findings(rec: Record) -> list[F.Finding]:
     text = rec.prose.get(sec.key)
     if not _is_empty(text):
         return []
-    said = f"只写了“{text.strip()}”" if isinstance(text, str) and text.strip() else "没有内容"
-    said_en = f"only says \"{text.strip()}\"" if isinstance(text, str) and text.strip() else "is empty"
+    said = text.strip() if isinstance(text, str) else ""
     where = rec.where.get(f"prose.{sec.key}")
     return [F.make(
-        "N-SEC5-EMPTY", keys=[f"prose.{sec.key}"], cells=[where] if where else [], source=rec.source,
-        detail=f"“{sec.heading}”{said}：每年都应如实说明存在的问题和改进措施。",
-        detail_en=f"section {sec.numeral} ({sec.heading_en}) {said_en}; every report must state its problems and the "
-                  f"improvements made.")]
+        "N-SEC5-EMPTY", case="filler" if said else "empty", keys=[f"prose.{sec.key}"], cells=[where] if where else [],
+        source=rec.source, heading=sec.heading, heading_en=sec.heading_en, numeral=sec.numeral, text=said)]
 
 
 _FEE = re.compile(r"信息处理费|处理费|收取.{0,8}费|(未|不|没有|无)收费|免费提供|免收")
@@ -372,8 +350,9 @@ _FEE = re.compile(r"信息处理费|处理费|收取.{0,8}费|(未|不|没有|�
 def fee_findings(rec: Record) -> list[F.Finding]:
     """N-FEE applies from 2021 (国办函〔2020〕109号): the section with the role ``fees`` (六、其他需要报告的
     事项) states the fees, even when zero."""
+    rule = rec.spec.fee_statement
     year = rec.year
-    applies = year >= 2021 if year is not None else rec.spec.first_year >= 2021
+    applies = year >= rule.from_year if year is not None else rec.spec.first_year >= rule.from_year
     if not applies:
         return []
     sec = rec.spec.section_for("fees")
@@ -383,9 +362,7 @@ def fee_findings(rec: Record) -> list[F.Finding]:
     where = rec.where.get(f"prose.{sec.key}")
     return [F.make(
         "N-FEE", keys=[f"prose.{sec.key}"], cells=[where] if where else [], source=rec.source,
-        detail=f"“{sec.heading}”没有说明信息处理费的收取情况（依据国办函〔2020〕109号，未收取也应写明“本年度未收取信息处理费”）。",
-        detail_en=f"section {sec.numeral} ({sec.heading_en}) says nothing about information-processing fees "
-                  f"(国办函〔2020〕109号); state them, or that none were collected.")]
+        heading=sec.heading, heading_en=sec.heading_en, numeral=sec.numeral, basis=rule.basis)]
 
 
 def narrative_findings(rec: Record) -> list[F.Finding]:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,9 +28,10 @@ with warnings.catch_warnings():
     from pandera.errors import SchemaErrors
 
 from gxsheet.core import findings as F
+from gxsheet.core.layout import META_SHEET
 from gxsheet.core.normalise import parse_amount
 from gxsheet.core.record import META_PREFIX, Record
-from gxsheet.core.spec import Cell, Equation, Spec, load_spec
+from gxsheet.core.spec import Cell, Equation, Spec, edition_for_year, load_spec
 from gxsheet.core.wording import column_words, describe, row_words
 
 VALUE_RULES = ("V-BLANK", "V-NUMBER", "V-INTEGER", "V-NEGATIVE")
@@ -200,8 +202,8 @@ def _unit_column(df: pd.DataFrame, cell: Cell) -> pd.Series:
     return pd.Series([None] * len(df), index=df.index)
 
 
-def unit_problem(cell: Cell, v: object, stated_unit: object) -> tuple[str, str] | None:
-    """(zh, en) detail when an amount's scale is uncertain, else None."""
+def unit_problem(cell: Cell, v: object, stated_unit: object) -> tuple[str, dict[str, Any]] | None:
+    """(V-UNIT case, its parameters) when an amount's scale is uncertain, else None."""
     official = cell.unit
     if v is None or (isinstance(v, float) and v != v):
         return None
@@ -212,46 +214,45 @@ def unit_problem(cell: Cell, v: object, stated_unit: object) -> tuple[str, str] 
         num, unit = a
         expected = official or (stated_unit if isinstance(stated_unit, str) and stated_unit else None)
         if expected is None:
-            return (f"金额写成“{v.strip()}”，单位写在了数字里；请只填数字，并在“基本信息”中选择金额单位。",
-                    f"the amount is written \"{v.strip()}\" with the unit inside the cell; enter the number only and choose the unit on the 基本信息 sheet.")
+            return "unit-in-cell", {"raw": v.strip()}
         if unit != expected:
-            return (f"金额写成“{v.strip()}”，而本栏单位是{expected}；请换算成{expected}后只填数字。",
-                    f"the amount is written \"{v.strip()}\" but this column is in {expected}; convert to {expected} and enter the number only.")
+            return "wrong-unit", {"raw": v.strip(), "unit": expected}
         return None
     if _is_num(v) and v != 0 and official is None and not (isinstance(stated_unit, str) and stated_unit):
-        from gxsheet.core.findings import fmt_number
-
-        return (f"金额 {fmt_number(v)} 未注明单位（元还是万元？），请在“基本信息”中选择金额单位。",
-                f"the amount {fmt_number(v)} has no unit (元 or 万元?); choose the unit on the 基本信息 sheet.")
+        return "no-unit", {"raw": v}
     return None
 
 
 def _edition_check(spec: Spec) -> pa.Check:
+    col = META_PREFIX + spec.meta_key("year")
+
     def check(df: pd.DataFrame) -> pd.Series:
-        years = df[META_PREFIX + "year"] if META_PREFIX + "year" in df else pd.Series([None] * len(df), index=df.index)
-        return pd.Series([not _is_num(y) or spec.covers_year(int(y)) for y in years.array], index=df.index, dtype=bool)
+        years = df[col] if col in df else pd.Series([None] * len(df), index=df.index)
+        return pd.Series([not _is_num(y) or edition_for_year(int(y)) == spec.edition for y in years.array],
+                         index=df.index, dtype=bool)
 
     return pa.Check(check, name="S-EDITION", ignore_na=False)
 
 
-def meta_problems(spec: Spec, meta: dict) -> list[tuple[str, str, str]]:
-    """(field key, zh, en) for each missing or invalid metadata value."""
-    out = []
+def meta_problems(spec: Spec, meta: dict) -> list[tuple[str, str, dict[str, Any]]]:
+    """(field key, M-META case, its parameters) for each missing or invalid metadata value."""
+    out: list[tuple[str, str, dict[str, Any]]] = []
     for f in spec.metadata:
         v = meta.get(f.key)
         if v is None or v == "":
             if f.required:
-                out.append((f.key, "未填写，请补充。", "missing; please fill it in."))
+                out.append((f.key, "missing", {}))
             continue
         if f.type == "choice" and v not in f.choices:
-            out.append((f.key, f"“{v}”不是可选值（{'、'.join(f.choices)}）。", f"\"{v}\" is not one of {', '.join(f.choices)}."))
+            out.append((f.key, "not-choice", {"value": v, "choices": "、".join(f.choices), "choices_en": ", ".join(f.choices)}))
         elif f.type == "year" and not isinstance(v, int):
-            out.append((f.key, f"“{v}”不是年份，请填四位数字年份。", f"\"{v}\" is not a year; enter a four-digit year."))
+            out.append((f.key, "not-year", {"value": v}))
         elif f.type == "date" and not _is_iso(v):
-            out.append((f.key, f"“{v}”不是日期，请填 yyyy-mm-dd。", f"\"{v}\" is not a date; enter yyyy-mm-dd."))
-    s, e = meta.get("period_start"), meta.get("period_end")
+            out.append((f.key, "not-date", {"value": v}))
+    start, end = spec.meta_field("period_start"), spec.meta_field("period_end")
+    s, e = meta.get(start.key), meta.get(end.key)
     if _is_iso(s) and _is_iso(e) and s > e:
-        out.append(("period_end", f"统计期限止（{e}）早于统计期限起（{s}）。", f"the period end ({e}) is before its start ({s})."))
+        out.append((end.key, "period-order", {"start": s, "end": e, "start_label": start.label, "end_label": end.label}))
     return out
 
 
@@ -265,13 +266,12 @@ def _is_iso(v: object) -> bool:
         return False
 
 
-def period_problem(meta: dict) -> tuple[str, str] | None:
-    """N-PERIOD: the statistics period is not 1月1日–12月31日 of the report year."""
-    y, s, e = meta.get("year"), meta.get("period_start"), meta.get("period_end")
+def period_problem(spec: Spec, meta: dict) -> dict[str, Any] | None:
+    """N-PERIOD's parameters when the statistics period is not 1月1日–12月31日 of the report year."""
+    y, s, e = (meta.get(spec.meta_key(r)) for r in ("year", "period_start", "period_end"))
     if not isinstance(y, int) or not (_is_iso(s) or _is_iso(e)):
         return None
-    want_s, want_e = f"{y}-01-01", f"{y}-12-31"
-    if (not _is_iso(s) or s == want_s) and (not _is_iso(e) or e == want_e):
+    if (not _is_iso(s) or s == f"{y}-01-01") and (not _is_iso(e) or e == f"{y}-12-31"):
         return None
 
     def cn(d: object) -> str:
@@ -280,8 +280,7 @@ def period_problem(meta: dict) -> tuple[str, str] | None:
         x = date.fromisoformat(d)  # type: ignore[arg-type]
         return f"{x.year}年{x.month}月{x.day}日"
 
-    return (f"统计期限为{cn(s)}至{cn(e)}，应为{y}年1月1日至{y}年12月31日。",
-            f"the statistics period is {s or '?'} to {e or '?'}; it should be {want_s} to {want_e}.")
+    return {"start": cn(s), "start_en": s or "?", "end": cn(e), "end_en": e or "?", "year": y}
 
 
 def _meta_check(spec: Spec) -> pa.Check:
@@ -293,10 +292,11 @@ def _meta_check(spec: Spec) -> pa.Check:
     return pa.Check(check, name="M-META", ignore_na=False)
 
 
-def _period_check() -> pa.Check:
+def _period_check(spec: Spec) -> pa.Check:
     def check(df: pd.DataFrame) -> pd.Series:
         cols = [c for c in df.columns if c.startswith(META_PREFIX)]
-        return pd.Series([period_problem(_meta(r)) is None for r in df[cols].to_dict("records")], index=df.index, dtype=bool)
+        return pd.Series([period_problem(spec, _meta(r)) is None for r in df[cols].to_dict("records")],
+                         index=df.index, dtype=bool)
 
     return pa.Check(check, name="N-PERIOD", ignore_na=False)
 
@@ -318,7 +318,7 @@ def schema_for(edition: str) -> pa.DataFrameSchema:
     checks = [_value_check(spec, rule) for rule in VALUE_RULES]
     checks += [_equation_check(spec, e) for e in spec.equations]
     checks += [_unit_check(c) for c in spec.cells.values() if c.type == "amount"]
-    checks += [_edition_check(spec), _meta_check(spec), _period_check()]
+    checks += [_edition_check(spec), _meta_check(spec), _period_check(spec)]
     return pa.DataFrameSchema(checks=checks, strict=False, name=f"gxsheet-{edition}")
 
 
@@ -362,8 +362,16 @@ def _value_finding(rule: str, rec: Record, key: str, v: object) -> F.Finding:
 def _equation_finding(rec: Record, eq: Equation, lhs: float, rhs: float) -> F.Finding:
     spec = rec.spec
     g = spec.grid(eq.grid)
+    table = spec.table(g.table)
     along = (column_words(g, eq.along) if eq.over == "columns" else row_words(eq.along)) or eq.along.key
-    params: dict = {"along": along, "lhs": lhs, "rhs": rhs, "diff": abs(lhs - rhs)}
+    params: dict[str, Any] = {"along": along, "lhs": lhs, "rhs": rhs, "diff": abs(lhs - rhs),
+                              "table": table.sheet, "table_en": table.en,
+                              "grid": g.caption or "", "grid_en": g.caption_en or g.caption or ""}
+    # how the spec names the two sides (一+二, （七）总计+四 …) and other terms of the rule's message
+    for lang, suffix in (("zh", ""), ("en", "_en")):
+        for term, text in eq.words.get(lang, {}).items():
+            params[(f"{term}_words" if term in ("lhs", "rhs") else term) + suffix] = text
+    params["row"], params["row_en"] = params.get("lhs_words", ""), params.get("lhs_words_en", "")
     # the column group the equation sits in (表四: 行政复议 / 行政诉讼·复议后起诉), for rules that name it
     column = eq.along if eq.over == "columns" else g.column(eq.lhs[0].rsplit(".", 1)[-1])
     params["group"] = "·".join(column.path[:-1])
@@ -430,41 +438,46 @@ def run_checks(edition: str, df: pd.DataFrame, recs: Sequence[Record]) -> dict[i
             cell = spec.cells[key]
             prob = unit_problem(cell, df.at[j, key], rec.meta.get(cell.unit_field) if cell.unit_field else None)
             if prob and key not in rec.missing:
+                case, params = prob
                 zh, en = describe(spec, key)
                 cells = _loc(rec, [key])
-                f = F.make("V-UNIT", keys=[key], cells=cells, sheet=_sheet_of(cells), source=rec.source,
-                           where=f"{zh}（{cells[0]}）" if cells else zh, where_en=en, detail=prob[0], detail_en=prob[1])
+                if case == "no-unit":  # the units the clerk may choose from on the metadata sheet
+                    choices = spec.field(cell.unit_field).choices if cell.unit_field else (spec.merge.unit,)
+                    params |= {"choices": "还是".join(choices), "choices_en": " or ".join(choices)}
+                f = F.make("V-UNIT", case=case, keys=[key], cells=cells, sheet=_sheet_of(cells), source=rec.source,
+                           where=f"{zh}（{cells[0]}）" if cells else zh, where_en=en, meta_sheet=META_SHEET, **params)
         elif check == "S-EDITION":
-            y = rec.meta.get("year")
+            year_key = META_PREFIX + spec.meta_key("year")
+            y = rec.meta.get(spec.meta_key("year"))
             want = _edition_for(y)
-            cells = _loc(rec, ["meta.year"])
-            f = F.make("S-EDITION", keys=["meta.year"], cells=cells, sheet=_sheet_of(cells), source=rec.source,
-                       detail=(f"报告年度为{y}年，应使用{want.edition}版表格（{want.issued_with}），本报告用的是{spec.edition}版（{spec.issued_with}）。"
-                               if want else f"报告年度{y}年没有对应的表格版本。"),
-                       detail_en=(f"the report year is {y}: it must use the {want.edition} edition ({want.issued_with}), but this report uses the {spec.edition} edition."
-                                  if want else f"no edition of the tables covers the year {y}."))
+            cells = _loc(rec, [year_key])
+            if want:
+                f = F.make("S-EDITION", case="year", keys=[year_key], cells=cells, sheet=_sheet_of(cells),
+                           source=rec.source, year=y, want=want.edition, want_issued=want.issued_with,
+                           edition=spec.edition, issued=spec.issued_with)
+            else:
+                f = F.make("S-EDITION", case="no-edition", keys=[year_key], cells=cells, sheet=_sheet_of(cells),
+                           source=rec.source, year=y)
         elif check == "M-META":
-            for key, zh, en in meta_problems(spec, rec.meta):
+            for key, case, params in meta_problems(spec, rec.meta):
                 label = spec.field(key).label
-                cells = _loc(rec, ["meta." + key])
+                cells = _loc(rec, [META_PREFIX + key])
                 out.setdefault(j, []).append(F.make(
-                    "M-META", keys=["meta." + key], cells=cells, sheet=_sheet_of(cells), source=rec.source,
-                    where=f"{label}（{cells[0]}）" if cells else label, where_en=label, detail=zh, detail_en=en))
+                    "M-META", case=case, keys=[META_PREFIX + key], cells=cells, sheet=_sheet_of(cells),
+                    source=rec.source, where=f"{label}（{cells[0]}）" if cells else label, where_en=label, **params))
             continue
         elif check == "N-PERIOD":
-            prob = period_problem(rec.meta)
-            if prob:
-                cells = _loc(rec, ["meta.period_start", "meta.period_end"])
-                f = F.make("N-PERIOD", keys=["meta.period_start", "meta.period_end"], cells=cells,
-                           sheet=_sheet_of(cells), source=rec.source, detail=prob[0], detail_en=prob[1])
+            params = period_problem(spec, rec.meta)
+            if params:
+                keys = [META_PREFIX + spec.meta_key("period_start"), META_PREFIX + spec.meta_key("period_end")]
+                cells = _loc(rec, keys)
+                f = F.make("N-PERIOD", keys=keys, cells=cells, sheet=_sheet_of(cells), source=rec.source, **params)
         if f is not None:
             out.setdefault(j, []).append(f)
     return out
 
 
 def _edition_for(year: object) -> Spec | None:
-    from gxsheet.core.spec import edition_for_year
-
     if not _is_num(year):
         return None
     e = edition_for_year(int(year))  # type: ignore[arg-type]

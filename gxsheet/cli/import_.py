@@ -173,12 +173,11 @@ def _summary(imported, findings: list[Finding], src: Path, out: Path, lang: str)
 
     if imported.title:
         lines.append(f"  {'title' if en else '标题'}{': ' if en else '：'}{imported.title}")
-    meta_line("unit_name", "单位名称", "body")
-    meta_line("level", "单位层级", "level")
-    meta_line("parent", "上级单位", "parent")
-    meta_line("year", "报告年度", "year")
-    ps, pe = rec.meta.get("period_start"), rec.meta.get("period_end")
-    where = rec.where.get("meta.period_start")
+    spec = rec.spec
+    for role, label_en in (("unit_name", "body"), ("level", "level"), ("parent", "parent"), ("year", "year")):
+        meta_line(spec.meta_key(role), spec.meta_field(role).label, label_en)
+    ps, pe = rec.role("period_start"), rec.role("period_end")
+    where = rec.where.get(rec.role_key("period_start"))
     if en:
         lines.append(f"  period: {ps or '?'} to {pe or '?'}" + (f" ({location_en(where)})" if where else ""))
     else:

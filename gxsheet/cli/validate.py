@@ -81,7 +81,7 @@ def file_report(r: dict[str, Any], lang: str) -> dict[str, Any]:
     return {
         "file": str(path), "status": "errors" if errors else ("warnings" if warnings else "ok"),
         "kind": rec.kind, "edition": rec.edition,
-        "unit_name": rec.meta.get("unit_name"), "year": rec.meta.get("year"),
+        "unit_name": rec.role("unit_name"), "year": rec.role("year"),
         "errors": errors, "warnings": warnings,
         "findings": [_finding_json(f, lang) for f in fs],
     }
@@ -114,9 +114,9 @@ def _headline(r: dict[str, Any], lang: str) -> tuple[str, str]:
         return "!", e.message_en if lang == "en" else e.message_zh
     rec: Record = r["record"]
     errors, warnings = summary(r["findings"])
-    who = f"{rec.meta.get('unit_name') or '（未填单位名称）'} {rec.meta.get('year') or '?'}年（{rec.edition}版）"
+    who = f"{rec.role('unit_name') or '（未填单位名称）'} {rec.role('year') or '?'}年（{rec.edition}版）"
     if lang == "en":
-        who = f"{rec.meta.get('unit_name') or '(no name)'} {rec.meta.get('year') or '?'} ({rec.edition} edition)"
+        who = f"{rec.role('unit_name') or '(no name)'} {rec.role('year') or '?'} ({rec.edition} edition)"
         verdict = "passed" if not errors and not warnings else f"{errors} error(s), {warnings} warning(s)"
     else:
         verdict = "通过" if not errors and not warnings else f"{errors}个错误，{warnings}个疑问"

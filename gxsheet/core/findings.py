@@ -15,9 +15,19 @@ from typing import Any
 from gxsheet.core.spec import schemas_dir
 
 SEVERITY_ZH = {"error": "错误", "warning": "疑问"}
-#: text parameters kept with a finding (beside its numbers) because later steps need them:
-#: an imported S-LABEL's published and official texts go back into the written workbook
-TEXT_PARAMS = ("found", "official")
+#: what a template parameter is (``schemas/rules.json``): a quantity the finding is about and a text
+#: kept with it travel with the finding as data (``Finding.numbers``); the others are only shown
+PARAM_KINDS = ("number", "label", "text", "place")
+KEPT_KINDS = ("number", "label")
+
+
+@dataclass(frozen=True)
+class Template:
+    """The Chinese and English message of one rule, or of one case of it, and its named parameters."""
+
+    zh: str
+    en: str
+    params: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -26,18 +36,37 @@ class Rule:
     severity: str
     title_zh: str
     title_en: str
-    zh: str
-    en: str
+    #: the rule's message when it has one situation; None when it has ``cases``
+    template: Template | None
+    #: case id → message, for a rule that speaks of several situations (S-LAYOUT: a row inserted,
+    #: a column missing, a sheet deleted …)
+    cases: dict[str, Template]
+
+    def message(self, case: str | None = None) -> Template:
+        """The template of ``case`` (None: the rule's own); KeyError for a case the rule does not have."""
+        if case is None:
+            if self.template is None:
+                raise KeyError(f"{self.id} has cases ({', '.join(self.cases)}); name one")
+            return self.template
+        return self.cases[case]
+
+
+def _template(d: dict[str, Any]) -> Template:
+    return Template(d["zh"], d["en"], dict(d.get("params", {})))
 
 
 @cache
 def rules() -> dict[str, Rule]:
     data = json.loads((schemas_dir() / "rules.json").read_text(encoding="utf-8"))
-    return {r["id"]: Rule(**r) for r in data["rules"]}
+    return {r["id"]: Rule(r["id"], r["severity"], r["title_zh"], r["title_en"],
+                          _template(r) if "zh" in r else None,
+                          {k: _template(v) for k, v in r.get("cases", {}).items()})
+            for r in data["rules"]}
 
 
 class _Default(dict):
-    """Leave unknown placeholders visible instead of raising: a message must never crash a run."""
+    """Leave unknown placeholders visible instead of raising: a message must never crash a run
+    (tests render every template with its declared parameters, so none is missing in practice)."""
 
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
@@ -60,7 +89,8 @@ class Finding:
 
     ``keys`` are value/metadata keys (how code refers to cells); ``cells`` are the A1 addresses
     (``表三!D5``) or locations (``第12行``) resolved from the record when the finding is made, so a
-    cross-row check keeps every cell it involves.
+    cross-row check keeps every cell it involves. ``case`` names the situation of a rule with
+    several (its message template in ``schemas/rules.json``).
     """
 
     rule: str
@@ -72,6 +102,7 @@ class Finding:
     keys: list[str] = field(default_factory=list)
     numbers: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    case: str | None = field(default=None, compare=False)
 
     def message(self, lang: str = "zh") -> str:
         return self.message_en if lang == "en" else self.message_zh
@@ -82,27 +113,56 @@ class Finding:
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
+        d.pop("case", None)
         d["numbers"] = {k: v for k, v in self.numbers.items() if isinstance(v, (int, float, str, bool)) or v is None}
         return d
 
 
-def make(rule_id: str, *, keys: list[str] | None = None, cells: list[str] | None = None,
+def _shown(v: Any) -> Any:
+    return fmt_number(v) if isinstance(v, (int, float)) else v
+
+
+def _first_upper(v: Any) -> Any:
+    return v[:1].upper() + v[1:] if isinstance(v, str) else v
+
+
+def render(rule_id: str, case: str | None = None, **params: Any) -> tuple[str, str]:
+    """(zh, en) message of a rule (or one of its cases) with ``params`` filled in.
+
+    A parameter ``x`` may come with an English form ``x_en``; ``{X}`` in a template is ``x`` with its
+    first letter in upper case (an English sentence starting with a table's name: "Table 3, …").
+    """
+    t = rules()[rule_id].message(case)
+    zh = _Default({k: _shown(v) for k, v in params.items() if not k.endswith("_en")})
+    en = _Default(zh)
+    for k, v in params.items():
+        if k.endswith("_en"):
+            en[k[:-3]] = _shown(v)
+    for d in (zh, en):
+        for k in list(d):
+            if k[:1].islower():
+                d.setdefault(k[:1].upper() + k[1:], _first_upper(d[k]))
+    return t.zh.format_map(zh), t.en.format_map(en)
+
+
+def make(rule_id: str, *, case: str | None = None, keys: list[str] | None = None, cells: list[str] | None = None,
          sheet: str | None = None, source: str = "", severity: str | None = None, **params: Any) -> Finding:
-    """A finding of ``rule_id`` with its message rendered from the catalogue."""
+    """A finding of ``rule_id`` (in the situation ``case``) with its message rendered from the catalogue.
+
+    The parameters the template declares as ``number`` or ``label`` are kept with the finding
+    (``Finding.numbers``): later steps use them (the merge's problem list, an imported workbook writing
+    a published label back), and JSON consumers get them as data rather than parsing a sentence.
+    """
     rule = rules()[rule_id]
-    shown = _Default({k: fmt_number(v) if isinstance(v, (int, float)) else v for k, v in params.items()})
-    shown.setdefault("detail_en", shown.get("detail", ""))
-    shown.setdefault("where_en", shown.get("where", ""))
-    en_params = _Default(shown)
-    if "where_en" in params:
-        en_params["where"] = params["where_en"]
-    return Finding(
-        rule=rule_id, severity=severity or rule.severity,
-        message_zh=rule.zh.format_map(shown), message_en=rule.en.format_map(en_params),
-        sheet=sheet, cells=list(cells or []), keys=list(keys or []),
-        numbers={k: v for k, v in params.items()
-                 if isinstance(v, (int, float)) or (k in TEXT_PARAMS and isinstance(v, str))}, source=source,
-    )
+    kinds = rule.message(case).params
+    if "sheet" in kinds and "sheet" not in params:  # the finding's sheet is also named in its message
+        params["sheet"] = sheet
+    zh, en = render(rule_id, case, **params)
+    kept = {k: v for k, v in params.items() if kinds.get(k) in KEPT_KINDS and (
+        (kinds[k] == "number" and isinstance(v, (int, float)) and not isinstance(v, bool))
+        or (kinds[k] == "label" and isinstance(v, str)))}
+    return Finding(rule=rule_id, severity=severity or rule.severity, message_zh=zh, message_en=en,
+                   sheet=sheet, cells=list(cells or []), keys=list(keys or []), numbers=kept, source=source, case=case)
 
 
 def summary(findings: list[Finding]) -> tuple[int, int]:

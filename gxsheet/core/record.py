@@ -45,9 +45,24 @@ class Record:
     def spec(self) -> Spec:
         return load_spec(self.edition)
 
+    def role(self, role: str) -> Any:
+        """The metadata value of the field with ``role`` (year, unit_name, level, parent, period_start …)."""
+        return self.meta.get(self.spec.meta_key(role))
+
+    def role_key(self, role: str) -> str:
+        """The frame/finding key of the metadata field with ``role`` (``meta.year``)."""
+        return META_PREFIX + self.spec.meta_key(role)
+
+    def set_role(self, role: str, value: Any, where: str | None = None) -> None:
+        """Set the metadata field with ``role`` (and where it was found, for findings to point at)."""
+        key = self.spec.meta_key(role)
+        self.meta[key] = value
+        if where:
+            self.where[META_PREFIX + key] = where
+
     @property
     def year(self) -> int | None:
-        y = self.meta.get("year")
+        y = self.role("year")
         return y if isinstance(y, int) else None
 
     def to_row(self) -> dict[str, Any]:

@@ -18,8 +18,6 @@ from typing import Any
 
 import jsonschema
 
-TOWN_LEVELS = ("镇", "乡", "街道")
-
 
 def schemas_dir() -> Path:
     """Where the spec files live: ``schemas/`` beside the package (source tree or installed copy)."""
@@ -36,12 +34,16 @@ class SpecError(ValueError):
 
 @dataclass(frozen=True)
 class Field:
+    """A metadata field of the 基本信息 sheet. ``role`` says what code looks it up for (year,
+    unit_name …: ``format.schema.json`` lists them), so no module spells a field's key."""
+
     key: str
     label: str
     type: str
     required: bool
     choices: tuple[str, ...] = ()
     hint: str = ""
+    role: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,8 @@ class Grid:
     corner: str | None
     columns: tuple[Node, ...]
     rows: tuple[Node, ...]
+    #: the caption in an English message (article 20 (1)); the Chinese caption when none is given
+    caption_en: str | None = None
 
     def leaf_columns(self) -> list[Node]:
         return [leaf for c in self.columns for leaf in c.leaves()]
@@ -201,6 +205,8 @@ class Equation:
     over: str
     when: tuple[str, tuple[str, ...]] | None = None
     index: int = 0  # position in Spec.equations: a stable name for the check
+    #: how a message names the sides (and other terms of its template), per language: {"zh": {"lhs": …}}
+    words: dict[str, dict[str, str]] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -239,6 +245,24 @@ class CarryOver:
 
 
 @dataclass(frozen=True)
+class FeeStatement:
+    """Rule N-FEE: from ``from_year`` the fees section states the information-processing fees, as
+    ``basis`` (the document requiring it) says."""
+
+    from_year: int
+    basis: str
+
+
+@dataclass(frozen=True)
+class MergeFacts:
+    """A county merge of this edition: every amount column in ``unit``; the county's own report has
+    the level ``county_level``."""
+
+    unit: str
+    county_level: str
+
+
+@dataclass(frozen=True)
 class Spec:
     edition: str
     name: str
@@ -251,6 +275,8 @@ class Spec:
     equations: tuple[Equation, ...]
     narrative_topics: tuple[NarrativeTopic, ...]
     carry_over: CarryOver
+    fee_statement: FeeStatement
+    merge: MergeFacts
     cells: dict[str, Cell] = field(hash=False, compare=False)
     source: dict[str, Any] = field(hash=False, compare=False, repr=False)
 
@@ -279,6 +305,16 @@ class Spec:
             if f.key == key:
                 return f
         raise KeyError(key)
+
+    def meta_key(self, role: str) -> str:
+        """The key of the metadata field that has ``role`` (every role is held by one field: checked on load)."""
+        for f in self.metadata:
+            if f.role == role:
+                return f.key
+        raise SpecError(f"spec {self.edition!r}: no metadata field has the role {role!r}")
+
+    def meta_field(self, role: str) -> Field:
+        return self.field(self.meta_key(role))
 
     def section_for(self, role: str) -> Section:
         """The section that has ``role``; SpecError when none has it (a role the loader does not know:
@@ -339,6 +375,7 @@ def parse_spec(data: dict[str, Any]) -> Spec:
                 key=g["key"], table=t["key"], caption=g.get("caption"), corner=g.get("corner"),
                 columns=tuple(_node(c, 0, (), True) for c in g["columns"]),
                 rows=tuple(_node(r, 0, (), False) for r in g["rows"]),
+                caption_en=g.get("caption_en"),
             )
             for kind, nodes in (("row", grid.all_rows()), ("column", grid.all_columns())):
                 keys = [n.key for n in nodes]
@@ -353,10 +390,7 @@ def parse_spec(data: dict[str, Any]) -> Spec:
             grids.append(grid)
         tables.append(Table(t["key"], t["sheet"], t["en"], t["title"], tuple(grids)))
     by_grid = {g.key: g for t in tables for g in t.grids}
-    meta = tuple(
-        Field(m["key"], m["label"], m["type"], m["required"], tuple(m.get("choices", ())), m.get("hint", ""))
-        for m in data["metadata"]
-    )
+    meta = _metadata(data)
     meta_keys = {m.key for m in meta}
     equations: list[Equation] = []
     for rel in data["relations"]:
@@ -379,7 +413,7 @@ def parse_spec(data: dict[str, Any]) -> Spec:
             equations.append(Equation(
                 rule=rel["rule"], grid=grid.key, op=rel["op"],
                 lhs=tuple(key(k) for k in rel["lhs"]), rhs=tuple(key(k) for k in rel["rhs"]),
-                along=along, over=rel["over"], when=when, index=len(equations),
+                along=along, over=rel["over"], when=when, index=len(equations), words=rel["words"],
             ))
     return Spec(
         edition=data["edition"], name=data["name"], issued_with=data["issued_with"],
@@ -387,7 +421,8 @@ def parse_spec(data: dict[str, Any]) -> Spec:
         metadata=meta,
         sections=_sections(data),
         tables=tuple(tables), equations=tuple(equations),
-        narrative_topics=_narrative_topics(data, cells), carry_over=_carry_over(data, cells), cells=cells, source=data,
+        narrative_topics=_narrative_topics(data, cells), carry_over=_carry_over(data, cells),
+        fee_statement=FeeStatement(**data["fee_statement"]), merge=MergeFacts(**data["merge"]), cells=cells, source=data,
     )
 
 
@@ -401,6 +436,23 @@ def _carry_over(data: dict[str, Any], cells: dict[str, Cell]) -> CarryOver:
     for row in (out.this_year_row, out.last_year_row):
         if not any(k.startswith(f"{out.grid}.{row}.") for k in cells):
             raise SpecError(f"spec {data['edition']!r}: carry_over: {row!r} is not a row of value cells of {out.grid!r}")
+    return out
+
+
+def field_roles() -> tuple[str, ...]:
+    """The roles a metadata field may have, as ``format.schema.json`` lists them."""
+    return tuple(_meta_schema()["$defs"]["field_role"]["enum"])
+
+
+def _metadata(data: dict[str, Any]) -> tuple[Field, ...]:
+    """The spec's metadata fields, each role of :func:`field_roles` held by exactly one of them."""
+    out = tuple(Field(m["key"], m["label"], m["type"], m["required"], tuple(m.get("choices", ())), m.get("hint", ""),
+                      m.get("role")) for m in data["metadata"])
+    for role in field_roles():
+        holders = [f.key for f in out if f.role == role]
+        if len(holders) != 1:
+            raise SpecError(f"spec {data['edition']!r}: the metadata role {role!r} must be given to exactly one field "
+                            f"(found: {', '.join(holders) or 'none'})")
     return out
 
 
@@ -460,8 +512,10 @@ def all_specs() -> list[Spec]:
 
 
 def edition_for_year(year: int) -> str | None:
-    """The edition a report for ``year`` must use, or None when no edition covers it."""
-    for s in all_specs():
-        if s.covers_year(year):
-            return s.edition
-    return None
+    """The edition a report for ``year`` must use, or None when no edition covers it.
+
+    When editions overlap (an edition still open-ended when a newer one is added) the newest that
+    covers the year wins: a new format supersedes the old one from its first year.
+    """
+    covering = [s for s in all_specs() if s.covers_year(year)]
+    return max(covering, key=lambda s: s.first_year).edition if covering else None

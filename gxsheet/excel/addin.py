@@ -226,7 +226,7 @@ def book_year(book: BookPort) -> int | None:
 
     names = set(book.sheet_names())
     for ed in editions():
-        sheet, r, c = workbook_layout(load_spec(ed)).position("meta.year")
+        sheet, r, c = workbook_layout(load_spec(ed)).position("meta." + load_spec(ed).meta_key("year"))
         if sheet in names:
             from openpyxl.utils import get_column_letter
 

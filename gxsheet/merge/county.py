@@ -42,18 +42,15 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from gxsheet.check.merge_rules import carry_findings, duplicate_findings, mixed_finding, unit_finding
 from gxsheet.core import findings as F
 from gxsheet.core.errors import LoadError
 from gxsheet.core.findings import Finding
-from gxsheet.core.layout import EDITION_KEY
 from gxsheet.core.normalise import UNIT_SCALE, as_number, clean_text, parse_amount
 from gxsheet.core.record import Record, Value
 from gxsheet.core.spec import Cell, Spec, edition_for_year, editions, load_spec
 
-#: the unit every amount column of the merge is expressed in
-MERGE_UNIT = "万元"
 #: below this many files a process pool costs more than it saves: starting one takes ~45 ms, the
 #: time to read ~20 workbooks (benchmarks/merge.py: at 30 files two processes are no faster)
 SERIAL_BELOW = 48
@@ -66,17 +63,11 @@ SUMMARY_SHEET = "汇总"
 PROBLEM_SHEET = "问题清单"
 INCLUDED_YES, INCLUDED_NO = "是", "否"
 STATUS_OK = "通过"
-COUNTY_LEVEL = "县级政府"
 
 def rule_title(rule: str) -> str:
     """The short Chinese title of a rule, from the catalogue (report and merge rules alike)."""
     r = F.rules().get(rule)
     return r.title_zh if r else rule
-
-
-def _merge_finding(rule: str, rec: Record, keys: Sequence[str], cells: Sequence[str] = (), **params: Any) -> Finding:
-    sheet = cells[0].split("!", 1)[0] if cells and "!" in cells[0] else None
-    return F.make(rule, keys=list(keys), cells=list(cells), sheet=sheet, source=rec.source, **params)
 
 
 # ============================================================================ inputs
@@ -266,7 +257,7 @@ class Entry:
 
     @property
     def unit_name(self) -> str | None:
-        v = self.record.meta.get("unit_name")
+        v = self.record.role("unit_name")
         return str(v) if v not in (None, "") else None
 
     @property
@@ -360,8 +351,8 @@ def choose_year(records: Iterable[Record]) -> int | None:
     return max(counts, key=lambda y: (counts[y], y))
 
 
-def convert_amount(cell: Cell, v: Value, stated_unit: object) -> tuple[Value, bool]:
-    """(value in 万元, unit known?) for an amount cell.
+def convert_amount(cell: Cell, v: Value, stated_unit: object, merge_unit: str = "万元") -> tuple[Value, bool]:
+    """(value in ``merge_unit``, unit known?) for an amount cell (the spec's ``merge.unit``: 万元).
 
     A unit written in the cell wins ("288.79万元", "50000元" even in the 万元 fee column: the clerk
     said what it is); else the column's official unit (2021: 万元); else 基本信息's amount unit.
@@ -384,9 +375,9 @@ def convert_amount(cell: Cell, v: Value, stated_unit: object) -> tuple[Value, bo
         unit = stated_unit
     if unit is None:
         return num, num == 0  # zero is zero in any unit
-    if unit == MERGE_UNIT:
+    if unit == merge_unit:
         return num, True
-    return as_number(round(num * UNIT_SCALE[unit] / UNIT_SCALE[MERGE_UNIT], 6)), True
+    return as_number(round(num * UNIT_SCALE[unit] / UNIT_SCALE[merge_unit], 6)), True
 
 
 def _row_values(spec: Spec, rec: Record) -> tuple[dict[str, Value], set[str]]:
@@ -396,7 +387,7 @@ def _row_values(spec: Spec, rec: Record) -> tuple[dict[str, Value], set[str]]:
         v = rec.values.get(k)
         if cell.type == "amount":
             stated = rec.meta.get(cell.unit_field) if cell.unit_field else None
-            v, known = convert_amount(cell, v, stated)
+            v, known = convert_amount(cell, v, stated, spec.merge.unit)
             if not known:
                 unknown.add(k)
         values[k] = v
@@ -410,7 +401,6 @@ def merge_records(items: Sequence[tuple[Path, Record]], *, unreadable: Sequence[
     t0 = time.perf_counter()
     from gxsheet.check.validate import validate_records
     from gxsheet.core.findings import finding_order
-    from gxsheet.core.wording import describe
 
     records = [r for _, r in items]
     if progress:
@@ -445,13 +435,11 @@ def merge_records(items: Sequence[tuple[Path, Record]], *, unreadable: Sequence[
             v = e.values.get(k)
             if v is None:
                 continue
-            cells = _loc(e.record, [k])
-            where = describe(spec, k)[0] + (f"（{cells[0]}）" if cells else "")
-            e.findings.append(_merge_finding("X-UNIT", e.record, [k], cells, where=where, raw=v, unit=MERGE_UNIT))
+            e.findings.append(unit_finding(e.record, k, v, spec.merge.unit))
         prev = prev_by_name.get(norm_name(e.unit_name))
         if prev is not None and e.unit_name:
             matched.add(norm_name(e.unit_name))
-            e.findings += carry_findings(e.record, prev[1], prev[0])
+            e.findings += carry_findings(e.record, prev[1], prev[0].name)
     for e in entries:
         e.findings.sort(key=finding_order)
     entries.sort(key=lambda e: (e.unit_name is None, norm_name(e.unit_name), e.path.name, str(e.path)))
@@ -462,32 +450,15 @@ def merge_records(items: Sequence[tuple[Path, Record]], *, unreadable: Sequence[
                        timings={"validate": t1 - t0, "merge": t2 - t1})
 
 
-def _loc(rec: Record, keys: Sequence[str]) -> list[str]:
-    return rec.locate_all(keys)
-
-
 def _check_mixed(e: Entry, merge_year: int | None, spec: Spec) -> None:
-    rec = e.record
-    if merge_year is None:
-        return
-    y = rec.year
-    if y is not None and y != merge_year:
-        e.included, e.reason = False, "year"
-        detail = f"是{y}年度的报告（{rec.edition}版表格）"
-        detail_en = f"is the report for {y} ({rec.edition} edition)"
-        keys = ["meta.year"]
-    elif rec.edition != spec.edition:
-        e.included, e.reason = False, "edition"
-        detail = f"用的是{rec.edition}版表格（{load_spec(rec.edition).issued_with}）"
-        detail_en = f"uses the {rec.edition} edition of the tables"
-        keys = [EDITION_KEY]
-    else:
-        return
-    e.findings.append(_merge_finding("X-MIXED", rec, keys, _loc(rec, keys), year=merge_year, edition=spec.edition,
-                                     detail=detail, detail_en=detail_en))
+    hit = mixed_finding(e.record, merge_year, spec)
+    if hit is not None:
+        e.included, e.reason = False, hit[0]
+        e.findings.append(hit[1])
 
 
 def _check_duplicates(entries: list[Entry], merge_year: int | None) -> None:
+    """Of the workbooks of one body and year, the most recently modified counts; all get X-DUPLICATE."""
     groups: dict[tuple[str, int | None], list[Entry]] = {}
     for e in entries:
         if not e.included or not e.unit_name:
@@ -497,25 +468,18 @@ def _check_duplicates(entries: list[Entry], merge_year: int | None) -> None:
         if len(group) < 2:
             continue
         keep = max(group, key=lambda g: (g.mtime, g.path.name))
-        files = "、".join(g.path.name for g in sorted(group, key=lambda g: g.path.name))
-        for g in group:
+        found = duplicate_findings([(g.path.name, g.record) for g in group], group.index(keep), y)
+        for g, f in zip(group, found, strict=True):
             if g is not keep:
                 g.included, g.reason = False, "duplicate"
-            rec = g.record
-            cells = _loc(rec, ["meta.unit_name"])
-            g.findings.append(_merge_finding(
-                "X-DUPLICATE", rec, ["meta.unit_name"], cells, name=g.unit_name, year=y if y is not None else "",
-                count=len(group), files=files,
-                choice=f"合计只计入最后修改的 {keep.path.name}，" + ("即本文件。" if g is keep else "本文件未计入。") + "请确认保留哪一份。",
-                choice_en=f"Only the most recently modified, {keep.path.name}, is counted"
-                          + (" (this file)." if g is keep else "; this file is not.") + " Confirm which one to keep."))
+            g.findings.append(f)
 
 
 def _previous_by_name(previous: Sequence[tuple[Path, Record]], merge_year: int | None) -> dict[str, tuple[Path, Record]]:
     """Last year's records by normalised 单位名称 (a wrong-year file is ignored; newest wins)."""
     best: dict[str, tuple[float, Path, Record]] = {}
     for path, rec in previous:
-        key = norm_name(rec.meta.get("unit_name"))
+        key = norm_name(rec.role("unit_name"))
         if not key:
             continue
         if merge_year is not None and rec.year is not None and rec.year != merge_year - 1:
@@ -529,42 +493,8 @@ def _previous_by_name(previous: Sequence[tuple[Path, Record]], merge_year: int |
     return {k: (p, r) for k, (_, p, r) in best.items()}
 
 
-#: this year's 二、上年结转 row and last year's 四、结转下年度继续办理 row of 表三
-
-
-def carry_findings(rec: Record, prev: Record, prev_path: Path | None = None) -> list[Finding]:
-    """X-CARRY per column of the spec's ``carry_over`` grid: this year's 上年结转 must equal last
-    year's 结转下年度继续办理 (表三 in both editions).
-
-    Compared only where both editions have the cell (they share every 表三 column) and both
-    values are numbers: a blank or text cell is reported by the value rules, not twice here.
-    """
-    from gxsheet.core.wording import column_words
-
-    spec, pspec = rec.spec, prev.spec
-    now, then = spec.carry_over, pspec.carry_over  # each year's rows in its own edition
-    grid = spec.grid(now.grid)
-    prev_grid = next((g for g in pspec.grids() if g.key == then.grid), None)
-    out = []
-    for col in grid.leaf_columns():
-        k_now = grid.cell_key(now.this_year_row, col.key)
-        k_prev = prev_grid.cell_key(then.last_year_row, col.key) if prev_grid else ""
-        if k_now not in spec.cells or k_prev not in pspec.cells:
-            continue
-        a, b = rec.numeric(k_now), prev.numeric(k_prev)
-        if a is None or b is None or abs(a - b) < 1e-9:
-            continue
-        cells = _loc(rec, [k_now])
-        prev_cell = _loc(prev, [k_prev])
-        if prev_cell:
-            cells.append(f"上年 {prev_path.name if prev_path else prev.source}：{prev_cell[0]}")
-        out.append(F.make("X-CARRY", keys=[k_now], cells=cells, sheet=cells[0].split("!", 1)[0] if cells and "!" in cells[0] else None,
-                          source=rec.source, along=column_words(grid, col), lhs=a, rhs=b, diff=abs(a - b)))
-    return out
-
-
 def _common_parent(records: Iterable[Record]) -> str | None:
-    parents = {norm_name(r.meta.get("parent")) for r in records}
+    parents = {norm_name(r.role("parent")) for r in records}
     parents.discard("")
     return parents.pop() if len(parents) == 1 else None
 

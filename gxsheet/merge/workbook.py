@@ -21,10 +21,8 @@ from gxsheet.core import findings as F
 from gxsheet.core.layout import EDITION_LABEL
 from gxsheet.core.spec import Spec
 from gxsheet.merge.county import (
-    COUNTY_LEVEL,
     INCLUDED_NO,
     INCLUDED_YES,
-    MERGE_UNIT,
     PROBLEM_SHEET,
     SUMMARY_SHEET,
     MergeResult,
@@ -58,8 +56,8 @@ def column_slots(spec: Spec) -> list[tuple[str, list[str | None]]]:
         g = spec.grid(cell.grid)
         rows = ([g.caption] if g.caption else []) + [p for p in cell.row.path if p]
         cols = list(cell.column.path)
-        if cell.type == "amount" and cols and MERGE_UNIT not in cols[-1]:
-            cols[-1] = f"{cols[-1]}（{MERGE_UNIT}）"
+        if cell.type == "amount" and cols and spec.merge.unit not in cols[-1]:
+            cols[-1] = f"{cols[-1]}（{spec.merge.unit}）"
         parts.append((key, spec.table(cell.table).title, rows, cols))
     depth_r = max(len(r) for _, _, r, _ in parts)
     depth_c = max(len(c) for _, _, _, c in parts)
@@ -258,9 +256,9 @@ def build_workbook(result: MergeResult, *, lang: str = "zh") -> XW.Workbook:
         warn_keys = {k for f in e.findings if f.severity != "error" for k in f.keys} | e.unit_unknown
         status_fill = st.bad_fill if e.errors else st.warn_fill if e.warnings else st.ok_fill
         link = _link(PROBLEM_SHEET, f"A{first_problem[i]}") if i in first_problem else None
-        year_v = rec.meta.get("year")
+        year_v = rec.role("year")
         row: list[object] = [
-            _plain(e.unit_name or ""), _plain(rec.meta.get("level")), year_v if isinstance(year_v, int) else _plain(year_v),
+            _plain(e.unit_name or ""), _plain(rec.role("level")), year_v if isinstance(year_v, int) else _plain(year_v),
             rec.edition, _plain(e.path.name),
             XW.Cell(e.status, st.status[(status_fill, link is not None)], link),
             INCLUDED_YES if e.included else XW.Cell(INCLUDED_NO, st.not_counted),
@@ -355,17 +353,13 @@ def county_meta(result: MergeResult, name: str | None = None) -> dict[str, objec
     """Metadata of the county's own report: 本行政区域, level 县级政府, the merge year's full period."""
     spec = result.spec
     y = result.year if result.year is not None else spec.first_year
-    meta: dict[str, object] = {
-        "unit_name": name or result.name or "本行政区域",
-        "level": COUNTY_LEVEL,
-        "year": y,
-        "period_start": date(y, 1, 1),
-        "period_end": date(y, 12, 31),
-    }
+    by_role = {"unit_name": name or result.name or "本行政区域", "level": spec.merge.county_level, "year": y,
+               "period_start": date(y, 1, 1), "period_end": date(y, 12, 31)}
+    meta: dict[str, object] = {spec.meta_key(role): v for role, v in by_role.items()}
     fields = {f.key for f in spec.metadata}
     for c in spec.cells.values():
         if c.type == "amount" and c.unit_field and c.unit_field in fields:
-            meta[c.unit_field] = MERGE_UNIT
+            meta[c.unit_field] = spec.merge.unit
     return {k: v for k, v in meta.items() if k in fields}
 
 

@@ -33,7 +33,7 @@ from gxsheet.core.normalise import clean_text, label_key, normalise_value, parse
 from gxsheet.core.record import Record, Value
 from gxsheet.core.spec import Grid, Node, Spec, SpecError, all_specs, edition_for_year, load_spec
 from gxsheet.core.wording import location_en
-from gxsheet.read.headings import classify_heading, cn_number, cn_numeral, sections
+from gxsheet.read.headings import EN_COUNT, classify_heading, cn_number, cn_numeral, sections
 from gxsheet.read.txt_export import parse_unit_note
 
 __all__ = [
@@ -110,8 +110,22 @@ _APPENDIX = re.compile(r"^附(?:[:：]|件\d*[:：]?$|件\d*[:：]|录[:：]?)")
 _PAGE_INFO = re.compile(r"^(发布时间|发布日期|发布机构|来源|信息来源|作者|浏览次数|点击|字号|【|索引号|发文机关|主题分类|分类|文号|成文日期|生效日期|打印|关闭)")
 #: rows one official grid may span before the document is refused (表三 has 30 with its header)
 MAX_GRID_ROWS = 200
-#: grids a document may hold before it is refused (a report has 7: five blocks of 表二, 表三, 表四)
-MAX_GRIDS = 60
+#: grids a document may hold, per grid of the largest edition, before it is refused (a 2019 report
+#: has 7: five blocks of 表二, 表三, 表四; a document with eight times that is not a report)
+GRIDS_PER_OFFICIAL = 8
+
+
+@cache
+def official_grids() -> int:
+    """The most grids a report has in any edition (the spec's own count, 7 in 2019)."""
+    return max(len(s.grids()) for s in all_specs())
+
+
+@cache
+def table_names() -> tuple[str, str]:
+    """The statistical tables as a message names them, from the newest spec: (表二、表三、表四, 2, 3, 4)."""
+    spec = all_specs()[-1]
+    return "、".join(t.sheet for t in spec.tables), ", ".join(t.en.split()[-1] for t in spec.tables)
 
 
 def strip_markers(text: str) -> str:
@@ -499,10 +513,8 @@ def read_grid(spec: Spec, grid: Grid, inst: Instance, *, source: str, strict: bo
         last = inst.rows[-1] if inst.rows else None
         if last is not None and last.last_in_doc:
             out.truncated = last.cells[-1].where if last.cells else last.where
-        out.findings.append(F.make(
-            "S-LAYOUT", cells=[inst.where], source=source,
-            detail=f"{name_zh}（{inst.where}起）只有标题或表头，没有数据行，其数据无法导入。",
-            detail_en=f"{name_en} (from {inst.where}) has a caption or header but no data rows; nothing could be imported."))
+        out.findings.append(F.make("S-LAYOUT", case="table-no-rows", cells=[inst.where], source=source,
+                                   table=name_zh, table_en=name_en, where=inst.where))
         return out
     rpairs = align(leaf_labels, [label_key(e[3]) for e in entries])
     paired_found = set(rpairs.values())
@@ -523,11 +535,9 @@ def read_grid(spec: Spec, grid: Grid, inst: Instance, *, source: str, strict: bo
             _label_findings(out, node, labels, leaf, source, name_zh, name_en, reported_labels)
         if len(values) > width and any(ck(c.text) for c in values[:len(values) - width]):
             out.score -= 0.5
-            out.findings.append(F.make(
-                "S-LAYOUT", cells=[row.where], source=source,
-                detail=f"{name_zh} {row.where}：“{leaf}”行有{len(values)}个数据格，官方表格只有{width}列，多出的列无法对应，本行未导入。",
-                detail_en=f"{name_en}, {row.where}: the row \"{leaf}\" has {len(values)} value cells but the official "
-                          f"table has {width} columns; the extra columns cannot be placed, so the row was not imported."))
+            out.findings.append(F.make("S-LAYOUT", case="row-too-wide", cells=[row.where], source=source,
+                                       table=name_zh, table_en=name_en, where=row.where, label=leaf,
+                                       count=len(values), width=width))
             for col in leaves:
                 out.missing.add(grid.cell_key(node.key, col.key))
             continue
@@ -562,11 +572,9 @@ def read_grid(spec: Spec, grid: Grid, inst: Instance, *, source: str, strict: bo
         shown = shown_label.get(id(row), leaf)
         if any(ck(c.text) for c in values):
             out.score -= 0.5
-            out.findings.append(F.make(
-                "S-LAYOUT", cells=[row.where], source=source,
-                detail=f"{name_zh} {row.where}：表中有官方表格没有的行“{shown or '（无标签）'}”，其数据未导入；请删除该行或改回官方表格。",
-                detail_en=f"{name_en}, {row.where}: a row not in the official table (\"{shown or '(no label)'}\"); "
-                          f"its values were not imported. Delete it or restore the official table."))
+            out.findings.append(F.make("S-LAYOUT", case="row-unknown", cells=[row.where], source=source,
+                                       table=name_zh, table_en=name_en, where=row.where,
+                                       label=shown or "（无标签）", label_en=shown or "(no label)"))
         else:
             out.notes.append(Note(f"{name_zh} {row.where}：未识别的表格内容“{shown}”，未导入。",
                                   f"{name_en}, {row.where}: unrecognised table content \"{shown}\", not imported."))
@@ -578,11 +586,8 @@ def read_grid(spec: Spec, grid: Grid, inst: Instance, *, source: str, strict: bo
         if tail and ends_doc:
             out.truncated = inst.rows[-1].cells[-1].where if inst.rows[-1].cells else inst.rows[-1].where
         for n in missing_rows:
-            out.findings.append(F.make(
-                "S-LAYOUT", cells=[inst.where], source=source,
-                detail=f"{name_zh}（{inst.where}起）：缺少“{n.label}”行（被删除、合并或无法识别），该行数据未导入。",
-                detail_en=f"{name_en} (from {inst.where}): the row \"{n.label}\" is missing (deleted, merged or "
-                          f"unrecognisable); its values were not imported."))
+            out.findings.append(F.make("S-LAYOUT", case="table-row-missing", cells=[inst.where], source=source,
+                                       table=name_zh, table_en=name_en, where=inst.where, label=n.label))
     return out
 
 
@@ -624,21 +629,16 @@ def _read_unlabelled(out: GridRead, spec: Spec, grid: Grid, data: list[Row], wid
         last = out.inst.rows[-1] if out.inst.rows else None
         if last is not None and last.last_in_doc:
             out.truncated = last.cells[-1].where if last.cells else last.where
-        out.findings.append(F.make(
-            "S-LAYOUT", cells=[out.inst.where], source=source,
-            detail=f"{name_zh}（{out.inst.where}起）只有表头，没有数据行。",
-            detail_en=f"{name_en} (from {out.inst.where}) has a header but no data row."))
+        out.findings.append(F.make("S-LAYOUT", case="header-no-row", cells=[out.inst.where], source=source,
+                                   table=name_zh, table_en=name_en, where=out.inst.where))
         return
     row = rows[0]
     labels, values = row.split(width)
     if len(values) > width:
         out.score -= 1.0
         out.missing.update(grid.cell_key(row_node.key, c.key) for c in grid.leaf_columns())
-        out.findings.append(F.make(
-            "S-LAYOUT", cells=[row.where], source=source,
-            detail=f"{name_zh} {row.where}：数据行有{len(values)}个数据格，官方表格只有{width}列，无法对应，未导入。",
-            detail_en=f"{name_en}, {row.where}: the data row has {len(values)} value cells but the official table has "
-                      f"{width} columns; it cannot be placed and was not imported."))
+        out.findings.append(F.make("S-LAYOUT", case="data-row-too-wide", cells=[row.where], source=source,
+                                   table=name_zh, table_en=name_en, where=row.where, count=len(values), width=width))
         return
     out.score += 1.0 if len(values) == width else -0.5
     for i, col in enumerate(grid.leaf_columns()):
@@ -659,10 +659,8 @@ def _read_unlabelled(out: GridRead, spec: Spec, grid: Grid, data: list[Row], wid
     for extra in rows[1:]:
         _l, vals = extra.split(width)
         if any(ck(c.text) for c in vals):
-            out.findings.append(F.make(
-                "S-LAYOUT", cells=[extra.where], source=source,
-                detail=f"{name_zh} {extra.where}：官方表格只有一行数据，这一行多出，其数据未导入。",
-                detail_en=f"{name_en}, {extra.where}: the official table has one data row; this extra row was not imported."))
+            out.findings.append(F.make("S-LAYOUT", case="extra-data-row", cells=[extra.where], source=source,
+                                       table=name_zh, table_en=name_en, where=extra.where))
 
 
 # ------------------------------------------------------------------ segmentation
@@ -939,8 +937,8 @@ def _split_sections(blocks: Sequence[Block], skip: set[int], notes: list[Note]) 
 def _no_tables(source: str, paras: Sequence[Para], official_headings: int) -> LoadError:
     if _looks_like_report(paras, official_headings):
         return LoadError(source, "no-tables",
-                         f"{source}：找不到年度报告的统计表格（表二、表三、表四），无法导入；请提供带表格的完整报告（Word 文档或网页），或直接填写标准工作簿。",
-                         f"{source}: none of the report's statistical tables (2, 3, 4) were found, so it cannot be "
+                         f"{source}：找不到年度报告的统计表格（{table_names()[0]}），无法导入；请提供带表格的完整报告（Word 文档或网页），或直接填写标准工作簿。",
+                         f"{source}: none of the report's statistical tables ({table_names()[1]}) were found, so it cannot be "
                          f"imported; provide the complete report with its tables (Word or web page), or fill in the standard workbook.")
     return LoadError(source, "not-a-report",
                      f"{source}：这不是政府信息公开工作年度报告（没有找到报告的标题、六个部分或统计表格），请检查是否选错了文件。",
@@ -1015,13 +1013,10 @@ def _read_tables(rec: Record, spec: Spec, voted: list[tuple[Instance, str | None
         inst, other_edition = found[0]
         other = load_spec(other_edition)
         zh, en = other.table(tkey).sheet, other.table(tkey).en
-        why_zh, why_en = _edition_detail(tkey, [i for i, _ in found], spec, other)
+        case, why = _edition_detail(tkey, [i for i, _ in found], spec, other)
         rec.structure.append(F.make(
-            "S-EDITION", cells=[inst.where], source=source,
-            detail=f"{zh}（{inst.where}起）用的是{other.edition}版表格（{other.issued_with}）{why_zh}，"
-                   f"而本报告的其他表格是{spec.edition}版（{spec.issued_with}）；同一报告须统一使用{spec.edition}版。",
-            detail_en=f"{en} (from {inst.where}) uses the {other.edition} edition ({other.issued_with}){why_en}, "
-                      f"while the report's other tables are {spec.edition}; one report must use one edition."))
+            "S-EDITION", case=case, cells=[inst.where], source=source, table=zh, table_en=en, where=inst.where,
+            other=other.edition, other_issued=other.issued_with, edition=spec.edition, issued=spec.issued_with, **why))
     last = voted[-1][0]
     ends_in_table = bool(last.rows) and last.rows[-1].last_in_doc
     order = [g.key for g in spec.grids()]
@@ -1037,10 +1032,7 @@ def _read_tables(rec: Record, spec: Spec, voted: list[tuple[Instance, str | None
                             f"are missing, so the report is incomplete; provide the complete report and import again.")
         if g.table in foreign:
             continue  # S-EDITION already says why
-        rec.structure.append(F.make(
-            "S-LAYOUT", cells=[], source=source,
-            detail=f"找不到{zh}，其数据无法导入；请按官方格式补上该表。",
-            detail_en=f"{en} was not found, so its values cannot be imported; add it in the official format."))
+        rec.structure.append(F.make("S-LAYOUT", case="table-missing", cells=[], source=source, table=zh, table_en=en))
     return recognised
 
 
@@ -1055,9 +1047,8 @@ def _exact_tables(rec: Record, spec: Spec, tables: tuple[str, dict[str, Value]],
     if found_edition != spec.edition:
         other = load_spec(found_edition)
         rec.structure.append(F.make(
-            "S-EDITION", cells=[], source=source,
-            detail=f"表格是{other.edition}版（{other.issued_with}），而指定的是{spec.edition}版（{spec.issued_with}）。",
-            detail_en=f"the tables are the {other.edition} edition ({other.issued_with}), but the {spec.edition} edition was asked for."))
+            "S-EDITION", case="forced", cells=[], source=source, other=other.edition, other_issued=other.issued_with,
+            edition=spec.edition, issued=spec.issued_with))
     return [(t.sheet, "") for t in spec.tables]
 
 
@@ -1081,11 +1072,11 @@ def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: s
     notes += seg_notes
     if not instances and tables is None:
         raise _no_tables(source, paras, secs.official)
-    if len(instances) > MAX_GRIDS:
+    if len(instances) > GRIDS_PER_OFFICIAL * official_grids():
         raise LoadError(source, "not-a-report",
-                        f"{source}：文中有{len(instances)}个像统计表的表格，远多于年度报告的7个，无法作为年度报告导入。",
+                        f"{source}：文中有{len(instances)}个像统计表的表格，远多于年度报告的{official_grids()}个，无法作为年度报告导入。",
                         f"{source}: the document has {len(instances)} tables that look like the statistical tables, far "
-                        f"more than the report's 7; it cannot be imported as a report.")
+                        f"more than the report's {official_grids()}; it cannot be imported as a report.")
     for inst in instances:
         if len(inst.rows) > MAX_GRID_ROWS:
             raise LoadError(source, "not-a-report",
@@ -1143,26 +1134,25 @@ def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: s
         if key in rec.meta:
             rec.meta[key] = value
             rec.where[f"meta.{key}"] = where
-    rec.meta.update(unit_name=name, parent=parent, level=level_of(name, parent), year=the_year)
-    if title_paras:
-        for k in ("unit_name", "parent", "level"):
-            if rec.meta.get(k):
-                rec.where[f"meta.{k}"] = title_paras[0].where
+    title_where = title_paras[0].where if title_paras else None
+    for role, value in (("unit_name", name), ("parent", parent), ("level", level_of(name, parent))):
+        rec.set_role(role, value, title_where if value else None)
+    rec.set_role("year", the_year)
     if year is None and found_year is not None:
         where_year = title_paras[0].where if title_year and title_paras else (period[2] if period else None)
-        if where_year:
-            rec.where["meta.year"] = where_year
+        rec.set_role("year", the_year, where_year)
     if period:
-        rec.meta["period_start"], rec.meta["period_end"] = period[0], period[1]
-        rec.where["meta.period_start"] = rec.where["meta.period_end"] = period[2]
+        rec.set_role("period_start", period[0], period[2])
+        rec.set_role("period_end", period[1], period[2])
     elif the_year:
-        rec.meta["period_start"], rec.meta["period_end"] = f"{the_year}-01-01", f"{the_year}-12-31"
+        rec.set_role("period_start", f"{the_year}-01-01")
+        rec.set_role("period_end", f"{the_year}-12-31")
         notes.append(Note(f"统计期限：正文没有写明，按{the_year}年1月1日至12月31日填入。",
                           f"statistics period: not stated in the text; filled in as {the_year}-01-01 to {the_year}-12-31."))
     if name is None:
         notes.append(Note("单位名称：从标题和正文中都没有找到，请在工作簿“基本信息”中补填。",
                           "body name: found neither in the title nor in the text; fill it in on the 基本信息 sheet."))
-    elif rec.meta["level"] is None:
+    elif rec.role("level") is None:
         notes.append(Note(f"单位层级：无法从“{name}”判断，请在工作簿“基本信息”中选择。",
                           f"level: cannot be told from \"{name}\"; choose it on the 基本信息 sheet."))
     if the_year is None:
@@ -1225,13 +1215,12 @@ def _unit_note(text: str) -> tuple[str, str] | None:
 
 
 _NUMBERED_LABEL = re.compile(r"^\(([一二三四五六七八九十]+)\)(.+)$")
-_EN_COUNT = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten"}
 
 
-def _edition_detail(tkey: str, insts: list[Instance], spec: Spec, other: Spec) -> tuple[str, str]:
-    """Why a table is of the other edition, in a few words, read from how the two specs differ: a
-    row one of them splits into several and the other keeps whole (（六）其他处理 of 表三); else, for a
-    table of several grids (表二), the grids found."""
+def _edition_detail(tkey: str, insts: list[Instance], spec: Spec, other: Spec) -> tuple[str, dict[str, object]]:
+    """Why a table is of the other edition (an S-EDITION case and its parameters), read from how the
+    two specs differ: a row one of them splits into several and the other keeps whole (（六）其他处理 of
+    表三); else, for a table of several grids (表二), the grids found."""
     table = other.table(tkey)
     for g in table.grids:  # the table as found (the other edition's) against the report's edition
         try:
@@ -1245,15 +1234,12 @@ def _edition_detail(tkey: str, insts: list[Instance], spec: Spec, other: Spec) -
             count = len((found if row.is_leaf else row).children)
             label = row.label or row.key
             m = _NUMBERED_LABEL.match(ck(label))
-            label_en = f"{m.group(2)} ({cn_number(m.group(1))})" if m else label
-            count_en = _EN_COUNT.get(count, str(count))
-            if row.is_leaf:
-                return f"：“{label}”被拆分成了{cn_numeral(count)}行", f": {label_en} is split into {count_en} rows"
-            return f"：“{label}”没有按规定拆分为{cn_numeral(count)}行", f": {label_en} is not split into its {count_en} rows"
+            why = {"row": label, "row_en": f"{m.group(2)} ({cn_number(m.group(1))})" if m else label,
+                   "count": cn_numeral(count), "count_en": EN_COUNT.get(count, str(count))}
+            return ("mixed-table-split" if row.is_leaf else "mixed-table-unsplit"), why
     if len(table.grids) > 1:
         captions = {g.key: g.caption or g.key for g in table.grids}  # what a reader sees, not grid keys
         order = list(captions)
         keys = sorted({i.kind for i in insts}, key=lambda k: (order.index(k) if k in captions else len(order), k))
-        kinds = "、".join(captions.get(k, k) for k in keys)
-        return f"（{kinds}）", f" ({kinds})"
-    return "", ""
+        return "mixed-table-grids", {"grids": "、".join(captions.get(k, k) for k in keys)}
+    return "mixed-table", {}

@@ -14,7 +14,7 @@ from functools import cache, lru_cache
 from gxsheet.core.normalise import clean_text, label_key
 from gxsheet.core.spec import Section, editions, load_spec
 
-__all__ = ["Heading", "classify_heading", "cn_number", "cn_numeral", "sections"]
+__all__ = ["EN_COUNT", "Heading", "classify_heading", "cn_number", "cn_numeral", "sections"]
 
 CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 
@@ -124,6 +124,10 @@ def _classify(t: str) -> tuple[str | None, int | None] | None:
     if m.group("cn") and m.group("cnsep") == "、" and 2 <= len(name) <= 20:
         return None, number
     return None
+
+
+#: small counts in an English message (split into three rows, all six parts)
+EN_COUNT = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten"}
 
 
 def cn_numeral(n: int) -> str:

@@ -39,7 +39,7 @@ def import_report(path: str | Path, *, limits: Limits | None = None, edition: st
     if kind in ("xlsx", "xlsm", "json"):
         rec = read_any(path, limits=limits)
         if year is not None:
-            rec.meta["year"] = year
+            rec.set_role("year", year)
         return Imported(rec)
     raise LoadError(str(path), "unsupported",
                     f"{path}：不能导入这种文件（{kind}）；支持文本 (.txt)、Word (.docx)、网页 (.html/.htm) 和 JSON。"

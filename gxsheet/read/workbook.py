@@ -37,10 +37,13 @@ class NotAReport(LoadError):
     """A readable workbook that is not a gxsheet report (no 基本信息 / 表二 / 表三 / 表四)."""
 
     def __init__(self, path: str, *_ignored: object):
+        tables = all_specs()[-1].tables  # the sheets a report workbook has, as the newest spec names them
         super().__init__(
             path, "not-a-report",
-            f"{path}：不是政府信息公开年报工作簿（找不到“基本信息”和表二/表三/表四工作表），请使用 gxsheet 标准模板填写。",
-            f"{path}: not an annual-report workbook (no 基本信息 sheet and no tables 二/三/四); fill in the gxsheet standard template.",
+            f"{path}：不是政府信息公开年报工作簿（找不到“{META_SHEET}”和{'/'.join(t.sheet for t in tables)}工作表），"
+            f"请使用 gxsheet 标准模板填写。",
+            f"{path}: not an annual-report workbook (no {META_SHEET} sheet and no tables "
+            f"{'/'.join(t.sheet.removeprefix('表') for t in tables)}); fill in the gxsheet standard template.",
         )
 
 
@@ -209,11 +212,10 @@ def _match_table(sheet: _Sheet, lay: SheetLayout, spec: Spec, source: str) -> _T
     last = out.rowmap.get(last_table_row, max(file_rows, default=0))
     for r in file_rows:
         if r not in matched_file and first <= r <= max(last, first):
-            txt = fsig[file_rows.index(r)] or "（无标签，含数字）"
+            txt = fsig[file_rows.index(r)]
             out.findings.append(F.make(
-                "S-LAYOUT", sheet=sheet_name, cells=[f"{sheet_name}!A{r}"], source=source,
-                detail=f"{sheet_name} 第{r}行：插入了官方表格中没有的行“{txt}”，请删除该行。",
-                detail_en=f"{sheet_name} row {r}: a row not in the official table was inserted (\"{txt}\"); delete it."))
+                "S-LAYOUT", case="row-inserted" if txt else "row-inserted-unlabelled", sheet=sheet_name,
+                cells=[f"{sheet_name}!A{r}"], source=source, row=r, label=txt))
 
     # columns, per grid, from its header rows
     for gkey, hrows in lay.header_rows.items():
@@ -242,24 +244,21 @@ def _match_table(sheet: _Sheet, lay: SheetLayout, spec: Spec, source: str) -> _T
             for c, s in zip(fcols, fsigs, strict=False):
                 if c not in matched and lo < c < hi:
                     out.findings.append(F.make(
-                        "S-LAYOUT", sheet=sheet_name, cells=[f"{sheet_name}!{a1(frows[-1], c)}"], source=source,
-                        detail=f"{sheet_name}!{a1(frows[-1], c)}：插入了官方表格中没有的列“{s}”，请删除该列。",
-                        detail_en=f"{sheet_name} {a1(frows[-1], c)}: a column not in the official table was inserted (\"{s}\"); delete it."))
+                        "S-LAYOUT", case="column-inserted", sheet=sheet_name, cells=[f"{sheet_name}!{a1(frows[-1], c)}"],
+                        source=source, cell=a1(frows[-1], c), label=s))
         for c in exp_cols:
             if c not in out.colmap[gkey]:
                 lab = next((b.text for b in lay.boxes if b.grid == gkey and b.role == "header" and b.col == c and b.key in leaf_cols), "")
                 out.findings.append(F.make(
-                    "S-LAYOUT", sheet=sheet_name, cells=[f"{sheet_name}!{a1(hrows[-1], c)}"], source=source,
-                    detail=f"{sheet_name}：缺少“{lab}”列（被删除或移动），请使用标准模板。",
-                    detail_en=f"{sheet_name}: the column \"{lab}\" is missing (deleted or moved); use the standard template."))
+                    "S-LAYOUT", case="column-missing", sheet=sheet_name, cells=[f"{sheet_name}!{a1(hrows[-1], c)}"],
+                    source=source, label=lab))
 
     # removed rows
     for b in lay.boxes:
         if b.role == "label" and b.row not in out.rowmap:
             out.findings.append(F.make(
-                "S-LAYOUT", sheet=sheet_name, cells=[f"{sheet_name}!{a1(b.row, b.col)}"], source=source,
-                detail=f"{sheet_name}：缺少“{b.text}”行（被删除或移动），请使用标准模板。",
-                detail_en=f"{sheet_name}: the row \"{b.text}\" is missing (deleted or moved); use the standard template."))
+                "S-LAYOUT", case="row-missing", sheet=sheet_name, cells=[f"{sheet_name}!{a1(b.row, b.col)}"],
+                source=source, label=b.text))
 
     # labels changed (compare exact text, whitespace aside)
     for b in lay.boxes:
@@ -299,10 +298,8 @@ def _match_table(sheet: _Sheet, lay: SheetLayout, spec: Spec, source: str) -> _T
         raw = sheet.value(fr, fc)
         if raw is None or raw.formula is None:
             where = f"{sheet_name}!{a1(fr, fc)}"
-            out.findings.append(F.make(
-                "S-LAYOUT", sheet=sheet_name, cells=[where], source=source,
-                detail=f"{where}：模板的校验公式被删除或改成了数值，请从标准模板恢复。",
-                detail_en=f"{where}: the template's check formula was deleted or replaced by a value; restore it from the standard template."))
+            out.findings.append(F.make("S-LAYOUT", case="check-formula", sheet=sheet_name, cells=[where], source=source,
+                                       where=where))
     return out
 
 
@@ -445,9 +442,8 @@ def _read_cells(wb: WorkbookCells, source: str) -> Record:
     if declared and declared != spec.edition:
         where = rec.where.get(EDITION_KEY, META_SHEET)
         rec.structure.append(F.make(
-            "S-EDITION", sheet=META_SHEET, cells=[where], source=source,
-            detail=f"{where}：表格版本写的是“{declared}”，但表格结构是{spec.edition}版（{spec.issued_with}），请使用正确版本的模板。",
-            detail_en=f"{where}: the edition cell says \"{declared}\" but the tables are the {spec.edition} edition ({spec.issued_with}); use the right template."))
+            "S-EDITION", case="declared", sheet=META_SHEET, cells=[where], source=source, where=where,
+            declared=declared, edition=spec.edition, issued=spec.issued_with))
     mixed = {t: e for t, e in per_table.items() if e != spec.edition}
     claimed: set[str] = set()
     for t in spec.tables:
@@ -455,9 +451,7 @@ def _read_cells(wb: WorkbookCells, source: str) -> Record:
         sheet, renamed = _find_sheet(wb, t.sheet, claimed, t.title)
         if sheet is None:
             rec.structure.append(F.make(
-                "S-LAYOUT", sheet=t.sheet, cells=[t.sheet], source=source,
-                detail=f"缺少工作表“{t.sheet}”（{t.title}），请使用标准模板，不要删除或改名工作表。",
-                detail_en=f"the sheet \"{t.sheet}\" ({t.title}) is missing; use the standard template and keep its sheets."))
+                "S-LAYOUT", case="sheet-missing", sheet=t.sheet, cells=[t.sheet], source=source, title=t.title))
             for k in lay.inputs:
                 rec.values[k] = None
             rec.missing.update(lay.inputs)
@@ -471,9 +465,8 @@ def _read_cells(wb: WorkbookCells, source: str) -> Record:
         if t.key in mixed:
             other = load_spec(mixed[t.key])
             rec.structure.append(F.make(
-                "S-EDITION", sheet=sheet.cells.name, cells=[sheet.cells.name], source=source,
-                detail=f"{sheet.cells.name}：用的是{other.edition}版表格（{other.issued_with}），其他表是{spec.edition}版；同一报告须统一使用{spec.edition}版。",
-                detail_en=f"{sheet.cells.name}: uses the {other.edition} edition of the table while the others are {spec.edition}; one report must use one edition."))
+                "S-EDITION", case="mixed-sheet", sheet=sheet.cells.name, cells=[sheet.cells.name], source=source,
+                other=other.edition, other_issued=other.issued_with, edition=spec.edition))
             # the edition finding explains the differences; nothing in a foreign table can be trusted
             tr.findings = []
             tr.missing |= set(lay.inputs)
@@ -557,8 +550,7 @@ def _cell_number(sheet: _Sheet, r: int, c: int, seen: set[tuple[int, int]]) -> i
 def _check_summary(rec: Record, layout: WorkbookLayout, meta_sheet: _Sheet | None, source: str) -> None:
     if meta_sheet is None:
         rec.structure.append(F.make(
-            "S-LAYOUT", sheet=META_SHEET, cells=[META_SHEET], source=source,
-            detail=f"缺少工作表“{META_SHEET}”，请使用标准模板。", detail_en=f"the sheet \"{META_SHEET}\" is missing; use the standard template."))
+            "S-LAYOUT", case="meta-sheet-missing", sheet=META_SHEET, cells=[META_SHEET], source=source))
         return
     mlay = layout.sheet(META_SHEET)
     label = next(b.text for b in mlay.boxes if b.key == SUMMARY_KEY)
@@ -568,7 +560,5 @@ def _check_summary(rec: Record, layout: WorkbookLayout, meta_sheet: _Sheet | Non
             if v is None or v.formula is None:
                 where = f"{META_SHEET}!B{r}"
                 rec.structure.append(F.make(
-                    "S-LAYOUT", sheet=META_SHEET, cells=[where], source=source,
-                    detail=f"{where}：模板的汇总校验公式被删除或改成了数值，请从标准模板恢复。",
-                    detail_en=f"{where}: the template's summary check formula was deleted or replaced; restore it from the standard template."))
+                    "S-LAYOUT", case="summary-formula", sheet=META_SHEET, cells=[where], source=source, where=where))
             return

@@ -460,7 +460,7 @@ def title_lines(record: Record, width: Emu) -> list[str]:
     the middle of a word as automatic wrapping would.
     """
     title = report_title(record)
-    unit = str(record.meta.get("unit_name") or "").strip()
+    unit = str(record.role("unit_name") or "").strip()
     if display_width(title) / 2 * TITLE_SIZE.cm <= width.cm or not unit or not title.startswith(unit):
         return [title]
     return [unit, title[len(unit):]]

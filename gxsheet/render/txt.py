@@ -139,8 +139,8 @@ def format_value(v: Value) -> str:
 def report_title(record: Record) -> str:
     """「<单位名称><年度>年政府信息公开工作年度报告」 from the record's metadata."""
     doc = re.sub(r"格式.*$", "", record.spec.name).removeprefix("中华人民共和国") or REPORT_NAME
-    unit = str(record.meta.get("unit_name") or "").strip()
-    year = record.meta.get("year")
+    unit = str(record.role("unit_name") or "").strip()
+    year = record.role("year")
     year_text = f"{year}年" if year not in (None, "") else ""
     return f"{unit}{year_text}{doc}"
 
