@@ -10,6 +10,7 @@ role held by one section) are checked here.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -492,11 +493,31 @@ def _narrative_topics(data: dict[str, Any], cells: dict[str, Cell]) -> tuple[Nar
     return tuple(out)
 
 
+#: folders of further spec files (``format-<edition>.json``), separated like PATH: a new edition of the
+#: official tables can be tried out — or used before a gxsheet release ships it — without code changes
+SPECS_ENV = "GXSHEET_SPECS"
+
+
+def spec_dirs() -> tuple[Path, ...]:
+    """Where spec files are looked for: the bundled ``schemas/``, then the folders in ``$GXSHEET_SPECS``."""
+    extra = tuple(Path(p) for p in os.environ.get(SPECS_ENV, "").split(os.pathsep) if p.strip())
+    return (schemas_dir(), *extra)
+
+
+def _spec_files() -> dict[str, Path]:
+    """edition → its spec file; a bundled edition cannot be replaced from outside."""
+    out: dict[str, Path] = {}
+    for d in spec_dirs():
+        for f in sorted(d.glob("format-*.json")):
+            out.setdefault(f.stem.split("-", 1)[1], f)
+    return out
+
+
 @cache
 def load_spec(edition: str) -> Spec:
     """The spec of one edition (cached: specs are immutable)."""
-    path = schemas_dir() / f"format-{edition}.json"
-    if not path.is_file():
+    path = _spec_files().get(edition)
+    if path is None or not path.is_file():
         raise KeyError(f"unknown edition {edition!r}; known: {', '.join(editions())}")
     return parse_spec(json.loads(path.read_text(encoding="utf-8")))
 
@@ -504,7 +525,7 @@ def load_spec(edition: str) -> Spec:
 @cache
 def editions() -> tuple[str, ...]:
     """All editions that have a spec file, oldest first."""
-    return tuple(sorted(p.stem.split("-", 1)[1] for p in schemas_dir().glob("format-*.json")))
+    return tuple(sorted(_spec_files()))
 
 
 def all_specs() -> list[Spec]:

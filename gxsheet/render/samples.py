@@ -84,7 +84,7 @@ def default_meta(spec: Spec, **overrides: object) -> dict[str, object]:
         elif f.type == "year":
             meta[f.key] = year
         elif f.type == "date":
-            meta[f.key] = dt.date(year, 12, 31) if f.key.endswith("end") else dt.date(year, 1, 1)
+            meta[f.key] = dt.date(year, 12, 31) if f.role == "period_end" else dt.date(year, 1, 1)
         else:
             meta[f.key] = f"测试{f.label}"
     meta.update(overrides)
@@ -134,10 +134,10 @@ def fill_workbook(path_in: str | Path, path_out: str | Path, values: Mapping[str
 
 
 def template_path(edition: str) -> Path:
-    """The committed standard template of an edition."""
-    from gxsheet.render.template import template_name, templates_dir
+    """The standard template of an edition (committed, or built from its spec)."""
+    from gxsheet.render.template import template_file
 
-    return Path(templates_dir()) / template_name(edition)
+    return template_file(edition)
 
 
 def write_sample(path_out: str | Path, edition: str, *, seed: int = 0, values: Mapping[str, object] | None = None,

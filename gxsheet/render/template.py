@@ -14,13 +14,17 @@ committed templates in ``workbook_templates/`` can be checked against a fresh bu
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import io
 import math
 import re
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -606,6 +610,19 @@ def templates_dir() -> Path:
 
 def template_name(edition: str) -> str:
     return f"gxsheet-{edition}.xlsx"
+
+
+@cache
+def template_file(edition: str) -> Path:
+    """The standard template of ``edition`` as a file: the committed one, or — for an edition that has
+    a spec but no committed template (one added through ``$GXSHEET_SPECS``) — one built from its spec
+    into a private temporary folder, once per process."""
+    committed = templates_dir() / template_name(edition)
+    if committed.is_file():
+        return committed
+    folder = Path(tempfile.mkdtemp(prefix="gxsheet-template-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return atomic.write_bytes(folder / template_name(edition), template_bytes(load_spec(edition)))
 
 
 def build_all(out_dir: str | Path | None = None) -> list[Path]:
