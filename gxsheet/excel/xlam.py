@@ -258,6 +258,43 @@ def _document_module(name: str) -> VbaModule:
     return VbaModule(name, "document", "\n".join(lines))
 
 
+# What Excel stores at the top of a class module, in this order (read back from class modules
+# Excel itself saved, e.g. Dictionary in xlwings' quickstart add-in). An exported .cls file
+# leaves out VB_Base, VB_TemplateDerived and VB_Customizable; VBE adds them again on import,
+# so the builder must too. The values are what VBE gives a new class module.
+_CLASS_BASE = "0{FCFB3D2A-A0FA-1068-A738-08002B3371B5}"  # the CLSID of every VBA class module
+_CLASS_ATTRIBUTES = (
+    ("VB_Base", f'"{_CLASS_BASE}"'),
+    ("VB_GlobalNameSpace", "False"),
+    ("VB_Creatable", "False"),
+    ("VB_PredeclaredId", "False"),
+    ("VB_Exposed", "False"),
+    ("VB_TemplateDerived", "False"),
+    ("VB_Customizable", "False"),
+)
+_MODULE_ATTRIBUTE_RE = re.compile(r"^Attribute (VB_\w+) = (.*)$")
+
+
+def class_header(lines: Sequence[str]) -> list[str]:
+    """``lines`` (starting with ``Attribute VB_Name``) with the class attributes Excel writes.
+
+    The module-level ``Attribute`` lines after VB_Name become the standard block in Excel's
+    order — a value given in the source wins, a missing one gets VBE's default — followed by
+    any other module attributes (``VB_Description`` …) as they were.
+    """
+    given: dict[str, str] = {}
+    others: list[str] = []
+    index = 1
+    while index < len(lines) and (match := _MODULE_ATTRIBUTE_RE.match(lines[index])):
+        if match.group(1) in dict(_CLASS_ATTRIBUTES):
+            given[match.group(1)] = match.group(2)
+        else:
+            others.append(lines[index])
+        index += 1
+    block = [f"Attribute {key} = {given.get(key, default)}" for key, default in _CLASS_ATTRIBUTES]
+    return [lines[0], *block, *others, *lines[index:]]
+
+
 def read_module(path: Path) -> VbaModule:
     """Load a ``.bas`` (standard) or ``.cls`` (class) export; the name comes from VB_Name."""
     text = path.read_text(encoding="utf-8")
@@ -274,6 +311,8 @@ def read_module(path: Path) -> VbaModule:
     match = _VB_NAME_RE.match(lines[0]) if lines else None
     if match is None:
         raise ValueError(f'{path}: the first line must be Attribute VB_Name = "<ModuleName>"')
+    if kind == "class":
+        lines = class_header(lines)
     return VbaModule(match.group(1), kind, "\n".join(lines))
 
 

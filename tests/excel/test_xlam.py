@@ -109,6 +109,15 @@ def _zh(codes: str) -> str:
     return "".join(chr(int(code, 16)) for code in codes.split(" "))
 
 
+def _extract(path: Path) -> dict[str, str]:
+    """``{module name: stored source}`` as olevba reads it back from a workbook or add-in."""
+    parser = VBA_Parser(str(path))
+    try:
+        return {Path(name).stem: code for _f, _s, name, code in parser.extract_macros()}
+    finally:
+        parser.close()
+
+
 # --------------------------------------------------------------------------------------------
 # reproducibility and atomic output
 # --------------------------------------------------------------------------------------------
@@ -146,13 +155,7 @@ def test_build_changes_when_a_source_changes(tmp_path: Path, built: Path) -> Non
 
 
 def test_olevba_reads_back_every_module_equal_to_the_sources(built: Path) -> None:
-    parser = VBA_Parser(str(built))
-    try:
-        extracted = {
-            Path(name).stem: code for _f, _s, name, code in parser.extract_macros()
-        }
-    finally:
-        parser.close()
+    extracted = _extract(built)
     expected = {xlam.read_module(p).name: p for p in _source_files()}
     assert set(expected) >= {"GxsheetRibbon", "xlwings", "Dictionary"}
     assert set(extracted) == set(expected) | {"ThisWorkbook", "Sheet1"}
@@ -182,6 +185,49 @@ def test_compound_file_streams_decompress_to_the_sources(built: Path) -> None:
         if entry is not None:
             assert entry.createTime == entry.modifyTime == 0
             assert entry.clsid in ("", "00000000-0000-0000-0000-000000000000")
+
+
+def _module_attributes(code: str) -> list[str]:
+    """The module-level ``Attribute VB_…`` lines at the top of a stored module."""
+    lines = code.splitlines()
+    head = []
+    for line in lines:
+        if not re.match(r"^Attribute VB_\w+ = ", line):
+            break
+        head.append(line)
+    return head
+
+
+def test_class_module_carries_the_attributes_excel_writes(built: Path) -> None:
+    """Dictionary as stored in our add-in has the same attribute block, in the same order, as
+    the Dictionary class in an add-in saved by real Excel (xlwings' quickstart add-in)."""
+    shipped = Path(xlwings.__file__).parent / "quickstart_addin_ribbon.xlam"
+    if not shipped.is_file():
+        pytest.skip("this xlwings release ships no quickstart add-in")
+    ours = _module_attributes(_extract(built)["Dictionary"])
+    excel = _module_attributes(_extract(shipped)["Dictionary"])
+    assert [line.split(" = ")[0] for line in ours] == [line.split(" = ")[0] for line in excel]
+    assert ours[:8] == excel[:8]  # VB_Name … VB_Customizable; VB_Description differs by release
+    assert 'Attribute VB_Base = "0{FCFB3D2A-A0FA-1068-A738-08002B3371B5}"' in ours
+    assert "Attribute VB_TemplateDerived = False" in ours and "Attribute VB_Customizable = False" in ours
+
+
+def test_class_header_keeps_given_values_and_fills_in_the_rest() -> None:
+    lines = ['Attribute VB_Name = "Thing"', "Attribute VB_Exposed = True",
+             'Attribute VB_Description = "x"', "Option Explicit"]
+    assert xlam.class_header(lines) == [
+        'Attribute VB_Name = "Thing"',
+        'Attribute VB_Base = "0{FCFB3D2A-A0FA-1068-A738-08002B3371B5}"',
+        "Attribute VB_GlobalNameSpace = False",
+        "Attribute VB_Creatable = False",
+        "Attribute VB_PredeclaredId = False",
+        "Attribute VB_Exposed = True",
+        "Attribute VB_TemplateDerived = False",
+        "Attribute VB_Customizable = False",
+        'Attribute VB_Description = "x"',
+        "Option Explicit",
+    ]
+    assert xlam.class_header(xlam.class_header(lines)) == xlam.class_header(lines)  # idempotent
 
 
 def _dir_records(data: bytes) -> list[tuple[int, bytes]]:
