@@ -68,13 +68,14 @@ def install_udf_server() -> Path:
     user files), so the switch has to be built into the add-in; there is nothing a clerk could
     edit afterwards short of unhiding the add-in's sheet in the VBA editor.
     """
-    from gxsheet.excel.install import plan
+    from gxsheet.excel.install import check_xlwings, plan
     from gxsheet.excel.xlam import build_xlam
 
     steps = plan()  # AddinUnsupported off Windows and macOS
     if not steps.platform.startswith("win"):
         raise _Refused("--udf-server 只适用于 Windows 上的 Excel（xlwings 在 macOS 上没有后台服务）；"
                        "请去掉这个选项再安装。")
+    check_xlwings()
     try:
         return build_xlam(steps.addin_path, None, config={**steps.config, UDF_SERVER: True})
     except PermissionError as exc:
@@ -86,11 +87,11 @@ class _Refused(Exception):
 
 
 def run_install(args: argparse.Namespace) -> int:
-    from gxsheet.excel.install import AddinUnsupported, install
+    from gxsheet.excel.install import AddinUnsupported, NotReady, install
 
     try:
         path = install_udf_server() if getattr(args, "udf_server", False) else install()
-    except (AddinUnsupported, PermissionError, _Refused) as e:
+    except (AddinUnsupported, NotReady, PermissionError, _Refused) as e:
         _say(str(e))
         return 2
     print(f"已安装 Excel 加载项：{path}\n请重新启动 Excel，功能区会出现“政务公开年报”选项卡。")

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from gxsheet.core.findings import Finding, summary
 from gxsheet.core.layout import RESULT_SHEET
-from gxsheet.excel.result import AddinError, Result
+from gxsheet.excel.result import AddinError, ExcelUnreachable, Result
 from gxsheet.render.book_port import BookPort
 
 if TYPE_CHECKING:
@@ -346,8 +346,8 @@ def export_active() -> Result:
     return _run_in_excel(EXPORT, _on_book(export_book), need_book=True)
 
 
-def _on_book(button: Callable[[BookPort], Result]) -> Callable[[BookPort | None, ExcelApp], Result]:
-    def run(book: BookPort | None, _excel: ExcelApp) -> Result:
+def _on_book(button: Callable[[BookPort], Result]) -> Callable[[BookPort | None, ExcelApp | None], Result]:
+    def run(book: BookPort | None, _excel: ExcelApp | None) -> Result:
         if book is None:  # _run_in_excel(need_book=True) answers this case before calling
             raise AddinError("没有打开的工作簿。")
         return button(book)
@@ -355,11 +355,31 @@ def _on_book(button: Callable[[BookPort], Result]) -> Callable[[BookPort | None,
     return run
 
 
-def _template_in_excel(book: BookPort | None, excel: ExcelApp) -> Result:
+def _template_in_excel(book: BookPort | None, excel: ExcelApp | None) -> Result:
+    """新建模板 from the ribbon; ``excel`` is None when xlwings could not attach to Excel.
+
+    That happens in xlwings' default mode when no workbook is open (see
+    :meth:`ExcelApp.from_caller`) — exactly when a clerk is most likely to want a new template —
+    so the template is still written, into the Documents folder, and the message says how to
+    open it instead of Excel opening it.
+    """
+    if excel is None:
+        result = new_template(None, folder=documents_dir())
+        result.message += "\n\n请在 Excel 中用“文件 → 打开”打开它。"
+        return result
     result = new_template(book, folder=excel.default_folder() or documents_dir())
     if result.files and excel.open(result.files[0]):
         result.message += "\n\n模板已在 Excel 中打开。"
     return result
+
+
+def unreachable_message(action: str) -> str:
+    """What to do when xlwings cannot attach to Excel (:class:`ExcelUnreachable`)."""
+    return (f"没能连接到 Excel，“{action}”没有进行。\n\n"
+            f"最常见的原因是 Excel 中没有打开的工作簿：请先打开要{action}的年报工作簿并切换到它，"
+            f"再点“{action}”。\n"
+            "如果工作簿已经打开：请按 Enter 或 Esc 结束单元格编辑、关闭打开的对话框后再点一次；"
+            "仍不行就关闭 Excel 重新打开。")
 
 
 def failure_message(action: str, exc: BaseException) -> str:
@@ -393,26 +413,35 @@ def failure_message(action: str, exc: BaseException) -> str:
             "请把这条信息和工作簿发给维护者。")
 
 
-def _run_in_excel(action: str, button: Callable[[BookPort | None, ExcelApp], Result], *,
+def _run_in_excel(action: str, button: Callable[[BookPort | None, ExcelApp | None], Result], *,
                   need_book: bool) -> Result:
     """Run one button on the workbook active in Excel and show its message; never raise.
 
     The VBA's ``RunPython`` makes ``xlwings.Book.caller()`` the add-in itself (the .xlam is
     ``ThisWorkbook``), so the clerk's workbook is the *active* workbook of the calling Excel.
     Any exception — from xlwings, Excel, the file system or gxsheet — becomes a Chinese message
-    box: xlwings would otherwise show the Python traceback in a dialog.
+    box: xlwings would otherwise show the Python traceback in a dialog. When xlwings cannot
+    attach to Excel at all, a button that needs a workbook says what to do and one that does
+    not (新建模板) runs without Excel.
     """
     excel: ExcelApp | None = None
     try:
         from gxsheet.excel.xlwings_book import ExcelApp
 
-        excel = ExcelApp.from_caller()
-        book = excel.active_book()
-        if book is None and need_book:
-            result = Result(action, False, f"请先打开要{action}的年报工作簿，并切换到它，再点“{action}”。", "warning")
+        try:
+            excel = ExcelApp.from_caller()
+        except ExcelUnreachable:
+            if need_book:
+                result = Result(action, False, unreachable_message(action), "warning")
+            else:
+                result = button(None, None)
         else:
-            with excel.quiet():
-                result = button(book, excel)
+            book = excel.active_book()
+            if book is None and need_book:
+                result = Result(action, False, f"请先打开要{action}的年报工作簿，并切换到它，再点“{action}”。", "warning")
+            else:
+                with excel.quiet():
+                    result = button(book, excel)
     except Exception as exc:  # noqa: BLE001 - the promise: a Chinese message, never a traceback
         result = Result(action, False, failure_message(action, exc), "error")
     show(excel, result)
@@ -437,7 +466,8 @@ def show(excel: ExcelApp | None, result: Result) -> None:
             import ctypes
 
             icon = {"info": 0x40, "warning": 0x30, "error": 0x10}[result.level]
-            ctypes.windll.user32.MessageBoxW(None, result.message, title, icon | 0x10000)  # MB_SETFOREGROUND
+            # MB_SETFOREGROUND | MB_TOPMOST: without an owner window the box must not open behind Excel
+            ctypes.windll.user32.MessageBoxW(None, result.message, title, icon | 0x10000 | 0x40000)
             return
         except Exception:  # noqa: BLE001
             pass
@@ -448,6 +478,6 @@ def show(excel: ExcelApp | None, result: Result) -> None:
 
 
 __all__ = [
-    "AddinError", "Result", "documents_dir", "export_active", "export_book", "failure_message",
+    "AddinError", "ExcelUnreachable", "Result", "documents_dir", "export_active", "export_book", "failure_message",
     "free_path", "new_template", "show", "snapshot_record", "validate_active", "validate_book",
 ]

@@ -49,6 +49,44 @@ class AddinUnsupported(RuntimeError):
         super().__init__(message)
 
 
+class NotReady(RuntimeError):
+    """This Python cannot serve the add-in (no interpreter file, xlwings missing or another
+    version); ``str(e)`` says, in Chinese, what to do. Checked at install time so the clerk
+    never meets it as a failing button."""
+
+
+def current_interpreter(executable: str | None = None) -> str:
+    """``sys.executable``, checked: the add-in starts this file for every click.
+
+    Python documents that ``sys.executable`` may be empty when it cannot tell its own path
+    (embedded or frozen interpreters); writing that into the add-in would fail every button.
+    """
+    executable = sys.executable if executable is None else executable
+    if not executable or not os.path.isfile(executable):
+        raise NotReady(f"找不到当前 Python 解释器的文件（{executable or '路径为空'}），无法把它写进加载项。\n"
+                       "请用正常安装的 Python（python.org 的安装程序）运行：python -m gxsheet addin install")
+    return executable
+
+
+def check_xlwings(macros_dir: Path | None = None, installed: Callable[[str], str] | None = None) -> str:
+    """The installed xlwings version if it is the one the add-in's VBA was built for."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from gxsheet.excel.xlam import xlwings_version
+
+    wanted = xlwings_version(macros_dir)
+    try:
+        found = (installed or version)("xlwings")
+    except PackageNotFoundError:
+        raise NotReady(f"这个 Python 没有安装 xlwings，加载项无法调用 Python。\n"
+                       f"请运行：python -m pip install \"gxsheet[addin]\"（会装上 xlwings {wanted}），"
+                       "再运行 gxsheet addin install。") from None
+    if found != wanted:
+        raise NotReady(f"这个 Python 装的是 xlwings {found}，加载项需要 xlwings {wanted}（两者的 DLL 必须同版本）。\n"
+                       f"请运行：python -m pip install \"xlwings=={wanted}\"，再运行 gxsheet addin install。")
+    return found
+
+
 def _kind(platform: str) -> str:
     if platform.startswith("win"):
         return "windows"
@@ -114,7 +152,7 @@ def plan(
     """Decide target path and interpreter setting without touching the file system."""
     platform = sys.platform if platform is None else platform
     home = Path.home() if home is None else Path(home)
-    executable = sys.executable if executable is None else executable
+    executable = current_interpreter() if executable is None else executable
     target = startup_dir(platform, home, env) / ADDIN_FILENAME
     if _kind(platform) == "windows":
         return InstallPlan(platform, target, {"Interpreter_Win": windows_interpreter(executable)})
@@ -142,9 +180,11 @@ def install(
 ) -> Path:
     """Build the add-in with this interpreter into Excel's startup folder; return its path.
 
+    Refuses (:class:`NotReady`) when this Python lacks the xlwings version the VBA needs.
     Restart Excel afterwards (an already running Excel keeps the old copy loaded).
     """
     steps = plan(platform, home, env, executable)
+    check_xlwings(macros_dir)
     try:
         build_xlam(steps.addin_path, macros_dir, config=steps.config)
     except PermissionError as exc:

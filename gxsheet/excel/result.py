@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-__all__ = ["AddinError", "Level", "Result"]
+__all__ = ["AddinError", "ExcelUnreachable", "Level", "Result"]
 
 Level = Literal["info", "warning", "error"]
 
@@ -21,6 +21,16 @@ class AddinError(Exception):
     def __init__(self, message_zh: str) -> None:
         super().__init__(message_zh)
         self.message_zh = message_zh
+
+
+class ExcelUnreachable(AddinError):
+    """xlwings could not attach to the Excel that ran the button.
+
+    In xlwings' default mode ``Book.caller()`` finds Excel through a *workbook window*, so this
+    is what happens when no workbook is open (or Excel refuses while a dialog or a cell edit is
+    in progress). The entry points turn it into a message that says what to do, or — for
+    新建模板, which needs no workbook — carry on without Excel.
+    """
 
 
 @dataclass

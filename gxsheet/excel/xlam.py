@@ -666,6 +666,22 @@ def default_macros_dir() -> Path:
     )
 
 
+_XLWINGS_VERSION_RE = re.compile(r'^Public Const XLWINGS_VERSION As String = "([^"]+)"', re.MULTILINE)
+
+
+def xlwings_version(macros_dir: Path | None = None) -> str:
+    """The xlwings version the vendored ``xlwings.bas`` was taken from.
+
+    The VBA names this version's DLL and AppleScript, so the Python side must have exactly this
+    xlwings; the installer and the offline bundle check against it.
+    """
+    source = (Path(macros_dir) if macros_dir is not None else default_macros_dir()) / "xlwings.bas"
+    match = _XLWINGS_VERSION_RE.search(source.read_text(encoding="ascii"))
+    if match is None:
+        raise ValueError(f"{source}: no XLWINGS_VERSION constant")
+    return match.group(1)
+
+
 def load_config(macros_dir: Path) -> dict[str, ConfigValue]:
     """The ``xlwings.conf`` rows from ``macros/config.json`` (key order is row order)."""
     raw = json.loads((macros_dir / "config.json").read_text(encoding="utf-8"))

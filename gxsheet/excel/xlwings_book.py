@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from gxsheet.excel.result import AddinError, Level
+from gxsheet.excel.result import AddinError, ExcelUnreachable, Level
 from gxsheet.render.book_port import AUTHOR
 
 #: first line of every note gxsheet writes: how its notes are told apart from a clerk's own
@@ -265,11 +265,22 @@ class ExcelApp:
 
     @classmethod
     def from_caller(cls) -> ExcelApp:
-        """The Excel that ran ``RunPython``: ``Book.caller()`` is the add-in, its app is ours."""
+        """The Excel that ran ``RunPython``: ``Book.caller()`` is the add-in, its app is ours.
+
+        On Windows, in xlwings' default mode (a new Python per click), ``Book.caller()`` reaches
+        Excel through the ``--hwnd`` it was given: it looks for a workbook window (XLDESK →
+        EXCEL7) under it and asks that window for Excel's object model. With no workbook open
+        there is no such window and the call fails (an OSError from AccessibleObjectFromWindow).
+        In UDF-server mode the VBA hands the add-in over directly and no window is needed.
+        Any failure to attach is :class:`ExcelUnreachable`; a missing xlwings stays ImportError.
+        """
         import xlwings
 
-        caller = xlwings.Book.caller()
-        return cls(caller.app, caller_name=caller.name)
+        try:
+            caller = xlwings.Book.caller()
+            return cls(caller.app, caller_name=caller.name)
+        except Exception as e:  # noqa: BLE001 - whatever xlwings/COM raise, the clerk needs one message
+            raise ExcelUnreachable(f"xlwings 无法连接到 Excel（{type(e).__name__}）") from e
 
     def active_book(self) -> XlwingsBook | None:
         """The workbook active in Excel, or None when no (ordinary) workbook is open.

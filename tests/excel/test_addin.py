@@ -521,6 +521,12 @@ class FakeBooks:
     def __init__(self, app: FakeApp) -> None:
         self.app = app
         self.active_book: FakeBook | None = None
+        #: workbooks open in hidden windows (PERSONAL.XLSB, or the add-in's temporary blank book)
+        self.hidden: list[FakeBook] = []
+
+    def windows(self) -> int:
+        """How many workbook windows (visible or hidden) Excel has: what Book.caller() needs."""
+        return len(self.hidden) + (self.active_book is not None)
 
     @property
     def active(self) -> Any:
@@ -539,6 +545,7 @@ class FakeApp:
         self.screen_updating = True
         self.api = Obj(DefaultFilePath=str(default_folder) if default_folder else "")
         self.fail_alert = False
+        self.udf_server = False
 
     def alert(self, prompt: str, title: str | None = None, buttons: str = "ok", mode: str | None = None,
               callback: str | None = None) -> str:
@@ -548,14 +555,23 @@ class FakeApp:
         return "ok"
 
 
-def fake_xlwings(app: FakeApp) -> types.ModuleType:
-    """A stand-in ``xlwings`` module whose ``Book.caller()`` is the add-in in ``app``."""
+def fake_xlwings(app: FakeApp, *, udf_server: bool = False) -> types.ModuleType:
+    """A stand-in ``xlwings`` module whose ``Book.caller()`` is the add-in in ``app``.
+
+    Like the real one on Windows: in the default mode (a new Python per click, ``--hwnd`` on the
+    command line) it attaches through a workbook window and fails with an OSError when Excel has
+    none — no workbook open; in UDF-server mode the VBA hands over the add-in and no window is
+    needed.
+    """
     module = types.ModuleType("xlwings")
     addin_book = Obj(app=app, name="gxsheet.xlam", fullname=r"C:\Users\clerk\AppData\Roaming\Microsoft\Excel\XLSTART\gxsheet.xlam")
 
     class Book:
         @staticmethod
         def caller() -> Any:
+            if not udf_server and not app.books.windows():
+                # AccessibleObjectFromWindow on a window handle of 0 (no XLDESK/EXCEL7 child)
+                raise OSError(22, "[WinError -2147024809] The parameter is incorrect")
             return addin_book
 
     module.Book = Book  # type: ignore[attr-defined]
@@ -563,13 +579,23 @@ def fake_xlwings(app: FakeApp) -> types.ModuleType:
     return module
 
 
-@pytest.fixture
-def excel(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeApp:
-    docs = tmp_path / "Documents"
+@pytest.fixture(params=["default", "udf-server"])
+def excel(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeApp:
+    """Excel with its default folder in tmp_path/Excel-default, in both xlwings modes."""
+    docs = tmp_path / "Excel-default"
     docs.mkdir()
     app = FakeApp(Log(), default_folder=docs)
-    monkeypatch.setitem(sys.modules, "xlwings", fake_xlwings(app))
+    app.udf_server = request.param == "udf-server"
+    monkeypatch.setitem(sys.modules, "xlwings", fake_xlwings(app, udf_server=app.udf_server))
     return app
+
+
+@pytest.fixture
+def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The user's home folder, with a Documents folder, in tmp_path (documents_dir() off Windows)."""
+    monkeypatch.setattr(Path, "home", classmethod(lambda cls: tmp_path / "home"))
+    (tmp_path / "home" / "Documents").mkdir(parents=True)
+    return tmp_path / "home"
 
 
 def _open(app: FakeApp, path: Path, snapshot: Path | BaseException | None = None) -> FakeBook:
@@ -733,12 +759,32 @@ def test_export_active_refuses_then_exports(excel: FakeApp, tmp_path: Path) -> N
     assert excel.log.of("alert")[-1][4] == "info" and str(tmp_path / "r.txt") in excel.log.of("alert")[-1][1]
 
 
-def test_new_template_entry_point_with_no_workbook_open(excel: FakeApp, tmp_path: Path) -> None:
+def test_new_template_entry_point_with_no_workbook_open(excel: FakeApp, home: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """No workbook open: in UDF-server mode xlwings attaches anyway and Excel opens the template;
+    in the default mode it cannot attach, and the template still goes into Documents."""
     result = addin.new_template()
-    assert result.ok and result.files[0].parent == tmp_path / "Documents"
-    assert result.files[0].is_file()
+    assert result.ok and result.files[0].is_file()
+    if excel.udf_server:
+        assert result.files[0].parent == tmp_path / "Excel-default"
+        assert excel.log.of("open") == [("open", str(result.files[0]))]
+        assert "模板已在 Excel 中打开" in excel.log.of("alert")[0][1]
+    else:
+        assert result.files[0].parent == home / "Documents"
+        assert excel.log.of("open") == [] and excel.log.of("alert") == []
+        shown = capsys.readouterr().err  # no Excel to own a message box: the last-resort channel
+        assert str(result.files[0]) in shown and "文件 → 打开" in shown
+        assert "读写文件时出错" not in shown
+
+
+def test_new_template_with_only_a_hidden_workbook_window(excel: FakeApp, tmp_path: Path) -> None:
+    """What the VBA arranges when no workbook is open: a hidden blank workbook gives xlwings a
+    window to attach through; it is not the active workbook, so the template goes to Excel's
+    default folder and is opened there."""
+    excel.books.hidden.append(FakeBook(excel, "Book1"))
+    result = addin.new_template()
+    assert result.ok and result.files[0].parent == tmp_path / "Excel-default"
     assert excel.log.of("open") == [("open", str(result.files[0]))]
-    assert "模板已在 Excel 中打开" in excel.log.of("alert")[0][1]
 
 
 def test_new_template_entry_point_next_to_the_active_workbook(excel: FakeApp, tmp_path: Path) -> None:
@@ -749,10 +795,18 @@ def test_new_template_entry_point_next_to_the_active_workbook(excel: FakeApp, tm
     assert result.edition == "2019" and result.files == [tmp_path / "政府信息公开工作年度报告（2019版模板）.xlsx"]
 
 
-def test_buttons_without_an_open_workbook_say_so(excel: FakeApp) -> None:
+def test_buttons_without_an_open_workbook_say_so(excel: FakeApp, capsys: pytest.CaptureFixture[str]) -> None:
     for entry, action in ((addin.validate_active, "校验"), (addin.export_active, "导出文本")):
         result = entry()
-        assert not result.ok and f"请先打开要{action}的年报工作簿" in excel.log.of("alert")[-1][1]
+        assert not result.ok and result.level == "warning"
+        assert f"请先打开要{action}的年报工作簿" in result.message
+        assert "读写文件时出错" not in result.message and "OSError" not in result.message
+        _no_traceback(result.message)
+        if excel.udf_server:  # attached: Excel shows the box
+            assert excel.log.of("alert")[-1][1] == result.message
+        else:  # xlwings could not attach: the message still reaches the clerk
+            assert excel.log.of("alert") == [] and result.message in capsys.readouterr().err
+            assert result.message.startswith("没能连接到 Excel")
 
 
 def _no_traceback(text: str) -> None:
@@ -788,8 +842,8 @@ def test_a_broken_excel_connection_still_gives_a_message(monkeypatch: pytest.Mon
     module.Book = Book  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "xlwings", module)
     result = addin.validate_active()
-    assert not result.ok and "内部错误" in result.message
-    assert "“校验”没有完成" in capsys.readouterr().err
+    assert not result.ok and result.message == addin.unreachable_message("校验")
+    assert "没能连接到 Excel" in capsys.readouterr().err
 
 
 def test_a_failing_message_box_does_not_raise(excel: FakeApp, tmp_path: Path,

@@ -8,6 +8,7 @@ against CMG/DPB/GC values written by real Excel (xlwings' shipped quickstart add
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import re
@@ -585,6 +586,44 @@ def test_macos_prefers_an_existing_plain_startup_folder(tmp_path: Path) -> None:
     plain = tmp_path / "Library/Group Containers/UBF8T346G9.Office/User Content/Startup/Excel"
     plain.mkdir(parents=True)
     assert addin_install.startup_dir("darwin", tmp_path, {}) == plain
+
+
+def test_install_refuses_a_python_the_add_in_could_not_start(tmp_path: Path) -> None:
+    """An empty or vanished sys.executable would be written into the add-in and fail every
+    button: the installer says so in Chinese instead."""
+    for executable in ("", str(tmp_path / "gone" / "python.exe")):
+        with pytest.raises(addin_install.NotReady, match="找不到当前 Python 解释器"):
+            addin_install.current_interpreter(executable)
+    assert addin_install.current_interpreter(sys.executable) == sys.executable
+
+
+def test_install_refuses_without_the_pinned_xlwings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import PackageNotFoundError
+
+    wanted = xlam.xlwings_version(MACROS)
+    assert wanted == xlwings.__version__
+    assert addin_install.check_xlwings(MACROS) == wanted
+
+    def missing(_name: str) -> str:
+        raise PackageNotFoundError("xlwings")
+
+    with pytest.raises(addin_install.NotReady, match=r'(?s)没有安装 xlwings.*pip install "gxsheet\[addin\]"'):
+        addin_install.check_xlwings(MACROS, installed=missing)
+    with pytest.raises(addin_install.NotReady, match=f"xlwings 0.30.0，加载项需要 xlwings {wanted}"):
+        addin_install.check_xlwings(MACROS, installed=lambda _name: "0.30.0")
+    # through the command: exit 2, the Chinese reason, nothing written
+    from gxsheet.cli.app import main
+
+    appdata = tmp_path / "Roaming"
+    real_check = addin_install.check_xlwings
+    monkeypatch.setattr(addin_install, "check_xlwings", lambda m=None: real_check(m, installed=lambda _n: "0.30.0"))
+    monkeypatch.setattr(addin_install, "install", functools.partial(
+        addin_install.install, platform="win32", env={"APPDATA": str(appdata)}, executable=r"C:\Python311\python.exe"))
+    assert main(["addin", "install"]) == 2
+    err = capsys.readouterr().err
+    assert "加载项需要 xlwings" in err and "Traceback" not in err
+    assert not appdata.exists()
 
 
 @pytest.mark.parametrize("platform", ["linux", "freebsd13", "emscripten"])
