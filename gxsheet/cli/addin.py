@@ -1,7 +1,8 @@
-"""``gxsheet addin build -o gxsheet.xlam [--force]`` · ``gxsheet addin install`` · ``gxsheet addin uninstall``.
+"""``gxsheet addin build|install|uninstall|bundle``: the Excel add-in and its offline install bundle.
 
 ``build`` works everywhere (the add-in is compiled from the text sources in ``macros/``, byte for
-byte reproducibly). ``install``/``uninstall`` put the add-in into / take it out of Excel's per-user
+byte reproducibly), and so does ``bundle -o DIR`` (an offline install bundle for a Windows PC
+without internet; it needs the internet itself). ``install``/``uninstall`` put the add-in into / take it out of Excel's per-user
 startup folder and only make sense where Microsoft Excel runs (Windows, macOS); elsewhere they
 exit 2 with one line that says so and what to use instead — never a traceback.
 """
@@ -32,6 +33,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     u = actions.add_parser("uninstall", help="从 Excel 启动文件夹删除 / uninstall",
                            description="从 Excel 的启动文件夹删除加载项；之后重启 Excel。")
     u.set_defaults(func=run_uninstall)
+    from gxsheet.excel.bundle import PLATFORMS, PYTHONS
+
+    o = actions.add_parser("bundle", help="离线安装包：给不能上网的 Windows 电脑 / offline install bundle",
+                           description="在能上网的电脑上生成离线安装包（gxsheet 及全部依赖的 wheel、install.cmd、"
+                                       "安装说明），拷到不能上网的 Windows 电脑上双击 install.cmd 安装。"
+                                       "依赖按目标平台和 Python 版本下载；详见 docs/addin.md。")
+    o.add_argument("-o", "--output", required=True, metavar="DIR", help="安装包文件夹（新的或空的）")
+    o.add_argument("--platform", choices=PLATFORMS, default=PLATFORMS[0], help="目标平台（默认 %(default)s）")
+    o.add_argument("--python", choices=PYTHONS, default="3.13",
+                   help="目标电脑上 Python 的版本（默认 %(default)s）；wheel 按这个版本挑选，装时会核对")
+    o.add_argument("--force", action="store_true", help="替换已存在的安装包文件夹")
+    o.set_defaults(func=run_bundle)
     p.set_defaults(func=lambda _args: _usage(p))
 
 
@@ -113,4 +126,20 @@ def run_uninstall(_args: argparse.Namespace) -> int:
         print("没有找到已安装的 gxsheet 加载项，无需卸载。")
     else:
         print(f"已卸载 Excel 加载项：{removed}\n请重新启动 Excel。")
+    return 0
+
+
+def run_bundle(args: argparse.Namespace) -> int:
+    from gxsheet.excel.bundle import BundleError, build_bundle, windows_target
+
+    try:
+        target = windows_target(args.python, args.platform)
+        print(f"正在为 Python {target.python}（{target.label}）准备离线安装包，需要联网下载依赖……", file=sys.stderr)
+        bundle = build_bundle(Path(args.output), target, force=args.force)
+    except BundleError as e:
+        _say(str(e))
+        return 2
+    print(f"已生成离线安装包：{bundle.folder}\n"
+          f"{len(bundle.wheels)} 个 wheel，共 {bundle.size / 1e6:.1f} MB。"
+          "把整个文件夹拷到目标电脑，先装 Python，再双击 install.cmd（见其中的 安装说明.txt）。")
     return 0
