@@ -9,7 +9,8 @@ machine that has internet (Linux CI included) and copied over on a USB stick. It
   each file (a copy gone wrong on a USB stick fails loudly instead of installing half);
 * ``install.cmd`` + ``offline_install.py`` — find Python, check its version, ``pip install
   --no-index`` from the wheelhouse, then ``gxsheet addin install`` with that Python;
-* ``gxsheet.xlam`` (the add-in as built, for inspection), ``bundle.json`` and ``安装说明.txt``.
+* ``gxsheet.xlam`` (the add-in as built, for inspection), ``bundle.json``, ``安装说明.txt`` and a
+  filled, valid sample report to run the checklist in docs/addin.md on a PC that cannot download one.
 
 Resolving for another platform with pip: ``pip download --platform win_amd64 --python-version
 3.11 --only-binary=:all:`` picks Windows wheels, but pip evaluates environment markers against the
@@ -46,6 +47,8 @@ from gxsheet import __version__
 ROOT_REQUIREMENT = "gxsheet[addin]"
 PYTHONS = ("3.11", "3.12", "3.13")
 PLATFORMS = ("win_amd64",)
+#: a filled report that passes 校验, for the checklist on the target PC
+SAMPLE_FILENAME = "示例-2021版年报（检查用）.xlsx"
 #: longest a single pip call may take (downloads of ~40 MB on a slow line included)
 PIP_TIMEOUT = 1800
 _MAX_ROUNDS = 5
@@ -309,6 +312,7 @@ gxsheet {wheels['gxsheet'].version} · xlwings {wheels['xlwings'].version} · Py
   wheelhouse\\          gxsheet 及全部依赖（{len(wheels)} 个 .whl 文件，共 {size / 1e6:.0f} MB）
   requirements.txt     每个文件的版本和 SHA-256 校验值，安装时逐个核对
   gxsheet.xlam         加载项（仅供查看；install.cmd 会按这台电脑的 Python 重新生成并安装它）
+  {SAMPLE_FILENAME}  填好的示例年报，装好后检查按钮用（先复制到桌面再打开）
   bundle.json          打包信息
 
 安装（每台电脑一次，约 3 分钟）：
@@ -350,6 +354,7 @@ def build_bundle(out: Path, target: Target, *, force: bool = False, timeout: flo
     Everything is built in a temporary folder beside ``out`` and moved into place at the end.
     """
     from gxsheet.excel.xlam import ADDIN_FILENAME, build_xlam, xlwings_version
+    from gxsheet.render.samples import write_sample
 
     out = Path(out).absolute()
     _prepare(out, force)
@@ -365,6 +370,7 @@ def build_bundle(out: Path, target: Target, *, force: bool = False, timeout: flo
             raise BundleError(f"wheelhouse 中的 xlwings 是 {found}，加载项的 VBA 需要 {pinned}。")
         hashes = {name: _sha256(w.path) for name, w in wheels.items()}
         build_xlam(work / ADDIN_FILENAME)
+        write_sample(work / SAMPLE_FILENAME, "2021", seed=1)
         (work / "requirements.txt").write_text(requirements_text(wheels, hashes), encoding="utf-8")
         (work / "install.cmd").write_bytes(install_cmd(target))
         script = resources.files("gxsheet.excel").joinpath("offline_install.py").read_bytes()

@@ -99,7 +99,12 @@ def test_the_wheelhouse_is_the_closure_for_windows_markers(win_bundle: Path) -> 
 def test_the_bundle_files(win_bundle: Path) -> None:
     names = sorted(p.name for p in win_bundle.iterdir())
     assert names == sorted(["bundle.json", "gxsheet.xlam", "install.cmd", "offline_install.py", "requirements.txt",
-                            "wheelhouse", "安装说明.txt"])
+                            "wheelhouse", "安装说明.txt", bundle_mod.SAMPLE_FILENAME])
+    # the checklist's sample report passes 校验
+    from gxsheet.check.validate import validate_record
+    from gxsheet.read.workbook import read_report
+
+    assert validate_record(read_report(win_bundle / bundle_mod.SAMPLE_FILENAME)) == []
     manifest = json.loads((win_bundle / "bundle.json").read_text(encoding="utf-8"))
     house = win_bundle / "wheelhouse"
     assert sorted(w["file"] for w in manifest["wheels"]) == sorted(p.name for p in house.iterdir())
