@@ -217,7 +217,7 @@ Private Function ProbeProblem() As String
     If InStr(path, "\") > 0 Then wsh.CurrentDirectory = Left$(path, InStrRev(path, "\") - 1)
     Err.Clear
     code = wsh.Run("""" & path & """ -B -c """ & ProbeCode() & """", 0, True)
-    If Err.Number <> 0 Then failure = Err.Description
+    If Err.Number <> 0 Then failure = Err.Description & " (" & Err.Number & ")" ' never empty on failure
     On Error GoTo 0
     If failure <> "" Then
         ' Python could not be started at all.
@@ -259,15 +259,17 @@ Private Function WindowForXlwings() As Workbook
     ' xlwings' default mode attaches to Excel through a workbook window, and there is none when no
     ' workbook is open; a hidden blank workbook gives it one for the duration of the call (closed
     ' again by CloseScratch). UDF-server mode and Mac Excel need no window.
+    Dim scratch As Workbook
     #If Mac Then
         Exit Function
     #End If
     If Workbooks.Count > 0 Then Exit Function
     If UsesUdfServer() Then Exit Function
     Application.ScreenUpdating = False
-    Set WindowForXlwings = Workbooks.Add
-    WindowForXlwings.Windows(1).Visible = False
+    Set scratch = Workbooks.Add
+    scratch.Windows(1).Visible = False
     Application.ScreenUpdating = True
+    Set WindowForXlwings = scratch
 End Function
 
 Private Sub CloseScratch(ByVal scratch As Workbook)

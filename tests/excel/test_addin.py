@@ -8,7 +8,8 @@ Excel is not available here, so the buttons are exercised twice:
 * through ``XlwingsBook`` over fake xlwings Book/Sheet/Range objects that behave like Excel where
   it matters (a leading ``'`` is eaten, a cell holds one note, protection flags are forgotten on
   Unprotect) and record every call, including the Excel entry points end to end with a fake
-  ``xlwings.Book.caller()``.
+  ``xlwings.Book.caller()`` that, like the real one in xlwings' default mode, fails when Excel
+  has no workbook window (and succeeds in UDF-server mode, where the VBA hands the add-in over).
 """
 
 from __future__ import annotations

@@ -119,7 +119,7 @@ def test_new_template_gets_a_window_for_xlwings_and_always_closes_it(ribbon: dic
     window = _statements(ribbon["WindowForXlwings"])
     assert "If Workbooks.Count > 0 Then Exit Function" in window
     assert "If UsesUdfServer() Then Exit Function" in window  # BOOK_CALLER needs no window
-    assert "WindowForXlwings.Windows(1).Visible = False" in window
+    assert "scratch.Windows(1).Visible = False" in window and window[-1] == "Set WindowForXlwings = scratch"
     assert "scratch.Close SaveChanges:=False" in _statements(ribbon["CloseScratch"])
     assert all("WindowForXlwings" not in ribbon[c] for c in ("GxValidate", "GxExportText"))
 
@@ -134,7 +134,7 @@ _COMMAND_FRAGMENTS = {
     '""" -m pip install --force-reinstall ""gxsheet[addin]"""', '"xlwings64-"', '"xlwings32-"', '".dll"', '""',
     '"FileNewDefault"', '"Scripting.FileSystemObject"', '"WScript.Shell"', '"python"', '"pythonw"', '".exe"', '"\\"',
     '""" -B -c """', '"INTERPRETER_MAC"', '"INTERPRETER_WIN"', '"INTERPRETER"', '"USE UDF SERVER"', '"CONDA PATH"',
-    '"pythonw.exe"', '"python.exe"',
+    '"pythonw.exe"', '"python.exe"', '" ("', '")"',
 }
 
 
