@@ -1,14 +1,29 @@
-"""Shared pytest setup: markers, and the repo root and tests/ on sys.path (helpers: lo, fill)."""
+"""Shared pytest setup: markers, hypothesis profiles, and the repo root and tests/ on sys.path (helpers: lo, fill).
+
+Hypothesis runs the ``ci`` profile unless told otherwise: derandomized (the examples are derived
+from each test itself, not from a random seed), no example database, no deadline. Every run -
+a developer's, CI's, a submission's - therefore tries the same examples, and a red test is red
+for everyone. To explore with fresh random seeds (and keep failures in ``.hypothesis/`` so they
+replay), run ``pytest --hypothesis-profile=explore``; a failure prints the seed and a
+``@reproduce_failure`` blob.
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+from hypothesis import settings
+
 _HERE = Path(__file__).resolve().parent
 for _p in (_HERE, _HERE.parent):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
+
+#: Tests write workbooks and start LibreOffice; wall-clock deadlines would only make them flaky.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+settings.register_profile("explore", derandomize=False, deadline=None, print_blob=True)
+settings.load_profile("ci")  # ``--hypothesis-profile=explore`` (hypothesis' pytest plugin) overrides this
 
 
 def pytest_configure(config):

@@ -170,16 +170,18 @@ def check_one(data: bytes, *, deadline: float = DEADLINE) -> str:
 
 
 def run_hypothesis(max_examples: int = 200) -> None:
-    """The CI run: hypothesis picks mutation seeds; a failure shrinks to the fewest steps."""
+    """The CI run: hypothesis picks mutation seeds; a failure shrinks to the fewest steps.
+
+    Under pytest the profile in tests/conftest.py decides: derandomized in CI, random seeds with
+    ``--hypothesis-profile=explore``. Run standalone, it explores with random seeds.
+    """
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
     @settings(
         max_examples=max_examples,
         deadline=None,
-        derandomize=True,
         suppress_health_check=[HealthCheck.too_slow],
-        database=None,
     )
     @given(seed=st.integers(0, 2**32), raw=st.booleans(), steps=st.integers(1, 12))
     def fuzz(seed: int, raw: bool, steps: int) -> None:

@@ -109,6 +109,26 @@ def _range(ref: str) -> tuple[int, int, int, int]:
     return rng
 
 
+# --------------------------------------------------------------------------- numbers
+
+#: An integral double is handed out as an int only below this: the int64 a data frame computes
+#: with.  Beyond it, it stays a float (Excel has no integers, and an int that no frame column
+#: can hold would only move the overflow downstream).
+INT_LIMIT = 2**63
+
+
+def integral(v: float) -> int | float:
+    """``v`` as an int when it is a whole number a frame can hold, else ``v`` itself.
+
+    Excel stores every number as a double; the reader hands whole numbers out as ints (like
+    openpyxl) so that counts stay counts.  The int is the double's exact value - for text
+    beyond 2**53 that is the value Excel holds, not the digits written.
+    """
+    if v.is_integer() and -INT_LIMIT < v < INT_LIMIT:
+        return int(v)
+    return v
+
+
 # --------------------------------------------------------------------------- data model
 
 

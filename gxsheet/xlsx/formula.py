@@ -5,14 +5,21 @@ leaves formulas without a cached result. Reading those as blank would lose data,
 arithmetic (+ - * / parentheses, numbers, cell references, ranges and SUM) is computed here; anything
 else raises ValueError and the caller keeps the formula text for the validator to report.
 Nothing is ever executed: this is a recursive-descent parser over a fixed grammar.
+
+Arithmetic is in doubles, as in Excel: a formula of 4000-digit literals multiplied together
+must not build an unbounded Python int (it overflows to infinity, which is no number, and the
+formula text is kept), and the result is what Excel would have cached.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 
 from openpyxl.utils import column_index_from_string
+
+from gxsheet.xlsx.cells import integral
 
 _TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d*)?|\.\d+)|(\$?[A-Z]{1,3}\$?\d+(?::\$?[A-Z]{1,3}\$?\d+)?)|(SUM)\s*\(|([-+*/(),]))", re.I)
 Number = int | float
@@ -54,8 +61,8 @@ def evaluate(formula: str, cell: Callable[[int, int], Number | None], max_cells:
             (r1, c1), (r2, c2) = (_ref(p) for p in ref.split(":"))
             if (abs(r2 - r1) + 1) * (abs(c2 - c1) + 1) > max_cells:
                 raise ValueError("range too large")
-            return [cell(r, c) or 0 for r in range(min(r1, r2), max(r1, r2) + 1) for c in range(min(c1, c2), max(c1, c2) + 1)]
-        return [cell(*_ref(ref)) or 0]
+            return [float(cell(r, c) or 0) for r in range(min(r1, r2), max(r1, r2) + 1) for c in range(min(c1, c2), max(c1, c2) + 1)]
+        return [float(cell(*_ref(ref)) or 0)]
 
     def expr() -> Number:
         v = term()
@@ -82,14 +89,14 @@ def evaluate(formula: str, cell: Callable[[int, int], Number | None], max_cells:
     def atom() -> Number:
         kind, text = take()
         if kind == "num":
-            return float(text) if "." in text else int(text)
+            return float(text)
         if kind == "ref":
             vals = values_of(text)
             if len(vals) != 1:
                 raise ValueError("range outside SUM")
             return vals[0]
         if kind == "sum":
-            total: Number = 0
+            total = 0.0
             while True:
                 t = peek()
                 if t and t[0] == "ref":
@@ -112,6 +119,6 @@ def evaluate(formula: str, cell: Callable[[int, int], Number | None], max_cells:
     v = expr()
     if i != len(tokens):
         raise ValueError("trailing input")
-    if isinstance(v, float) and v.is_integer():
-        return int(v)
-    return v
+    if not math.isfinite(v):
+        raise ValueError("no finite number")
+    return integral(v)

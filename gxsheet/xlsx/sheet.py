@@ -44,6 +44,7 @@ from gxsheet.xlsx.cells import (
     _range,
     a1,
     col_letter,
+    integral,
 )
 from gxsheet.xlsx.loader import Package, new_parser
 
@@ -70,32 +71,32 @@ def _text(s: str, cap: int) -> str:
 #: xsd:double as Excel writes it (ASCII digits only: Python's float() and int() would also
 #: take '1_000', '٣', 'infinity' ...), surrounding whitespace allowed by the schema.
 _XSD_NUMBER = re.compile(r"\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*")
-#: Integers up to here are exact in a double, i.e. exactly what Excel holds.
-_EXACT = 2**53
 
 
 def number(vtext: str) -> int | float | str:
-    """The value of a numeric cell's ``<v>``: int when integral text, else float; odd text kept.
+    """The value of a numeric cell's ``<v>``: the double Excel holds; int when the text is integral.
 
-    A cell holds a double, so integral text beyond 2**53 becomes the float Excel would hold
-    (a 400-digit "integer" must not reach the validator as an int no frame can compute
-    with).  Text that is no finite xsd:double ('1e400', 'INF', 'NaN', '1_000') is kept as
-    the text itself, so the validator reports it as not a number instead of computing with
-    infinity or reading a blank.
+    Integral text (no '.', no exponent - openpyxl's rule for int, so both readers agree on the
+    type) becomes the int equal to the double: beyond 2**53 that is the value Excel holds,
+    not the digits written, and beyond int64 it stays a float (:func:`integral`).  A
+    400-digit "integer" therefore never reaches the validator as an int no frame can compute
+    with.  Text that is no finite xsd:double ('1e400', 'INF', 'NaN', '1_000') is kept as the
+    text itself, so the validator reports it as not a number instead of computing with
+    infinity or reading a blank.  Both the tree and the fast path convert through here.
     """
     if len(vtext) < 16 and vtext.isdigit() and vtext.isascii():
         return int(vtext)  # the usual case, quickly: fewer than 16 digits is exact in a double
     if _XSD_NUMBER.fullmatch(vtext) is None:
         return vtext
-    if "." not in vtext and "e" not in vtext and "E" not in vtext and len(vtext) < 20:
-        n = int(vtext)
-        if -_EXACT <= n <= _EXACT:
-            return n
     try:
-        v = float(vtext)
+        v = float(vtext)  # linear in the text's length; giant digit strings become inf
     except (ValueError, OverflowError):
         return vtext
-    return v if math.isfinite(v) else vtext
+    if not math.isfinite(v):
+        return vtext
+    if "." in vtext or "e" in vtext or "E" in vtext:
+        return v
+    return integral(v)
 
 
 # --------------------------------------------------------------------------- formulas

@@ -255,6 +255,15 @@ def test_formula_without_cached_value_is_computed(tmp_path):
     assert ("V-NUMBER", (addr(spec, "t3.received.total"),)) in found
 
 
+@pytest.mark.parametrize("formula", ["=" + "9" * 4000 + "*" + "9" * 4000, "=" + "*".join(["1" + "0" * 200] * 3)])
+def test_formula_beyond_a_double_is_not_a_number(tmp_path, formula):
+    """Excel computes in doubles: a product of giant literals overflows, it does not become a
+    thousand-digit int that the validator cannot convert (it used to end in an internal error)."""
+    spec, vals, meta, rec, found, fs = run_case(tmp_path, "2021", values={"t3.received.natural": formula})
+    assert rec.values["t3.received.natural"] == formula
+    assert ("V-NUMBER", (addr(spec, "t3.received.natural"),)) in found
+
+
 # ------------------------------------------------------------------ tampering (S-LABEL, S-LAYOUT)
 def _tamper(tmp_path, edition, fn, name="t.xlsx"):
     src = write_sample(tmp_path / "src.xlsx", edition, seed=7)

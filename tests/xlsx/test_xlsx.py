@@ -17,7 +17,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
@@ -296,7 +296,9 @@ def test_extension_does_not_matter(tmp_path):
         max_size=40,
     )
 )
+@example(grid={(1, 1): 2.0**53 + 2, (1, 2): -(2.0**53) - 2, (2, 1): 1e15 + 1.0, (2, 2): 9.999999999999998e15, (3, 1): 1e16})
 def test_random_grids_match_openpyxl(tmp_path_factory, grid):
+    """Values and types agree with openpyxl, including integral doubles beyond 2**53 (ints in both)."""
     path = tmp_path_factory.mktemp("grid") / "g.xlsx"
     wb = openpyxl.Workbook()
     ws = wb.active
