@@ -1,4 +1,4 @@
-"""Shared pytest setup: markers, hypothesis profiles, and the repo root and tests/ on sys.path (helpers: lo, fill).
+"""Shared pytest setup: markers, hypothesis profiles, no config file, and the repo root and tests/ on sys.path (helpers: lo, fill).
 
 Hypothesis runs the ``ci`` profile unless told otherwise: derandomized (the examples are derived
 from each test itself, not from a random seed), no example database, no deadline. Every run -
@@ -10,6 +10,7 @@ replay), run ``pytest --hypothesis-profile=explore``; a failure prints the seed 
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -19,6 +20,10 @@ _HERE = Path(__file__).resolve().parent
 for _p in (_HERE, _HERE.parent):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
+
+#: No config file changes what the suite sees: not a developer's ~/.config/gxsheet/gxsheet.toml, not a
+#: gxsheet.toml left in the checkout (tests of the config loader set their own, see tests/cli/test_config.py).
+os.environ["GXSHEET_CONFIG"] = ""
 
 #: Tests write workbooks and start LibreOffice; wall-clock deadlines would only make them flaky.
 settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)

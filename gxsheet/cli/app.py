@@ -3,7 +3,7 @@
 Each command lives in ``gxsheet/cli/<name>.py`` with ``register(subparsers)``; this module
 only dispatches and turns every failure into one line and an exit code — a clerk or a county
 script never sees a traceback. Exit codes: 0 fine (warnings allowed), 1 findings of severity
-error (or a refused action), 2 unreadable input, bad output path or misuse.
+error (or a refused action), 2 unreadable input, bad output path, bad setting or misuse.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 from gxsheet import __version__
 
 #: command modules, in the order ``--help`` lists them
-COMMANDS = ("validate", "template", "export", "import_", "merge", "addin")
+COMMANDS = ("validate", "template", "export", "import_", "merge", "config", "addin")
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 
@@ -58,11 +58,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INPUT
     lang = getattr(args, "lang", "zh")
     from gxsheet.core.atomic import OutputError
+    from gxsheet.core.config import ConfigError
     from gxsheet.core.errors import LoadError
 
     try:
         return int(args.func(args) or 0)
-    except (LoadError, OutputError) as e:
+    except (LoadError, OutputError, ConfigError) as e:
         _say(e.message_en if lang == "en" else e.message_zh)
         return EXIT_INPUT
     except KeyboardInterrupt:

@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from gxsheet.cli.config import add_options, limits_of
 from gxsheet.core.findings import SEVERITY_ZH, Finding, summary
 
 FORMATS = ("txt", "docx", "json")
@@ -33,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="有校验错误也导出（问题列在文末 / 写入 JSON），并允许覆盖已存在的输出文件")
     p.add_argument("--overwrite", action="store_true", help="允许覆盖已存在的输出文件（不放行校验错误）")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="提示信息和问题清单的语言")
+    add_options(p)
     p.set_defaults(func=run)
 
 
@@ -79,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     from gxsheet.core.atomic import check_output
     from gxsheet.read.registry import read_any
 
-    record = read_any(args.input)
+    record = read_any(args.input, limits=limits_of(args))
     out = Path(args.output) if args.output else default_output(args.input, args.to)
     check_output(out, inputs=[args.input], force=args.force or args.overwrite)
     findings = validate_record(record)

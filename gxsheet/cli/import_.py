@@ -15,6 +15,7 @@ import datetime as dt
 from collections import Counter
 from pathlib import Path
 
+from gxsheet.cli.config import add_options, limits_of
 from gxsheet.core.findings import SEVERITY_ZH, Finding, summary
 from gxsheet.core.spec import editions
 
@@ -34,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--year", type=int, metavar="N", help="指定报告年度（标题和正文中没有年份时使用）")
     p.add_argument("--force", action="store_true", help="允许覆盖已存在的输出文件")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="提示信息的语言")
+    add_options(p)
     p.set_defaults(func=run)
 
 
@@ -139,12 +141,13 @@ def run(args: argparse.Namespace) -> int:
     from gxsheet.read.published import import_report
 
     lang = args.lang
+    limits = limits_of(args)
     src = Path(args.input)
     out = Path(args.output) if args.output else default_output(src)
     if out.suffix.lower() not in (".xlsx",):
         raise OutputError(out, f"{out}：输出文件必须是 .xlsx 工作簿。", f"{out}: the output must be an .xlsx workbook.")
     check_output(out, inputs=[src], force=args.force)
-    imported = import_report(src, edition=args.edition, year=args.year)
+    imported = import_report(src, edition=args.edition, year=args.year, limits=limits)
     rec = imported.record
     findings = validate_record(rec)
     write_workbook(rec, out)

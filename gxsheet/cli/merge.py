@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gxsheet.cli.config import add_options, limits_of
 from gxsheet.core.atomic import OutputError, check_output
 from gxsheet.core.errors import LoadError
 
@@ -30,10 +31,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="汇总多个单位的年报工作簿 / merge many report workbooks into one county sheet",
         description="把各乡镇（街道）、部门报送的年报工作簿汇总成一张表：每个单位一行，附校验结果、问题清单和合计行。"
                     " Merge the workbooks submitted by towns and departments into one sheet with checks, a problem list and totals.",
-        epilog="按年度汇总：其他年度或版本的工作簿、同一单位的重复报送（只计最后修改的一份）列入问题清单，不计入合计。"
-               "金额统一换算为万元。退出码：0 成功；1 有工作簿存在错误（--strict 时含无法读取的文件）；2 用法或输出路径有误。"
-               " Merges one year: other years/editions and older duplicates are listed but not counted; amounts in 万元."
-               " Exit: 0 ok, 1 errors in some workbook (or unreadable files with --strict), 2 misuse.",
+        epilog="按年度汇总：其他年度或版本的工作簿、同一单位的重复报送（只计最后修改的一份）列入问题清单，不计入合计。\n"
+               "金额统一换算为万元。退出码：0 成功；1 有工作簿存在错误（--strict 时含无法读取的文件）；2 用法或输出路径有误。\n"
+               "Merges one year: other years/editions and older duplicates are listed but not counted; amounts in 万元."
+               "\nExit: 0 ok, 1 errors in some workbook (or unreadable files with --strict), 2 misuse.",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="工作簿或文件夹 / workbooks or folders (every file in a folder is a submission)")
     p.add_argument("-o", "--output", required=True, metavar="COUNTY.xlsx", help="汇总表输出文件 / the merged workbook to write")
@@ -47,6 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="覆盖已存在的输出文件 / overwrite existing outputs")
     p.add_argument("--jobs", type=int, default=None, metavar="N", help="并行进程数（默认 CPU 数）/ worker processes (default: CPUs)")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="消息语言 / message language")
+    add_options(p)
     p.set_defaults(func=run)
 
 
@@ -138,13 +140,15 @@ def run(args: argparse.Namespace) -> int:
     en = args.lang == "en"
     if args.jobs is not None and args.jobs < 1:
         raise OutputError(args.output, "--jobs 须为正整数。", "--jobs must be a positive number.")
+    limits = limits_of(args)
     out, report = _guard_outputs(args)
     started = time.perf_counter()
     interactive = sys.stderr.isatty()
     bar = _Bar(args.lang) if interactive else None
     with bar if bar is not None else _Quiet():
         result = M.merge_paths(args.inputs, previous=args.previous, year=args.year, name=args.name, jobs=args.jobs,
-                               exclude=[p for p in (out, report) if p is not None], progress=bar)
+                               exclude=[p for p in (out, report) if p is not None], progress=bar,
+                               limits=limits)
         for u in result.unreadable:
             if bar is not None:
                 bar.progress.console.print(u.message(args.lang), markup=False, highlight=False)

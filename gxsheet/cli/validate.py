@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gxsheet.cli.config import add_options, limits_of
 from gxsheet.core.errors import LoadError
 from gxsheet.core.findings import SEVERITY_ZH, Finding, summary
 from gxsheet.core.record import Record
@@ -29,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--annotate", metavar="OUT",
                    help="写出标注副本：单个输入时为 .xlsx 文件名，多个输入时为文件夹")
     p.add_argument("--force", action="store_true", help="允许覆盖已存在的标注输出")
+    add_options(p)
     p.set_defaults(func=run)
 
 
@@ -36,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from gxsheet.check.validate import validate_records
     from gxsheet.read.registry import expand_inputs, read_any
 
+    limits = limits_of(args)
     paths = expand_inputs(args.inputs)
     if not paths:
         raise LoadError(", ".join(args.inputs), "empty", f"{', '.join(args.inputs)}：没有找到可校验的文件。",
@@ -44,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     results: list[dict[str, Any]] = []
     for p in paths:
         try:
-            rec = read_any(p)
+            rec = read_any(p, limits=limits)
             records.append(rec)
             results.append({"path": p, "record": rec})
         except LoadError as e:

@@ -88,16 +88,21 @@ def snapshot_record(book: BookPort) -> Record:
     (Excel's SaveCopyAs leaves the open workbook, its name and its "unsaved" state untouched).
     Messages about the copy name the clerk's workbook, not the temporary file.
     """
+    from gxsheet.core.config import ConfigError, load_settings
     from gxsheet.core.errors import LoadError
     from gxsheet.read.workbook import read_report
 
+    try:  # the same config file as the command line (found in the user's config folder)
+        limits = load_settings().limits
+    except ConfigError as e:
+        raise AddinError(e.message_zh) from e
     full = book.full_name() or ""
     suffix = Path(display_name(book)).suffix.lower() or ".xlsx"
     with tempfile.TemporaryDirectory(prefix="gxsheet-", ignore_cleanup_errors=True) as tmp:
         copy = Path(tmp) / f"workbook{suffix}"
         book.save_copy(copy)
         try:
-            record = read_report(copy)
+            record = read_report(copy, limits=limits)
         except LoadError as e:
             name = display_name(book)
             raise AddinError(e.message_zh.replace(str(copy), name)) from e

@@ -47,6 +47,7 @@ from gxsheet.check.merge_rules import carry_findings, duplicate_findings, mixed_
 from gxsheet.core import findings as F
 from gxsheet.core.errors import LoadError
 from gxsheet.core.findings import Finding
+from gxsheet.core.limits import Limits
 from gxsheet.core.normalise import UNIT_SCALE, as_number, clean_text, parse_amount
 from gxsheet.core.record import Record, Value
 from gxsheet.core.spec import Cell, Spec, edition_for_year, editions, load_spec
@@ -133,7 +134,7 @@ def _resolved(p: str | Path) -> Path:
         return Path(os.path.abspath(p))
 
 
-def read_one(path: str) -> Record | Unreadable:
+def read_one(path: str, limits: Limits | None = None) -> Record | Unreadable:
     """Read one input; every failure becomes an Unreadable (never an exception).
 
     Workbook suffixes go straight to the workbook reader (its guarded loader says precisely what
@@ -147,12 +148,12 @@ def read_one(path: str) -> Record | Unreadable:
     try:
         try:
             if Path(path).suffix.lower() in (".xlsx", ".xlsm"):
-                return read_report(path)
-            return read_any(path)
+                return read_report(path, limits=limits)
+            return read_any(path, limits=limits)
         except LoadError as e:
             if e.kind != "unsupported":
                 raise
-            return read_report(path)
+            return read_report(path, limits=limits)
     except LoadError as e:
         return Unreadable.from_error(e, path)
     except Exception as e:  # noqa: BLE001 - one strange file must not stop a county's merge
@@ -161,9 +162,9 @@ def read_one(path: str) -> Record | Unreadable:
                           f"{path}: internal error while reading ({type(e).__name__}: {e}); please send this file to the maintainers.")
 
 
-def _read_chunk(paths: list[str]) -> list[Record | Unreadable]:
+def _read_chunk(paths: list[str], limits: Limits | None = None) -> list[Record | Unreadable]:
     """Worker task: read a chunk of files (module level so every start method can pickle it)."""
-    return [read_one(p) for p in paths]
+    return [read_one(p, limits) for p in paths]
 
 
 def _warm() -> None:
@@ -187,7 +188,7 @@ Progress = Callable[[str, int, int], None]
 
 
 def read_all(paths: Sequence[str | Path], *, jobs: int | None = None, progress: Progress | None = None,
-             while_waiting: Callable[[], object] | None = None) -> list[Record | Unreadable]:
+             while_waiting: Callable[[], object] | None = None, limits: Limits | None = None) -> list[Record | Unreadable]:
     """Read every path (same order), in ``jobs`` processes when it pays.
 
     Chunks of files go to a ProcessPoolExecutor; results come back pickled (Records are plain
@@ -215,7 +216,7 @@ def read_all(paths: Sequence[str | Path], *, jobs: int | None = None, progress: 
             ctx = multiprocessing.get_context("fork")  # workers inherit the warmed caches
         try:
             with ProcessPoolExecutor(max_workers=min(jobs, len(starts)), mp_context=ctx) as ex:
-                futures = {ex.submit(_read_chunk, names[i:i + size]): i for i in starts}
+                futures = {ex.submit(_read_chunk, names[i:i + size], limits): i for i in starts}
                 if while_waiting is not None:
                     while_waiting()
                     while_waiting = None
@@ -232,7 +233,7 @@ def read_all(paths: Sequence[str | Path], *, jobs: int | None = None, progress: 
         while_waiting()
     for i in range(n):
         if out[i] is None:
-            out[i] = read_one(names[i])
+            out[i] = read_one(names[i], limits)
             done += 1
             if progress:
                 progress("read", min(done, n), n)
@@ -510,13 +511,15 @@ def _import_validator() -> None:
 
 def merge_paths(inputs: Sequence[str | Path], *, previous: Sequence[str | Path] = (), year: int | None = None,
                 name: str | None = None, jobs: int | None = None, exclude: Iterable[str | Path] = (),
-                progress: Progress | None = None) -> MergeResult:
-    """Collect, read (in parallel, this year's and last year's files in one pool), validate, merge."""
+                progress: Progress | None = None, limits: Limits | None = None) -> MergeResult:
+    """Collect, read (in parallel, this year's and last year's files in one pool), validate, merge.
+
+    ``limits`` bound every file read (default: :data:`~gxsheet.core.limits.DEFAULT_LIMITS`)."""
     exclude = list(exclude)
     files = collect_inputs(inputs, exclude=exclude)
     prev_files = collect_inputs(previous, exclude=exclude + files) if previous else []
     t0 = time.perf_counter()
-    results = read_all(files + prev_files, jobs=jobs, progress=progress, while_waiting=_import_validator)
+    results = read_all(files + prev_files, jobs=jobs, progress=progress, while_waiting=_import_validator, limits=limits)
     t1 = time.perf_counter()
     items: list[tuple[Path, Record]] = []
     bad: list[Unreadable] = []
