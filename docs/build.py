@@ -40,8 +40,9 @@ TYPE_ZH = {"count": "件数（非负整数）", "signed_count": "增减数（整
 OP = {"==": "=", ">=": "≥", "<=": "≤"}
 #: spec keys rendered by a section of their own; any other key is shown as data at the end
 KNOWN_SPEC_KEYS = {"$schema", "$comment", "edition", "name", "issued_with", "years", "metadata", "sections", "tables",
-                   "relations", "narrative_topics", "carry_over"}
-KNOWN_RULE_KEYS = {"id", "severity", "title_zh", "title_en", "zh", "en"}
+                   "relations", "narrative_topics", "carry_over", "fee_statement", "merge"}
+KNOWN_RULE_KEYS = {"id", "severity", "title_zh", "title_en", "note", "zh", "en", "params", "cases"}
+PARAM_KIND_ZH = {"number": "数值", "label": "标签", "text": "文字", "place": "位置"}
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -113,10 +114,10 @@ def edition_part(spec: dict[str, Any]) -> list[str]:
     out += [f"《{spec.get('name', '')}》（{spec.get('issued_with', '')}），适用于{years(spec)}。文件：`schemas/format-{ed}.json`。", ""]
 
     out += ["### 基本信息", "", f"工作簿“{META_SHEET}”表中的字段（键即 JSON 导出和 `gxsheet validate --json` 中使用的名称）。", ""]
-    known = {"key", "label", "type", "required", "choices", "hint"}
-    out += table(["键", "标签", "类型", "必填", "可选值", "说明", "其他"],
+    known = {"key", "label", "type", "required", "choices", "hint", "role"}
+    out += table(["键", "标签", "类型", "必填", "可选值", "说明", "作用", "其他"],
                  [(code(m.get("key")), m.get("label"), kind(m.get("type")), bool(m.get("required")),
-                   m.get("choices"), m.get("hint"), extras(m, known)) for m in spec.get("metadata", [])])
+                   m.get("choices"), m.get("hint"), code(m.get("role")), extras(m, known)) for m in spec.get("metadata", [])])
     out.append("")
 
     out += ["### 正文", "", f"年报正文的各部分，工作簿“{PROSE_SHEET}”表中每部分一格。", ""]
@@ -140,6 +141,16 @@ def edition_part(spec: dict[str, Any]) -> list[str]:
                      [(t.get("zh"), t.get("en"), " 或 ".join("＋".join(f"`{k}`" for k in alt) for alt in t.get("alternatives", [])))
                       for t in topics])
         out.append("")
+    fee = spec.get("fee_statement")
+    if isinstance(fee, dict):
+        out += ["### 信息处理费（N-FEE）", "",
+                f"自 {fee.get('from_year')} 年度起，正文须说明信息处理费的收取情况（即使为零）；依据：{fee.get('basis', '')}。"
+                + (f" 其他：{extras(fee, {'from_year', 'basis'})}" if extras(fee, {"from_year", "basis"}) else ""), ""]
+    merge = spec.get("merge")
+    if isinstance(merge, dict):
+        out += ["### 汇总", "",
+                f"汇总表中的金额统一换算为{merge.get('unit', '')}；全县汇总年报的单位层级为“{merge.get('county_level', '')}”。"
+                + (f" 其他：{extras(merge, {'unit', 'county_level'})}" if extras(merge, {"unit", "county_level"}) else ""), ""]
     carry = spec.get("carry_over")
     if carry:
         out += ["### 上年结转（X-CARRY）", "",
@@ -158,7 +169,7 @@ def table_part(t: dict[str, Any]) -> list[str]:
     for g in t.get("grids", []):
         gk = g.get("key")
         title = g.get("caption") or t.get("title")
-        out += [f"#### {title}（`{gk}`）", ""]
+        out += [f"#### {title}（`{gk}`{'，' + g['caption_en'] if g.get('caption_en') else ''}）", ""]
         if g.get("corner"):
             out += [f"左上角：{g['corner']}", ""]
         all_cols = list(leaves(g.get("columns", [])))
@@ -177,7 +188,7 @@ def table_part(t: dict[str, Any]) -> list[str]:
         n_cells = len(cols) * sum(1 for _, n in rows if not n.get("children"))
         out += [f"共 {n_cells} 个数值单元格，例如 `{gk}.{next((n.get('key') for _, n in rows if not n.get('children')), '')}."
                 f"{cols[0][1].get('key') if cols else ''}`。", ""]
-        rest = extras(g, {"key", "caption", "corner", "columns", "rows"})
+        rest = extras(g, {"key", "caption", "caption_en", "corner", "columns", "rows"})
         if rest:
             out += [f"其他：{rest}", ""]
     return out
@@ -195,10 +206,13 @@ def relations_part(spec: dict[str, Any]) -> list[str]:
         rhs = " ＋ ".join(r.get("rhs", [])) or "0"
         when = r.get("when")
         cond = f"{when.get('field')} 为 {cell(when.get('in'))}" if isinstance(when, dict) else cell(when)
+        words = r.get("words") or {}
+        named = "；".join(f"{lang}: {w.get('lhs', '')} {OP.get(r.get('op'), r.get('op'))} {w.get('rhs', '')}"
+                         for lang, w in words.items() if isinstance(w, dict))
         rows.append((code(r.get("rule")), code(r.get("grid")), {"columns": "逐列", "rows": "逐行"}.get(r.get("over"), r.get("over")),
-                     f"{lhs} {OP.get(r.get('op'), r.get('op'))} {rhs}", cond,
-                     extras(r, {"rule", "grid", "over", "lhs", "op", "rhs", "when"})))
-    out += table(["规则", "表格", "方向", "关系", "适用条件", "其他"], rows)
+                     f"{lhs} {OP.get(r.get('op'), r.get('op'))} {rhs}", cond, named,
+                     extras(r, {"rule", "grid", "over", "lhs", "op", "rhs", "when", "words"})))
+    out += table(["规则", "表格", "方向", "关系", "适用条件", "说明中的称呼", "其他"], rows)
     out.append("")
     return out
 
@@ -210,13 +224,32 @@ def rules_part(rules: list[dict[str, Any]]) -> list[str]:
     out += table(["编号", "级别", "中文标题", "English title"],
                  [(code(r.get("id")), f"{SEVERITY_ZH.get(r.get('severity'), r.get('severity'))}（{r.get('severity')}）",
                    r.get("title_zh"), r.get("title_en")) for r in rules])
-    out += ["", "### 说明模板", ""]
+    out += ["", "### 说明模板", "",
+            "参数的种类：数值（随问题保存的数）、标签（随问题保存的文字）、文字（只用于显示）、位置（用文字说出的位置）。"
+            "一条规则分几种情形时，每种情形（case）有自己的模板。", ""]
     for r in rules:
-        out += [f"- **{r.get('id')}**", f"  - 中文：{cell(r.get('zh'))}", f"  - English: {cell(r.get('en'))}"]
+        out.append(f"- **{r.get('id')}**" + (f"：{cell(r['note'])}" if r.get("note") else ""))
+        if r.get("zh") or r.get("en"):
+            out += template_lines(r, "  ", KNOWN_RULE_KEYS)
+        for name, case in (r.get("cases") or {}).items():
+            out.append(f"  - 情形 `{name}`")
+            out += template_lines(case, "    ")
         rest = extras(r, KNOWN_RULE_KEYS)
         if rest:
             out.append(f"  - 其他：{cell(rest)}")
     out.append("")
+    return out
+
+
+def template_lines(t: dict[str, Any], indent: str, known: set[str] | None = None) -> list[str]:
+    """A template's zh/en text and its parameters; keys outside ``known`` are shown as they are."""
+    out = [f"{indent}- 中文：{cell(t.get('zh'))}", f"{indent}- English: {cell(t.get('en'))}"]
+    params = t.get("params") or {}
+    if params:
+        out.append(f"{indent}- 参数：" + "、".join(f"`{k}`（{PARAM_KIND_ZH.get(v, v)}）" for k, v in params.items()))
+    rest = extras(t, known or {"zh", "en", "params"})
+    if rest:
+        out.append(f"{indent}- 其他：{cell(rest)}")
     return out
 
 

@@ -40,6 +40,13 @@ def _strings(node: object) -> list[str]:
     return []
 
 
+def _params(node: object) -> list[tuple[str, str]]:
+    if isinstance(node, dict):
+        own = list(node["params"].items()) if isinstance(node.get("params"), dict) else []
+        return own + [p for k, v in node.items() if k != "params" for p in _params(v)]
+    return []
+
+
 def test_generated_docs_are_up_to_date():
     for path, text in build.outputs().items():
         assert path.read_text(encoding="utf-8") == text, f"{path.name} is stale: run python docs/build.py"
@@ -55,21 +62,29 @@ def test_formats_doc_has_every_label_key_and_rule():
         for rel in spec.get("relations", []):
             assert rel["rule"] in doc
     for rule in build.load_rules():
-        for key in ("id", "title_zh", "title_en", "zh", "en"):
-            assert str(rule[key]).replace("|", "\\|") in doc, (rule["id"], key)
+        for text in _strings(rule):  # titles, templates (of every case), parameter names and kinds
+            assert text.replace("|", "\\|") in doc or build.PARAM_KIND_ZH.get(text, "\0") in doc, (rule["id"], text)
+        for name, kind in _params(rule):
+            assert f"`{name}`（{build.PARAM_KIND_ZH.get(kind, kind)}）" in doc, (rule["id"], name)
 
 
 def test_unknown_spec_and_rule_keys_are_shown_not_dropped():
     spec = copy.deepcopy(build.load_specs()[-1])
     spec["fee_rule"] = {"from_year": 2021}
-    spec["metadata"][0]["role"] = "unit_name"
+    spec["metadata"][0]["since"] = 2030
     spec["tables"][0]["grids"][0]["merge_unit"] = "件"
     text = "\n".join(build.edition_part(spec))
     assert "fee_rule" in text and '"from_year": 2021' in text
-    assert 'role: "unit_name"' in text and 'merge_unit: "件"' in text
-    rules = "\n".join(build.rules_part([{"id": "X-NEW", "severity": "error", "title_zh": "新", "title_en": "new",
-                                         "zh": "{a}｜{b}", "en": "{a} | {b}", "case": "late"}]))
-    assert "X-NEW" in rules and "{a} \\| {b}" in rules and 'case: "late"' in rules
+    assert "since: 2030" in text and 'merge_unit: "件"' in text
+    rules = "\n".join(build.rules_part([
+        {"id": "X-NEW", "severity": "error", "title_zh": "新", "title_en": "new", "zh": "{a}｜{b}", "en": "{a} | {b}",
+         "params": {"a": "number", "b": "odd"}, "scope": "late"},
+        {"id": "X-TWO", "severity": "warning", "title_zh": "二", "title_en": "two", "cases": {
+            "one": {"zh": "一{x}", "en": "one {x}", "params": {"x": "place"}},
+            "other": {"zh": "另{y}", "en": "other {y}", "params": {"y": "text"}, "extra": 1}}}]))
+    assert "X-NEW" in rules and "{a} \\| {b}" in rules and 'scope: "late"' in rules
+    assert "`a`（数值）" in rules and "`b`（odd）" in rules
+    assert "情形 `one`" in rules and "one {x}" in rules and "`y`（文字）" in rules and "extra: 1" in rules
 
 
 def test_readme_names_every_rule():
