@@ -80,7 +80,12 @@ def user_config_file(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     if os.name == "nt" and env.get("APPDATA"):
         return Path(env["APPDATA"]) / "gxsheet" / FILE_NAME
-    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    base = env.get("XDG_CONFIG_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".config")
+        except RuntimeError:  # no home directory (a service account): there is no user file
+            base = os.path.join("~", ".config")
     return Path(base) / "gxsheet" / FILE_NAME
 
 
