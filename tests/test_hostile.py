@@ -266,7 +266,9 @@ def test_old_format_advice_works(tmp_path):
 
 
 def test_safety_doc_lists_every_limit_with_its_default():
-    """docs/safety.md (copied into the README) must not drift from loader.Limits."""
+    """docs/safety.md (copied into the README) must not drift from core.limits.Limits.
+
+    The table is generated (docs/build.py) with the names users type: sizes in MB as ``*_mb``."""
     import dataclasses
 
     from gxsheet.core.limits import DEFAULT_LIMITS
@@ -279,13 +281,14 @@ def test_safety_doc_lists_every_limit_with_its_default():
     }
     for f in dataclasses.fields(DEFAULT_LIMITS):
         value = getattr(DEFAULT_LIMITS, f.name)
+        name = f.name
         if f.name.endswith("_bytes"):
-            shown = f"{value // MB} MB"
+            name, shown = f.name.removesuffix("_bytes") + "_mb", f"{value // MB} MB"
         elif f.name == "max_ratio":
-            shown = f"{value:g}:1"
+            shown = f"{value:g} 倍"
         else:
-            shown = f"{value:,}"
-        assert rows.get(f.name) == shown, (f.name, rows.get(f.name), shown)
+            shown = f"{value} 个"
+        assert rows.get(name) == shown, (name, rows.get(name), shown)
     assert doc.startswith("# 安全与可靠性")
 
 
