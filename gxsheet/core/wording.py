@@ -48,8 +48,9 @@ def row_words(node: Node) -> str:
 
 def location_en(text: str) -> str:
     """Locations in an English message, in English: 第57行 → line 57, 第12段 → paragraph 12,
-    表格2 第5行第3列 → document table 2, row 5, column 3 (the importers write them in Chinese)."""
+    表格2 第5行第3列 → document table 2, row 5, column 3, 第2页 第5行 → page 2, line 5 (the importers write them in Chinese)."""
     t = re.sub(r"表格(\d+) 第(\d+)行第(\d+)列", r"document table \1, row \2, column \3", text)
+    t = re.sub(r"第(\d+)页 ", r"page \1, ", t)
     t = re.sub(r"第(\d+)行", r"line \1", t)
     t = re.sub(r"第(\d+)段", r"paragraph \1", t)
     t = re.sub(r"第(\d+)个标题", r"heading \1", t)

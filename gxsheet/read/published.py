@@ -1,4 +1,4 @@
-"""Importers for published reports — text, Word, web page — and exchanged report JSON.
+"""Importers for published reports — text, Word, web page, PDF — and exchanged report JSON.
 
 :mod:`gxsheet.read.registry` routes every kind of file to its reader, so ``read_any`` (and with it
 every command) reads them like workbooks. :func:`import_report` is the richer entry point of
@@ -23,6 +23,7 @@ IMPORT_KINDS = {
     "txt": ("gxsheet.read.txt", "import_txt"),
     "docx": ("gxsheet.read.docx", "import_docx"),
     "html": ("gxsheet.read.html", "import_html"),
+    "pdf": ("gxsheet.read.pdf", "import_pdf"),
 }
 
 
@@ -42,7 +43,7 @@ def import_report(path: str | Path, *, limits: Limits | None = None, edition: st
             rec.set_role("year", year)
         return Imported(rec)
     raise LoadError(str(path), "unsupported",
-                    f"{path}：不能导入这种文件（{kind}）；支持文本 (.txt)、Word (.docx)、网页 (.html/.htm) 和 JSON。"
+                    f"{path}：不能导入这种文件（{kind}）；支持文本 (.txt)、Word (.docx)、网页 (.html/.htm)、PDF 和 JSON。"
                     f"旧版 Word (.doc) 请先另存为 .docx。",
                     f"{path}: this kind of file ({kind}) cannot be imported; supported are text (.txt), Word (.docx), "
-                    f"web pages (.html/.htm) and JSON. Save an old Word .doc as .docx first.")
+                    f"web pages (.html/.htm), PDF and JSON. Save an old Word .doc as .docx first.")

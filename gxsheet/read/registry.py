@@ -1,7 +1,7 @@
 """One way in: any input file → Record, by what the file *is* (sniffed by content).
 
 Workbooks go through the guarded loader and the label-anchored reader; published reports (text,
-Word, web page) and exchanged JSON go through importers, listed here by kind (IMPORTERS).
+Word, web page, PDF) and exchanged JSON go through importers, listed here by kind (IMPORTERS).
 Every command (validate, export, merge, the add-in) reads through ``read_any`` so a new input
 kind is one registration, not an edit in five places.
 
@@ -42,15 +42,16 @@ IMPORTERS: dict[str, str] = {
     "txt": "gxsheet.read.txt:read_txt",
     "docx": "gxsheet.read.docx:read_docx",
     "html": "gxsheet.read.html:read_html",
+    "pdf": "gxsheet.read.pdf:read_pdf",
     "json": "gxsheet.read.json_report:read_json",
     "empty": "gxsheet.read.registry:read_empty",
 }
 
 WORKBOOK_KINDS = ("xlsx", "xlsm")
 #: file name endings offered when a folder is given
-INPUT_SUFFIXES = (".xlsx", ".xlsm", ".txt", ".docx", ".html", ".htm", ".json")
+INPUT_SUFFIXES = (".xlsx", ".xlsm", ".txt", ".docx", ".html", ".htm", ".pdf", ".json")
 #: endings of files a folder may hold that gxsheet cannot read but that look like submissions:
-#: listed too, so an old .xls or a PDF gets its one-line advice instead of vanishing silently
+#: listed too, so an old .xls or a .doc gets its one-line advice instead of vanishing silently
 REPORTED_SUFFIXES = (".xls", ".xlsb", ".xltx", ".xltm", ".et", ".ett", ".ods", ".csv", ".doc", ".wps", ".pdf")
 #: text content under these names is answered by the loader, not the text importer
 _SPREADSHEET_NAMES = (*EXCEL_SUFFIXES, ".csv", ".xlsb", ".ods")
