@@ -23,12 +23,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from gxsheet.check.claims import fee_stated, read_claims, topics_named
 from gxsheet.core import findings as F
 from gxsheet.core.normalise import clean_text
 from gxsheet.core.record import Record
 from gxsheet.core.spec import NarrativeTopic, Spec, SpecError
 from gxsheet.core.wording import describe, location_en
-from gxsheet.read.headings import EN_COUNT, Heading, classify_heading, cn_number, cn_numeral
+from gxsheet.read.headings import EN_COUNT, Heading, classify_heading, cn_numeral
 
 __all__ = [
     "narrative_findings",
@@ -133,72 +134,36 @@ def _prose_sheet_sections(rec: Record) -> list[F.Finding]:
 # ------------------------------------------------------------------ N-TEXT-TABLE
 #
 # Which figures the prose may state, and which cells each must agree with, is edition data: the
-# spec's ``narrative_topics`` (gxsheet.core.spec.NarrativeTopic). How Chinese prose states each figure is
-# language, kept here by topic name: the phrases that state it (_PATTERNS), that state it is zero
-# (_ZERO), and the words that make a sentence about disclosure at all (_CONTEXT).
+# spec's ``narrative_topics`` (gxsheet.core.spec.NarrativeTopic). How Chinese prose states each figure
+# is language data: the claims of schemas/claims.json (gxsheet.check.claims), which read one sentence
+# by meaning — single figures, combined ones (复议和诉讼共3件), "none" and "all upheld" statements.
 
-_NUM = r"(?P<n>\d+|[零一二两三四五六七八九十百]+)\s*(?:件|条|个|份|宗|起|次|项)"
-_STOP = r"[^，,。；;：:\d]"
-_APPROX_BEFORE = re.compile(r"(近|约|大约|超过|逾|不足|不到|将近)$")
-_RELATIVE = re.compile(r"(较上年|同比|比上年|比去年|较去年|增长|下降|增加|减少|环比)")
-_NEG = r"(未|没有|无(?!论)|并无|尚无|未曾)"
-
-_PATTERNS: dict[str, tuple[re.Pattern[str], ...]] = {
-    "received": (
-        re.compile(rf"(收到|受理|接收|接到|新收|共收){_STOP}{{0,20}}?申请{_STOP}{{0,8}}?{_NUM}"),
-        re.compile(rf"(收到|受理|接收|接到|新收|共收){_STOP}{{0,8}}?{_NUM}{_STOP}{{0,16}}申请"),
-    ),
-    "carried": (
-        re.compile(rf"(上年|上一年|去年|上年度)[^，,。；;\d]{{0,6}}结转{_STOP}{{0,16}}?{_NUM}"),
-        re.compile(rf"结转{_STOP}{{0,4}}(上年|上一年){_STOP}{{0,16}}?{_NUM}"),
-    ),
-    "review": (re.compile(rf"行政复议{_STOP}{{0,10}}?{_NUM}"), re.compile(rf"{_NUM}{_STOP}{{0,4}}行政复议")),
-    "litigation": (re.compile(rf"行政诉讼{_STOP}{{0,10}}?{_NUM}"), re.compile(rf"{_NUM}{_STOP}{{0,4}}行政诉讼")),
-}
-_ZERO: dict[str, tuple[re.Pattern[str], ...]] = {
-    "received": (
-        re.compile(rf"{_NEG}(收到|受理|接到|接收){_STOP}{{0,24}}申请"),
-        re.compile(r"申请[^，,。；;]{0,8}(为|是)?(0|零)\s*件"),
-    ),
-    "carried": (),
-    "review": (re.compile(rf"{_NEG}[^，,。；;]{{0,30}}行政复议"),
-               re.compile(r"行政复议[^，,。；;\d]{0,20}(均为零|均无|为零|为0|0件|零件)")),
-    "litigation": (re.compile(rf"{_NEG}[^，,。；;]{{0,30}}行政诉讼"),
-                   re.compile(r"行政诉讼[^，,。；;\d]{0,20}(均为零|均无|为零|为0|0件|零件)")),
-}
-_CONTEXT = {
-    "received": re.compile(r"信息公开|依申请|公开申请|申请.{0,12}公开|公开.{0,12}申请"),
-    "carried": re.compile(r"信息公开|依申请|公开申请|申请"),
-    "review": re.compile(r"信息公开|公开"),
-    "litigation": re.compile(r"信息公开|公开"),
-}
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 #: roles of the sections that are wholly about disclosure applications and their appeals: a figure
-#: there is read without the disclosure wording (_CONTEXT) other sections need around it
+#: there is read without the disclosure wording other sections need around it
 _FIGURE_ROLES = ("applications", "review_litigation")
-if not set(_PATTERNS) == set(_ZERO) == set(_CONTEXT):
-    raise RuntimeError("gxsheet.check.prose: _PATTERNS, _ZERO and _CONTEXT must name the same topics")
 
 
 def topics(spec: Spec) -> tuple[NarrativeTopic, ...]:
-    """The spec's narrative topics; SpecError when it names one this module has no phrases for."""
-    unknown = [t.name for t in spec.narrative_topics if t.name not in _PATTERNS]
+    """The spec's narrative topics; SpecError when it names one no claim of schemas/claims.json states."""
+    named = topics_named()
+    unknown = [t.name for t in spec.narrative_topics if t.name not in named]
     if unknown:
         raise SpecError(f"spec {spec.edition!r}: narrative topic(s) {', '.join(map(repr, unknown))} have no phrase "
-                        f"patterns in gxsheet.check.prose (known: {', '.join(_PATTERNS)}); add them to _PATTERNS, "
-                        f"_ZERO and _CONTEXT")
+                        f"patterns: no claim of schemas/claims.json states them (known: {', '.join(sorted(named))})")
     return spec.narrative_topics
 
 
 @dataclass(frozen=True)
 class Figure:
-    """A figure stated in the prose: topic, value, the words stating it, where."""
+    """A figure stated in the prose: topic, value, the words stating it, where, and the claim that read it."""
 
     topic: str
     value: int
     text: str
     section: str
     offset: int  # character offset in the section's prose
+    claim: str = ""
 
 
 def _sentences(text: str) -> list[tuple[int, str]]:
@@ -212,52 +177,24 @@ def _sentences(text: str) -> list[tuple[int, str]]:
 
 
 def prose_figures(rec: Record) -> list[Figure]:
-    """The figures on applications and cases that the prose states, for the report year only."""
+    """The figures the prose states on the spec's topics, for the report year only."""
     year = rec.year
-    names = [t.name for t in topics(rec.spec)]
+    names = frozenset(t.name for t in topics(rec.spec))
     about_figures = {rec.spec.section_for(role).key for role in _FIGURE_ROLES}
     out: list[Figure] = []
     for sec, text in rec.prose.items():
         if not isinstance(text, str) or not text:
             continue
+        before = ""  # the paragraph so far
         for start, sentence in _sentences(text):
+            context, before = before, ("" if sentence.endswith("\n") else before + sentence)
             years = {int(y) for y in _YEAR.findall(sentence)}
             if year is not None and years and year not in years:
                 continue  # about another year (上年, 下一年的计划)
-            for topic in names:
-                if not (_CONTEXT[topic].search(sentence) or sec in about_figures):
-                    continue
-                hit = _first_figure(topic, sentence, _PATTERNS[topic])
-                if hit is not None:
-                    value, words, pos = hit
-                    out.append(Figure(topic, value, words, sec, start + pos))
-                    continue
-                for zp in _ZERO[topic]:
-                    zm = zp.search(sentence)
-                    if zm and not re.search(r"\d+\s*(件|起|宗)", sentence[zm.start():zm.end()]):
-                        out.append(Figure(topic, 0, _clause(sentence, zm.start(), zm.end()), sec, start + zm.start()))
-                        break
+            for st in read_claims(sentence, topics=names, about_figures=sec in about_figures, context=context):
+                out.append(Figure(st.topic, st.value, _clause(sentence, st.start, st.end), sec, start + st.start,
+                                  st.claim))
     return out
-
-
-def _first_figure(topic: str, sentence: str, pats: tuple[re.Pattern[str], ...]) -> tuple[int, str, int] | None:
-    for p in pats:
-        for m in p.finditer(sentence):
-            n = m.group("n")
-            value = int(n) if n.isdigit() else cn_number(n)
-            if value is None:
-                continue
-            before = sentence[:m.start("n")]
-            after = sentence[m.end("n"):m.end("n") + 2]
-            if _APPROX_BEFORE.search(before) or after.startswith(("余", "多")):
-                continue
-            clause = _clause(sentence, m.start(), m.end())
-            if _RELATIVE.search(clause):
-                continue
-            if topic == "received" and re.search(r"结转|上年|办结|答复|予以公开|不予公开", sentence[m.start():m.end()]):
-                continue
-            return value, clause, m.start()
-    return None
 
 
 def _clause(sentence: str, a: int, b: int) -> str:
@@ -344,9 +281,6 @@ def sec5_findings(rec: Record) -> list[F.Finding]:
         source=rec.source, heading=sec.heading, heading_en=sec.heading_en, numeral=sec.numeral, text=said)]
 
 
-_FEE = re.compile(r"信息处理费|处理费|收取.{0,8}费|(未|不|没有|无)收费|免费提供|免收")
-
-
 def fee_findings(rec: Record) -> list[F.Finding]:
     """N-FEE applies from 2021 (国办函〔2020〕109号): the section with the role ``fees`` (六、其他需要报告的
     事项) states the fees, even when zero."""
@@ -357,7 +291,7 @@ def fee_findings(rec: Record) -> list[F.Finding]:
         return []
     sec = rec.spec.section_for("fees")
     text = rec.prose.get(sec.key)
-    if isinstance(text, str) and _FEE.search(text):
+    if isinstance(text, str) and fee_stated(text):
         return []
     where = rec.where.get(f"prose.{sec.key}")
     return [F.make(

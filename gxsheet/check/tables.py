@@ -471,7 +471,7 @@ def run_checks(edition: str, df: pd.DataFrame, recs: Sequence[Record]) -> dict[i
             if params:
                 keys = [META_PREFIX + spec.meta_key("period_start"), META_PREFIX + spec.meta_key("period_end")]
                 cells = _loc(rec, keys)
-                f = F.make("N-PERIOD", keys=keys, cells=cells, sheet=_sheet_of(cells), source=rec.source, **params)
+                f = F.make("N-PERIOD", case="range", keys=keys, cells=cells, sheet=_sheet_of(cells), source=rec.source, **params)
         if f is not None:
             out.setdefault(j, []).append(f)
     return out

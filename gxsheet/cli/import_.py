@@ -74,8 +74,11 @@ def _published_labels(record) -> dict[tuple[str, int, int], str]:
     return out
 
 
-def _write_labels(path: Path, labels: dict[tuple[str, int, int], str]) -> None:
+def _write_labels(path: Path, labels: dict[tuple[str, int, int], str], carried: list[tuple[str, ...]]) -> None:
+    """Published labels into their cells, and the 导入记录 sheet (gxsheet.read.carried) after the others."""
     from openpyxl import load_workbook
+
+    from gxsheet.read.carried import HEADER, SHEET, TITLE
 
     with open(path, "rb") as f:  # a file object: openpyxl refuses the temp file's suffix
         wb = load_workbook(f)
@@ -83,6 +86,16 @@ def _write_labels(path: Path, labels: dict[tuple[str, int, int], str]) -> None:
         cell = wb[sheet].cell(r, c)
         cell.value = text
         cell.data_type = "s"
+    if carried:
+        ws = wb.create_sheet(SHEET)
+        for r, row in enumerate([(TITLE,), HEADER, *carried], 1):
+            for c, text in enumerate(row, 1):
+                cell = ws.cell(r, c)
+                cell.value = text
+                cell.data_type = "s"  # text, never a formula
+                cell.quotePrefix = text.startswith("=")
+        for col, width in zip("ABCDE", (8, 14, 70, 24, 40), strict=True):
+            ws.column_dimensions[col].width = width
     wb.save(path)
 
 
@@ -93,6 +106,7 @@ def write_workbook(record, out: Path) -> Path:
     as text, never as a live formula.
     """
     from gxsheet.core.atomic import write_with
+    from gxsheet.read.carried import carried_rows
     from gxsheet.render.samples import fill_workbook, template_path
 
     meta = {}
@@ -111,11 +125,12 @@ def write_workbook(record, out: Path) -> Path:
     prose = {k: (None if f"prose.{k}" in risky else v) for k, v in record.prose.items()}
 
     labels = _published_labels(record)
+    carried = carried_rows(record)
 
     def writer(tmp: Path) -> None:
         fill_workbook(template_path(record.edition), tmp, values, meta, prose)
-        if labels:
-            _write_labels(tmp, labels)
+        if labels or carried:
+            _write_labels(tmp, labels, carried)
         if risky:
             from openpyxl import load_workbook
 

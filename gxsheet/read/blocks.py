@@ -792,6 +792,15 @@ def level_of(name: str | None, parent: str | None = None) -> str | None:
     return None
 
 
+#: a date as written, loosely: one or more year parts (a doubled year 2021年2021年, a mistyped 20211年)
+#: before the month and day, so a malformed period is found and quoted rather than passed over
+_DATEISH = r"(?:\d{2,6}\s*年\s*)*\d{1,2}\s*月\s*\d{1,3}\s*日"
+_LOOSE_PERIOD = re.compile(rf"(?:\d{{2,6}}\s*年\s*)+\d{{1,2}}\s*月\s*\d{{1,3}}\s*日\s*(?:起)?\s*(?:至|到|—|－|-|~|～|―)+\s*{_DATEISH}")
+_PERIOD_WORDS = re.compile(r"统计|期限|数据|报告")
+#: the words that announce the statistics period: what follows them is the period, however written
+_PERIOD_LEAD = re.compile(r"(?:统计期限|统计时限|统计期|统计时间|数据统计(?:时限|期限|时间))(?:为|是|自|从|:|：)?")
+
+
 def find_period(paras: Iterable[Para]) -> tuple[str, str, str] | None:
     """(start ISO, end ISO, where) of the statistics period stated in the text."""
     best: tuple[str, str, str] | None = None
@@ -808,11 +817,64 @@ def find_period(paras: Iterable[Para]) -> tuple[str, str, str] | None:
             except ValueError:
                 continue
             context = t[max(0, m.start() - 30):m.start()]
-            if re.search(r"统计|期限|数据|报告", context):
+            if _PERIOD_WORDS.search(context):
                 return start, end, p.where
             if best is None:
                 best = (start, end, p.where)
     return best
+
+
+#: how the body names itself in its opening (本报告由X根据…编制, 现将X2021年…报告如下)
+_NAME_IN_BODY = (
+    re.compile(r"(?:本报告由|由)([^，,。根依按结]{2,30}?)(?:根据|依据|按照|结合|编制)"),
+    re.compile(r"(?:现将|现公布|特向社会公布|现就)([^，,。]{2,30}?)(?:19|20)\d{2}年"),
+)
+_SIGN_OFF = re.compile(r"^(.{2,30}?(?:人民政府办公室|人民政府|政府办公室|办公室|办事处|委员会|局|政府))$")
+
+
+def unit_from_text(paras: Sequence[Para]) -> tuple[str, str] | None:
+    """(name, where) of the reporting body from the report's opening sentences or its sign-off (the
+    organisation's name on its own line near the end, usually above the date), for a report whose
+    title does not name it."""
+    for p in paras[:8]:
+        for pattern in _NAME_IN_BODY:
+            m = pattern.search(ck(p.text))
+            if m and not re.search(r"条例|办法|规定|通知|我", m.group(1)):
+                return m.group(1), p.where
+    for p in reversed(paras[-4:]):
+        m = _SIGN_OFF.match(ck(p.text))
+        if m:
+            return m.group(1), p.where
+    return None
+
+
+def malformed_period(paras: Iterable[Para]) -> tuple[str, str] | None:
+    """(the text as written, where) of a statistics period that is stated but is no valid date range:
+    a doubled or mistyped year (2021年2021年12月31日), a month or day that does not exist, or digits
+    run together (2025111231日). None when the period stated is valid, or none is stated."""
+    from datetime import date
+
+    for p in paras:
+        t = strip_markers(p.text)
+        for m in _LOOSE_PERIOD.finditer(t):
+            if not _PERIOD_WORDS.search(t[max(0, m.start() - 30):m.start()]):
+                continue
+            strict = _PERIOD.fullmatch(m.group().strip())
+            if strict:
+                y1, m1, d1 = int(strict.group(1)), int(strict.group(2)), int(strict.group(3))
+                y2 = int(strict.group(4)) if strict.group(4) else y1
+                try:
+                    date(y1, m1, d1), date(y2, int(strict.group(5)), int(strict.group(6)))
+                    return None
+                except ValueError:
+                    pass
+            return m.group().strip(), p.where
+        lead = _PERIOD_LEAD.search(t)
+        if lead:
+            rest = re.split(r"[。；;，,]", t[lead.end():], maxsplit=1)[0].strip()
+            if re.search(r"\d", rest) and not _PERIOD.search(rest) and not re.fullmatch(r"\d{4}\s*年(?:度)?", rest):
+                return rest[:40], p.where
+    return None
 
 
 # ------------------------------------------------------------------ the import
@@ -982,7 +1044,12 @@ def _read_tables(rec: Record, spec: Spec, voted: list[tuple[Instance, str | None
     foreign: dict[str, list[tuple[Instance, str]]] = {}
     for inst, best in voted:
         if best is not None and best != spec.edition:
-            foreign.setdefault(load_spec(best).grid(inst.kind).table, []).append((inst, best))
+            other = load_spec(best)
+            foreign.setdefault(other.grid(inst.kind).table, []).append((inst, best))
+            # its misspelt labels, against the edition it is: read strictly as the report's edition
+            # below, its labels would be compared with rows it does not have
+            rec.structure += [f for f in read_grid(other, other.grid(inst.kind), inst, source=source).findings
+                              if f.rule == "S-LABEL"]
         try:
             grid = spec.grid(inst.kind)
         except KeyError:
@@ -1086,13 +1153,17 @@ def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: s
 
     # -- year, body, period
     name, parent, title_year = split_title(title) if title else (None, None, None)
-    if name is None:
-        for p in paras[:6]:
-            m = re.search(r"(?:本报告由|由)([^，,。根依按结]{2,30}?)(?:根据|依据|按照|结合|编制)", ck(p.text))
-            if m:
-                name, parent = _split_parent(m.group(1))
-                break
+    name_where = None
+    if name is None:  # a title garbled in conversion: the body and the sign-off name the body too
+        found = unit_from_text(paras)
+        if found is not None:
+            (name, parent), name_where = _split_parent(found[0]), found[1]
+            notes.append(Note(f"单位名称：标题中没有可识别的单位名称，按{found[1]}的“{found[0]}”填入。",
+                              f"body name: the title names no body; taken as \"{found[0]}\" from {found[1]}."))
     period = find_period(paras)
+    bad_period = malformed_period(paras)
+    if bad_period is not None and period is not None and period[2] != bad_period[1]:
+        period = None  # a valid range elsewhere (an event's dates) is not the period the text tried to state
     found_year = title_year or (int(period[1][:4]) if period else None)
     if found_year is None:
         counts: dict[int, int] = {}
@@ -1134,7 +1205,7 @@ def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: s
         if key in rec.meta:
             rec.meta[key] = value
             rec.where[f"meta.{key}"] = where
-    title_where = title_paras[0].where if title_paras else None
+    title_where = name_where or (title_paras[0].where if title_paras else None)
     for role, value in (("unit_name", name), ("parent", parent), ("level", level_of(name, parent))):
         rec.set_role(role, value, title_where if value else None)
     rec.set_role("year", the_year)
@@ -1147,8 +1218,18 @@ def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: s
     elif the_year:
         rec.set_role("period_start", f"{the_year}-01-01")
         rec.set_role("period_end", f"{the_year}-12-31")
-        notes.append(Note(f"统计期限：正文没有写明，按{the_year}年1月1日至12月31日填入。",
-                          f"statistics period: not stated in the text; filled in as {the_year}-01-01 to {the_year}-12-31."))
+        if bad_period is None:
+            notes.append(Note(f"统计期限：正文没有写明，按{the_year}年1月1日至12月31日填入。",
+                              f"statistics period: not stated in the text; filled in as {the_year}-01-01 to {the_year}-12-31."))
+        else:
+            notes.append(Note(f"统计期限：正文（{bad_period[1]}）写的“{bad_period[0]}”不是有效日期，工作簿中按{the_year}年1月1日至12月31日填入，"
+                              f"并保留 N-PERIOD 提示。",
+                              f"statistics period: the text ({bad_period[1]}) says \"{bad_period[0]}\", which is no valid date; the "
+                              f"workbook has {the_year}-01-01 to {the_year}-12-31, and the N-PERIOD finding is kept."))
+    if bad_period is not None and period is None:
+        keys = [rec.role_key("period_start"), rec.role_key("period_end")]
+        rec.structure.append(F.make("N-PERIOD", case="malformed", keys=keys, cells=[bad_period[1]], source=source,
+                                    text=bad_period[0], where=bad_period[1], year=the_year if the_year else "?"))
     if name is None:
         notes.append(Note("单位名称：从标题和正文中都没有找到，请在工作簿“基本信息”中补填。",
                           "body name: found neither in the title nor in the text; fill it in on the 基本信息 sheet."))

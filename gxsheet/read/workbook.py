@@ -30,6 +30,8 @@ from gxsheet.core.limits import Limits
 from gxsheet.core.normalise import clean_text, label_key, normalise_value, parse_date, parse_year, similarity
 from gxsheet.core.record import Record
 from gxsheet.core.spec import Spec, all_specs, load_spec
+from gxsheet.read.carried import SHEET as CARRIED_SHEET
+from gxsheet.read.carried import restore
 from gxsheet.xlsx.workbook import RawCell, SheetCells, WorkbookCells, read_workbook
 
 
@@ -474,6 +476,8 @@ def _read_cells(wb: WorkbookCells, source: str) -> Record:
         rec.missing.update(tr.missing)
         _read_values(rec, spec, lay, sheet, tr)
     _check_summary(rec, layout, meta_sheet, source)
+    if CARRIED_SHEET in wb.sheets:  # an imported report: what the import found that cells cannot say
+        restore(rec, wb.sheets[CARRIED_SHEET])
     return rec
 
 

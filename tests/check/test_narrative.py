@@ -24,6 +24,7 @@ from gxsheet.check.prose import (
     text_table_findings,
     topics,
 )
+from gxsheet.check.claims import topics_named
 from gxsheet.check.validate import validate_record
 from gxsheet.core.record import Record, empty_record
 from gxsheet.core.spec import Spec, SpecError, editions, load_spec, schemas_dir, section_roles
@@ -231,7 +232,7 @@ def test_every_topic_of_every_edition_has_phrases():
         assert topics(spec) == spec.narrative_topics and spec.narrative_topics
         assert all(k in spec.cells for t in spec.narrative_topics for keys in t.alternatives for k in keys)
         named |= {t.name for t in spec.narrative_topics}
-    assert named == set(gxsheet.check.prose._PATTERNS)  # no phrases kept for a topic no edition has
+    assert named == set(topics_named())  # no claim kept for a topic no edition has
 
 
 def _misspelt_key(data):
