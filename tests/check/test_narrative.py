@@ -15,6 +15,7 @@ import pytest
 import gxsheet.check.prose
 import gxsheet.core.record
 import gxsheet.core.spec
+from gxsheet.check.claims import topics_named
 from gxsheet.check.prose import (
     fee_findings,
     narrative_findings,
@@ -24,7 +25,6 @@ from gxsheet.check.prose import (
     text_table_findings,
     topics,
 )
-from gxsheet.check.claims import topics_named
 from gxsheet.check.validate import validate_record
 from gxsheet.core.record import Record, empty_record
 from gxsheet.core.spec import Spec, SpecError, editions, load_spec, schemas_dir, section_roles
