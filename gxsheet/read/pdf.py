@@ -38,7 +38,7 @@ from pathlib import Path
 from gxsheet.core.errors import LoadError
 from gxsheet.core.limits import DEFAULT_LIMITS, Limits
 from gxsheet.core.record import Record
-from gxsheet.read.blocks import Block, Cell, Imported, Para, TableBlock, ck, import_blocks
+from gxsheet.read.blocks import Block, Cell, Imported, Para, TableBlock, ck, import_blocks, is_label
 
 __all__ = ["import_pdf", "pdf_blocks", "read_pdf"]
 
@@ -167,8 +167,9 @@ _NEW_LABEL = re.compile(r"^(?:[(（][一二三四五六七八九十]+[)）]|[一
 
 def _merge_tables(a: _Table, b: _Table) -> None:
     """Append ``b``'s rows to ``a``: without the header rows repeated at the top of the page, with
-    the rest of a merged cell that ran over the page end given back to that cell, and with a row
-    the page break cut in two joined again."""
+    the rest of a merged cell that ran over the page end given back to that cell (a label, merged over
+    several rows on either page, that does not start like a new one), and with a row the page break
+    cut in two joined again."""
     rows = list(b.rows)
     k = 0
     while k < len(rows) and k < len(a.rows) and _texts(rows[k]) == _texts(a.rows[k]) and any(_texts(rows[k])):
@@ -176,14 +177,15 @@ def _merge_tables(a: _Table, b: _Table) -> None:
     rows = rows[k:]
     if rows:
         last = len(a.rows) - 1
-        running = [(x0, x1, c) for row in a.rows for c in row if (sp := a.spans.get(id(c)))
-                   for x0, x1, r0, r1 in [sp] if r1 == last and r1 > r0]
+        running = [(x0, x1, r1 > r0, c) for row in a.rows for c in row if (sp := a.spans.get(id(c)))
+                   for x0, x1, r0, r1 in [sp] if r1 == last]
         for cell in rows[0]:
             sp = b.spans.get(id(cell))
             text = ck(cell.text)
-            if sp is None or not text or _NEW_LABEL.match(text):
+            if sp is None or not is_label(text) or _NEW_LABEL.match(text):
                 continue
-            above = next((c for x0, x1, c in running if abs(x0 - sp[0]) <= 2 and abs(x1 - sp[1]) <= 2), None)
+            above = next((c for x0, x1, tall, c in running
+                          if abs(x0 - sp[0]) <= 2 and abs(x1 - sp[1]) <= 2 and (tall or sp[3] > sp[2])), None)
             if above is not None:  # 三、本年度办 | 理结果: one vertically merged cell cut by the page end
                 above.text = _join([above.text, cell.text])
                 cell.text = ""
