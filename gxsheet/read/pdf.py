@@ -52,6 +52,8 @@ _PAGE_NUMBER = re.compile(r"^[-—–－\s]*(?:第\s*)?\d{1,4}\s*(?:页)?(?:\s*[
 _MARGIN_BAND = 0.1
 _CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
 _CID = re.compile(r"\(cid:\d+\)")
+#: pages a report may have: real ones have 5 to 20; a PDF of hundreds of pages is not one report
+MAX_PAGES = 100
 #: drawn objects (characters, lines, rectangles, curves) one page may hold before the file is refused:
 #: a page of a report has a few thousand; finding tables costs more than linear time in them
 MAX_PAGE_OBJECTS = 60_000
@@ -281,7 +283,7 @@ def pdf_blocks(path: str | Path, limits: Limits | None = None) -> list[Block]:
         raise _open_error(source, e) from None
     with pdf:
         try:
-            return _read(pdf, source, limits)
+            return _read(pdf, source)
         except LoadError:
             raise
         except Exception as e:  # noqa: BLE001 - the same, raised lazily while a page is parsed
@@ -297,9 +299,9 @@ def _open_error(source: str, e: Exception) -> LoadError:
                   f"the PDF is damaged and cannot be read ({name}); export or download it again.")
 
 
-def _read(pdf, source: str, limits: Limits) -> list[Block]:
+def _read(pdf, source: str) -> list[Block]:
     pages = pdf.pages
-    max_pages = getattr(limits, "max_pdf_pages", 100)
+    max_pages = MAX_PAGES
     if len(pages) > max_pages:
         raise _error(source, "too-large", f"PDF 有{len(pages)}页，远多于一份年度报告（上限{max_pages}页），无法导入。",
                      f"the PDF has {len(pages)} pages, far more than an annual report (at most {max_pages}); not imported.")
