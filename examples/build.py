@@ -21,11 +21,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from gxsheet.check.validate import validate_record  # noqa: E402
-from gxsheet.cli.import_ import write_workbook  # noqa: E402
 from gxsheet.core.record import Record  # noqa: E402
 from gxsheet.core.spec import Spec, load_spec  # noqa: E402
 from gxsheet.read.published import import_report  # noqa: E402
 from gxsheet.read.workbook import read_report  # noqa: E402
+from gxsheet.render.workbook import write_record  # noqa: E402
 
 SEEDS = HERE / "seeds"
 
@@ -223,7 +223,7 @@ def build_example(ex: Mapping, folder: Path = HERE) -> Path:
     out = folder / ex["file"]
     if out.exists():
         out.unlink()
-    write_workbook(rec, out)
+    write_record(rec, out)
     findings = validate_record(read_report(out))
     if findings:
         out.unlink()
@@ -237,7 +237,7 @@ def build_seed(seed: Path, folder: Path = HERE) -> Path:
     out = folder / (seed.stem + ".xlsx")
     if out.exists():
         out.unlink()
-    write_workbook(import_report(seed).record, out)
+    write_record(import_report(seed).record, out)
     return out
 
 

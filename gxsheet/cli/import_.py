@@ -11,7 +11,6 @@ repeated section headings). Bad input exits 2 and leaves no output file behind.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from collections import Counter
 from pathlib import Path
 
@@ -44,116 +43,11 @@ def default_output(path: str | Path) -> Path:
     return p.with_name(p.stem + ".xlsx")
 
 
-def _formula_like(v: object) -> bool:
-    return isinstance(v, str) and v.startswith("=")
-
-
-def _published_labels(record) -> dict[tuple[str, int, int], str]:
-    """Label cells to write with the published text, so that validating the imported workbook
-    reports the same S-LABEL (both texts) as validating the report itself. A label whose official
-    text stands in more than one place of the form (表四's 结果维持) is left official: which one was
-    misspelt cannot be told from the text alone."""
-    from gxsheet.core.layout import workbook_layout
-
-    layout = workbook_layout(record.spec)
-    places: dict[str, list[tuple[str, int, int]]] = {}
-    for sheet in layout.sheets:
-        if sheet.kind != "table":
-            continue
-        for b in sheet.boxes:
-            if b.role in ("label", "header", "corner", "caption") and b.text:
-                places.setdefault(b.text, []).append((sheet.name, b.row, b.col))
-    out: dict[tuple[str, int, int], str] = {}
-    for f in record.structure:
-        if f.rule != "S-LABEL":
-            continue
-        found, official = f.numbers.get("found"), f.numbers.get("official")
-        where = places.get(official or "", [])
-        if isinstance(found, str) and found.strip() and len(where) == 1:
-            out[where[0]] = found.strip()
-    return out
-
-
-def _write_labels(path: Path, labels: dict[tuple[str, int, int], str], carried: list[tuple[str, ...]]) -> None:
-    """Published labels into their cells, and the 导入记录 sheet (gxsheet.read.carried) after the others."""
-    from openpyxl import load_workbook
-
-    from gxsheet.read.carried import HEADER, SHEET, TITLE
-
-    with open(path, "rb") as f:  # a file object: openpyxl refuses the temp file's suffix
-        wb = load_workbook(f)
-    for (sheet, r, c), text in labels.items():
-        cell = wb[sheet].cell(r, c)
-        cell.value = text
-        cell.data_type = "s"
-    if carried:
-        ws = wb.create_sheet(SHEET)
-        for r, row in enumerate([(TITLE,), HEADER, *carried], 1):
-            for c, text in enumerate(row, 1):
-                cell = ws.cell(r, c)
-                cell.value = text
-                cell.data_type = "s"  # text, never a formula
-                cell.quotePrefix = text.startswith("=")
-        for col, width in zip("ABCDE", (8, 14, 70, 24, 40), strict=True):
-            ws.column_dimensions[col].width = width
-    wb.save(path)
-
-
-def write_workbook(record, out: Path) -> Path:
-    """Fill the edition's standard template with the record, atomically.
-
-    Text that starts with ``=`` (a cell of a web page could hold ``=HYPERLINK(…)``) is written
-    as text, never as a live formula.
-    """
-    from gxsheet.core.atomic import write_with
-    from gxsheet.read.carried import carried_rows
-    from gxsheet.render.samples import fill_workbook, template_path
-
-    meta = {}
-    for k, v in record.meta.items():
-        if k.startswith("period_") and isinstance(v, str):
-            try:
-                v = dt.date.fromisoformat(v)
-            except ValueError:
-                pass
-        meta[k] = v
-    items = {**{f"meta.{k}": v for k, v in meta.items()}, **{f"prose.{k}": v for k, v in record.prose.items()},
-             **record.values}
-    risky = {k: v for k, v in items.items() if _formula_like(v)}
-    values = {k: (None if k in risky else v) for k, v in record.values.items()}
-    meta = {k: (None if f"meta.{k}" in risky else v) for k, v in meta.items()}
-    prose = {k: (None if f"prose.{k}" in risky else v) for k, v in record.prose.items()}
-
-    labels = _published_labels(record)
-    carried = carried_rows(record)
-
-    def writer(tmp: Path) -> None:
-        fill_workbook(template_path(record.edition), tmp, values, meta, prose)
-        if labels or carried:
-            _write_labels(tmp, labels, carried)
-        if risky:
-            from openpyxl import load_workbook
-
-            from gxsheet.core.layout import workbook_layout
-
-            layout = workbook_layout(record.spec)
-            with open(tmp, "rb") as f:  # a file object: openpyxl refuses the temp file's suffix
-                wb = load_workbook(f)
-            for key, v in risky.items():
-                sheet, r, c = layout.position(key)
-                cell = wb[sheet].cell(r, c)
-                cell.value = v
-                cell.data_type = "s"
-                cell.quotePrefix = True
-            wb.save(tmp)
-
-    return write_with(out, writer)
-
-
 def run(args: argparse.Namespace) -> int:
     from gxsheet.check.validate import validate_record
     from gxsheet.core.atomic import OutputError, check_output
     from gxsheet.read.published import import_report
+    from gxsheet.render.workbook import write_record
 
     lang = args.lang
     limits = limits_of(args)
@@ -165,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     imported = import_report(src, edition=args.edition, year=args.year, limits=limits)
     rec = imported.record
     findings = validate_record(rec)
-    write_workbook(rec, out)
+    write_record(rec, out)
     print(_summary(imported, findings, src, out, lang))
     return 0
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from gxsheet.core import findings as F
 from gxsheet.core.layout import EDITION_LABEL
+from gxsheet.core.record import Record
 from gxsheet.core.spec import Spec
 from gxsheet.merge.county import (
     INCLUDED_NO,
@@ -369,11 +370,11 @@ def write_county_report(result: MergeResult, path: str | Path, *, name: str | No
     The template's live checks recompute in Excel; since every relation is linear, the sums of
     valid reports satisfy them, so the county report validates whenever its inputs do.
     """
-    from gxsheet.core.atomic import write_with
-    from gxsheet.render.samples import fill_workbook, template_path
+    from gxsheet.render.workbook import write_record
 
     meta = county_meta(result, name)
     prose = {result.spec.sections[0].key:
              f"本报告表格数据由{meta['unit_name']}汇总各乡镇（街道）和部门报送的政府信息公开工作年度报告工作簿生成。"}
-    values = county_values(result)
-    return write_with(path, lambda tmp: fill_workbook(template_path(result.edition), tmp, values, meta, prose))
+    record = Record(edition=result.edition, meta=meta, prose=prose, values=dict(county_values(result)),
+                    source=str(path), kind="county")
+    return write_record(record, path)

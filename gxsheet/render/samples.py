@@ -5,7 +5,8 @@ Used by the tests, the bundled examples and the benchmarks (so it lives in the p
 ``valid_values`` draws random leaf values and then derives every total from the spec's relations
 (never from hard-coded table knowledge), so a new edition gets consistent test data for free and a
 test can break exactly one relation on purpose. ``fill_workbook`` writes values into a copy of a
-template by layout position, the way a clerk would type them.
+template by layout position, the way a clerk would type them (through the one Record writer,
+:mod:`gxsheet.render.workbook`).
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ import random
 from collections.abc import Mapping
 from pathlib import Path
 
-from openpyxl import load_workbook
+from gxsheet.core.atomic import write_bytes
+from gxsheet.core.record import Record
+from gxsheet.core.spec import Equation, Spec, load_spec
+from gxsheet.render.workbook import layout_of, record_workbook, template_path, write_record
 
-from gxsheet.core.layout import EDITION_KEY, WorkbookLayout, workbook_layout
-from gxsheet.core.spec import Equation, Spec, editions, load_spec
+__all__ = ["default_meta", "default_prose", "fill_workbook", "layout_of", "template_path", "valid_values",
+           "write_sample"]
 
 Number = int | float
 
@@ -99,45 +103,19 @@ def default_prose(spec: Spec) -> dict[str, str]:
     return prose
 
 
-def layout_of(path: str | Path) -> WorkbookLayout:
-    """The layout of a workbook, found from its edition cell (the same address in every edition)."""
-    wb = load_workbook(path, read_only=True)
-    try:
-        for ed in editions():
-            layout = workbook_layout(load_spec(ed))
-            sheet, r, c = layout.position(EDITION_KEY)
-            if sheet in wb.sheetnames and str(wb[sheet].cell(r, c).value) == ed:
-                return layout
-    finally:
-        wb.close()
-    raise ValueError(f"{path}: no known edition in its edition cell")
-
-
 def fill_workbook(path_in: str | Path, path_out: str | Path, values: Mapping[str, object],
                   meta: Mapping[str, object] | None = None, prose: Mapping[str, str] | None = None) -> Path:
     """Copy the template ``path_in`` to ``path_out`` with values, metadata and prose typed in.
 
-    ``values`` maps cell keys to what goes in the cell (numbers, or text to test bad input; None
-    leaves it blank); ``meta`` maps field keys (``level`` or ``meta.level``) and ``prose`` section
-    keys (``s1`` or ``prose.s1``).
+    ``values`` maps cell keys to what goes in the cell (numbers, or text to test bad input — a
+    string starting with ``=`` is a formula, as when a clerk types it; None leaves it blank);
+    ``meta`` maps field keys (``level`` or ``meta.level``) and ``prose`` section keys (``s1`` or
+    ``prose.s1``). Written by the one Record writer, as typed.
     """
     layout = layout_of(path_in)
-    wb = load_workbook(path_in)
-    items: list[tuple[str, object]] = list(values.items())
-    items += [(k if k.startswith("meta.") else "meta." + k, v) for k, v in (meta or {}).items()]
-    items += [(k if k.startswith("prose.") else "prose." + k, v) for k, v in (prose or {}).items()]
-    for key, value in items:
-        sheet, r, c = layout.position(key)
-        wb[sheet].cell(r, c).value = value
-    wb.save(path_out)
-    return Path(path_out)
-
-
-def template_path(edition: str) -> Path:
-    """The standard template of an edition (committed, or built from its spec)."""
-    from gxsheet.render.template import template_file
-
-    return template_file(edition)
+    rec = Record(edition=layout.spec.edition, meta=dict(meta or {}), prose=dict(prose or {}), values=dict(values),
+                 source=str(path_out), kind="sample")
+    return write_bytes(path_out, record_workbook(rec, layout, path_in, as_typed=True))
 
 
 def write_sample(path_out: str | Path, edition: str, *, seed: int = 0, values: Mapping[str, object] | None = None,
@@ -150,4 +128,5 @@ def write_sample(path_out: str | Path, edition: str, *, seed: int = 0, values: M
     m.update(meta or {})
     p = default_prose(spec)
     p.update(prose or {})
-    return fill_workbook(template_path(edition), path_out, vals, m, p)
+    return write_record(Record(edition=spec.edition, meta=m, prose=p, values=vals, source=str(path_out), kind="sample"),
+                        path_out, as_typed=True)

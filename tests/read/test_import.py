@@ -28,7 +28,6 @@ import gxsheet.read.headings
 from gxsheet.check.prose import prose_figures
 from gxsheet.check.validate import validate_record
 from gxsheet.cli.app import main
-from gxsheet.cli.import_ import write_workbook
 from gxsheet.core.errors import LoadError
 from gxsheet.core.layout import workbook_layout
 from gxsheet.core.record import Record
@@ -42,6 +41,7 @@ from gxsheet.read.workbook import read_report
 from gxsheet.render.docx import write_docx
 from gxsheet.render.samples import write_sample
 from gxsheet.render.txt import format_value, report_title, unit_notes
+from gxsheet.render.workbook import write_record
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "examples" / "seeds"
@@ -885,7 +885,7 @@ def test_formula_like_cell_text_stays_text(tmp_path):
     rec = sample(tmp_path, "2021", seed=8)
     rec.values["t3.received.natural"] = "=HYPERLINK(\"http://x\")"
     out = tmp_path / "f.xlsx"
-    write_workbook(rec, out)
+    write_record(rec, out)
     ws_name, r, c = workbook_layout(rec.spec).position("t3.received.natural")
     cell = load_workbook(out)[ws_name].cell(r, c)
     assert cell.data_type == "s" and cell.value == "=HYPERLINK(\"http://x\")"
