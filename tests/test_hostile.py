@@ -613,15 +613,15 @@ def test_failed_writer_leaves_nothing(tmp_path, monkeypatch):
     assert run.code == 2 and len(run.err.splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["城关镇.xlsx"]
 
-    from gxsheet.render.xlsx_writer import Workbook  # what merge writes the county workbook with
+    from xlsxwriter import Workbook  # what merge writes the county workbook with
 
-    real_save = Workbook.save
+    real_close = Workbook.close
 
-    def save_then_interrupt(self, path):
-        real_save(self, path)  # the whole workbook is in the temp file ...
+    def close_then_interrupt(self):
+        real_close(self)  # the whole workbook is in the temp file ...
         raise KeyboardInterrupt  # ... when Ctrl-C comes, before the rename
 
-    monkeypatch.setattr(Workbook, "save", save_then_interrupt)
+    monkeypatch.setattr(Workbook, "close", close_then_interrupt)
     run = cli("merge", src, "-o", tmp_path / "merged.xlsx")
     assert run.code == 130
     assert sorted(p.name for p in tmp_path.iterdir()) == ["城关镇.xlsx"]

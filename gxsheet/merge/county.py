@@ -308,15 +308,14 @@ class MergeResult:
 
         The same arithmetic as the sheet's SUMIF row, so Python and Excel agree.
         """
-        out: dict[str, int | float] = {}
-        for k in self.keys:
-            total: int | float = 0
-            for e in self.entries:
-                v = e.values.get(k) if e.included else None
-                if isinstance(v, (int, float)) and not isinstance(v, bool):
-                    total += v
-            out[k] = round(total, 6) if isinstance(total, float) else total
-        return out
+        sums: dict[str, int | float] = dict.fromkeys(self.keys, 0)
+        for e in self.entries:  # entries outside, keys inside: one pass over each row (3,000 × 237 cells)
+            if not e.included:
+                continue
+            for k, v in e.values.items():
+                if (type(v) is int or type(v) is float) and k in sums:  # not bool, not text
+                    sums[k] += v
+        return {k: round(t, 6) if isinstance(t, float) else t for k, t in sums.items()}
 
     @property
     def errors(self) -> int:

@@ -4,7 +4,16 @@
   cell a column under a 表/行/列 header built from the spec, a live 合计 row) and sheet 问题清单
   (every finding, hyperlinked to its row in 汇总), atomically.
 * :func:`write_county_report` fills the standard template with the county-wide sums, so the county
-  files its own 本行政区域 report in the same format it asked the towns to use.
+  files its own 本行政区域 report in the same format it asked the towns to use (through the one
+  Record writer, :mod:`gxsheet.render.workbook`).
+
+The county workbook is a new file, so it is written with XlsxWriter rather than openpyxl (which
+builds an object per cell): strings are never turned into formulas, links or numbers, the
+document dates are fixed so a rerun gives the same bytes, and the 合计 formulas carry their
+results. Rows are written in order, one at a time, but XlsxWriter's ``constant_memory`` mode is
+not used: it cannot write merged cells that span rows it has already flushed, which the 表/行/列
+header bands are (a limitation its author keeps on purpose), so the sheet is held until it is
+closed (about 120 MB for 3,000 workbooks).
 """
 
 from __future__ import annotations
@@ -13,12 +22,18 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.worksheet import Worksheet
+
 from gxsheet.core import findings as F
 from gxsheet.core.layout import EDITION_LABEL
+from gxsheet.core.normalise import cell_text
 from gxsheet.core.record import Record
 from gxsheet.core.spec import Spec
 from gxsheet.merge.county import (
@@ -29,7 +44,7 @@ from gxsheet.merge.county import (
     MergeResult,
     rule_title,
 )
-from gxsheet.render import xlsx_writer as XW
+from gxsheet.render.template import FIXED_TIME
 
 # ============================================================================ the 汇总 header
 
@@ -109,11 +124,22 @@ META_COLUMNS: tuple[tuple[str, str, float], ...] = (
 VALUE_WIDTH = 10.0
 AMOUNT_FORMAT = "#,##0.00####"
 COUNT_FORMAT = "0"
+DATE_FORMAT = "yyyy-mm-dd"
 PROBLEM_COLUMNS: tuple[tuple[str, float], ...] = (
     ("序号", 6.0), ("文件名", 24.0), ("单位名称", 22.0), ("规则", 14.0), ("规则名称", 22.0),
     ("严重程度", 8.0), ("单元格", 22.0), ("问题说明", 80.0), ("汇总表位置", 12.0),
 )
 SEVERITY_ZH = F.SEVERITY_ZH
+#: how XlsxWriter is told to write: a str is always text (never a formula, link or number), and
+#: the document properties are fixed, so the same merge gives the same bytes
+WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+                    "in_memory": True}
+#: pixels per character of width in the default font (Calibri 11), XlsxWriter's unit for widths
+DIGIT_PX = 7
+#: points per pixel, XlsxWriter's unit for heights
+PT_PER_PX = 0.75
+#: integers a double holds without overflow; a larger one is written as its digits (text)
+_BIG = 2**1023
 
 
 def _units(text: str) -> float:
@@ -122,49 +148,98 @@ def _units(text: str) -> float:
 
 
 def _safe(text: object) -> str:
-    """A string Excel accepts: no XML-illegal characters (a town's text must never break the file)."""
-    return XW.clean_text(str(text))
+    """A string a workbook accepts: no XML-illegal characters (a town's text must never break the file)."""
+    return cell_text(str(text))
 
 
-_BORDER = XW.Border("thin", "FF9E9E9E")
-_CENTER = XW.Alignment("center", "center", wrap=True)
-_LEFT = XW.Alignment("left", "center", wrap=True)
-_LINK_FONT = XW.Font(color="FF0563C1", underline="single")
-_BOLD = XW.Font(bold=True)
-_HEAD_FILL, _TOTAL_FILL = "FFE7E6E6", "FFDDEBF7"
+# The county workbook's cell styles, as XlsxWriter format properties (made into formats per workbook).
+OK_FILL, WARN_FILL, BAD_FILL = "#C6EFCE", "#FFEB9C", "#FFC7CE"
+_HEAD_FILL, _TOTAL_FILL = "#E7E6E6", "#DDEBF7"
+_BORDER = {"border": 1, "border_color": "#9E9E9E"}
+_CENTER = {"align": "center", "valign": "vcenter", "text_wrap": True}
+_LEFT = {"align": "left", "valign": "vcenter", "text_wrap": True}
+_LINK_FONT = {"font_color": "#0563C1", "underline": 1}
+_GREY = {"font_color": "#808080"}
 
 
-class _Styles:
-    """The county workbook's cell styles: plain values, registered to xf ids by the writer on first use."""
-
-    ok_fill, warn_fill, bad_fill = "FFC6EFCE", "FFFFEB9C", "FFFFC7CE"
-    title = XW.Style(font=XW.Font(name="黑体", size=14, bold=True), alignment=_LEFT)
-    head = XW.Style(font=XW.Font(size=10, bold=True), fill=_HEAD_FILL, border=_BORDER, alignment=_CENTER)
-    key = XW.Style(font=XW.Font(size=8, color="FF808080"), fill=_HEAD_FILL, border=_BORDER, alignment=_CENTER)
-    not_counted = XW.Style(font=XW.Font(color="FF808080"))
-    link = XW.Style(font=_LINK_FONT)
-    message = XW.Style(alignment=_LEFT)
-    total_label = XW.Style(font=_BOLD, fill=_TOTAL_FILL, border=_BORDER)
-    total_blank = XW.Style(fill=_TOTAL_FILL, border=_BORDER)
-    total_count = XW.Style(font=_BOLD, fill=_TOTAL_FILL, border=_BORDER, num_fmt=COUNT_FORMAT)
-    total_amount = XW.Style(font=_BOLD, fill=_TOTAL_FILL, border=_BORDER, num_fmt=AMOUNT_FORMAT)
-    #: by fill: a flagged cell; an amount (None: not flagged); a status, linked to 问题清单 or not
-    flagged = {f: XW.Style(fill=f) for f in (bad_fill, warn_fill)}
-    amount = {f: XW.Style(fill=f, num_fmt=AMOUNT_FORMAT) for f in (None, bad_fill, warn_fill)}
-    status = {(f, linked): XW.Style(font=_LINK_FONT if linked else None, fill=f)
-              for f in (ok_fill, warn_fill, bad_fill) for linked in (False, True)}
+def _fill(colour: str | None) -> dict[str, object]:
+    return {"pattern": 1, "bg_color": colour} if colour else {}
 
 
-def _plain(v: object) -> object:
-    """A town's metadata for a cell: numbers and dates as they are, anything else as safe text.
+STYLES: dict[str, dict[str, object]] = {
+    "title": {"font_name": "黑体", "font_size": 14, "bold": True, **_LEFT},
+    "head": {"font_size": 10, "bold": True, **_fill(_HEAD_FILL), **_BORDER, **_CENTER},
+    "key": {"font_size": 8, **_GREY, **_fill(_HEAD_FILL), **_BORDER, **_CENTER},
+    "not_counted": _GREY,
+    "link": _LINK_FONT,
+    "message": _LEFT,
+    "date": {"num_format": DATE_FORMAT},
+    "total_label": {"bold": True, **_fill(_TOTAL_FILL), **_BORDER},
+    "total_blank": {**_fill(_TOTAL_FILL), **_BORDER},
+    "total_count": {"bold": True, **_fill(_TOTAL_FILL), **_BORDER, "num_format": COUNT_FORMAT},
+    "total_amount": {"bold": True, **_fill(_TOTAL_FILL), **_BORDER, "num_format": AMOUNT_FORMAT},
+}
 
-    Text needs no guard against formulas: the writer only writes a ``Formula`` as one.
+
+class _Formats:
+    """The styles above as one workbook's XlsxWriter formats (a format belongs to its workbook)."""
+
+    def __init__(self, wb: xlsxwriter.Workbook) -> None:
+        for name, props in STYLES.items():
+            setattr(self, name, wb.add_format(props))
+        #: by fill: a flagged cell; an amount (None: not flagged); a status, linked to 问题清单 or not
+        self.flagged = {f: wb.add_format(_fill(f)) for f in (BAD_FILL, WARN_FILL)}
+        self.amount = {f: wb.add_format({**_fill(f), "num_format": AMOUNT_FORMAT}) for f in (None, BAD_FILL, WARN_FILL)}
+        self.status = {(f, linked): wb.add_format({**(_LINK_FONT if linked else {}), **_fill(f)})
+                       for f in (OK_FILL, WARN_FILL, BAD_FILL) for linked in (False, True)}
+
+
+def _put(ws: Worksheet, r: int, c: int, v: object, fmt: Format | None = None, date_fmt: Format | None = None) -> None:
+    """One cell (0-based) of data from a town's file, written as what it is and nothing more.
+
+    Text is text (the workbook's options already keep XlsxWriter from turning it into a formula,
+    link or number) without XML-illegal characters; a number no spreadsheet can hold (beyond a
+    double, NaN, infinite) keeps its digits as text rather than breaking the file; None writes
+    nothing, or an empty styled cell when it has a style.
     """
-    return v if v is None or isinstance(v, (int, float, date)) else _safe(v)
+    t = type(v)
+    if (t is int and -_BIG < v < _BIG) or (t is float and math.isfinite(v)):  # type: ignore[operator,arg-type]
+        ws.write_number(r, c, v, fmt)
+    elif t is str:
+        if v:
+            ws.write_string(r, c, cell_text(v), fmt)  # type: ignore[arg-type]
+        elif fmt is not None:
+            ws.write_blank(r, c, None, fmt)
+    elif v is None:
+        if fmt is not None:
+            ws.write_blank(r, c, None, fmt)
+    elif t is bool:
+        ws.write_boolean(r, c, v, fmt)
+    elif isinstance(v, (date, datetime)):
+        ws.write_datetime(r, c, v, date_fmt)
+    else:
+        ws.write_string(r, c, _safe(v), fmt)
+
+
+def _put_link(ws: Worksheet, r: int, c: int, target: str | None, text: str, fmt: Format) -> None:
+    """``text`` linked to a place in this workbook (``'汇总'!A5``); past Excel's 65,530 links a sheet, plain text."""
+    if target is None or ws.write_url(r, c, f"internal:{target}", fmt, text) < 0:
+        ws.write_string(r, c, text, fmt)
 
 
 def _link(sheet: str, ref: str) -> str:
     return f"'{sheet}'!{ref}"
+
+
+def _set_widths(ws: Worksheet, first: int, widths: Sequence[float]) -> None:
+    """Column widths as stored in the file, in characters (``set_column`` would add Excel's cell padding)."""
+    for j, w in enumerate(widths):
+        ws.set_column_pixels(first + j, first + j, w * DIGIT_PX)
+
+
+def _set_height(ws: Worksheet, row: int, points: float) -> None:
+    """A row's height as stored in the file, in points (``set_row`` would round it to whole pixels)."""
+    ws.set_row_pixels(row, points / PT_PER_PX)
 
 
 def summary_layout(result: MergeResult) -> dict[str, Any]:
@@ -199,115 +274,141 @@ def _problem_rows(result: MergeResult, lang: str) -> tuple[list[tuple], dict[int
     return rows, first_of
 
 
-def build_workbook(result: MergeResult, *, lang: str = "zh") -> XW.Workbook:
-    """The county workbook, built with the streaming writer (rows become XML as they are added)."""
-    st = _Styles
-    col = XW.col_letter
-    wb = XW.Workbook(creator="gxsheet")
-    spec = result.spec
-    lay = summary_layout(result)
+def _write_header(ws: Worksheet, fm: _Formats, result: MergeResult, lay: dict[str, Any], ncols: int) -> None:
+    """Title, the merged 表/行/列 header bands and the key row of 汇总 (0-based rows from here on)."""
     slots = lay["slots"]
     keys = [k for k, _ in slots]
     nmeta = len(META_COLUMNS)
-    ncols = nmeta + len(keys)
-    last_col = col(ncols)
-    problem_rows, first_problem = _problem_rows(result, lang)
-
-    # ---------------------------------------------------------------- 汇总
-    ws = wb.add_sheet(SUMMARY_SHEET)
-    for i, (_, _, width) in enumerate(META_COLUMNS, start=1):
-        ws.set_width(i, width)
+    levels, top, key_row = lay["levels"], lay["header_top"] - 1, lay["key_row"] - 1
+    _set_widths(ws, 0, [w for _, _, w in META_COLUMNS])
     blocks = header_blocks([s for _, s in slots])
     widths = value_widths(blocks, len(keys))
-    for j, w in enumerate(widths):
-        ws.set_width(nmeta + 1 + j, w)
-    levels, top, key_row = lay["levels"], lay["header_top"], lay["key_row"]
-    first, last = lay["first_row"], lay["last_row"]
-    ws.freeze(f"B{first}")
-    if result.entries:
-        ws.autofilter(f"A{key_row}:{last_col}{last}")
-    ws.print_titles(top, key_row)
-
-    grid: dict[tuple[int, int], str] = {}
-    for b in blocks:
-        grid[(top + b.top, nmeta + 1 + b.first)] = b.text
-        ws.merge(top + b.top, nmeta + 1 + b.first, top + b.bottom, nmeta + 1 + b.last)
-    for i, (_, label, _) in enumerate(META_COLUMNS, start=1):
-        grid[(top, i)] = label
-        if levels > 1:
-            ws.merge(top, i, top + levels - 1, i)
+    _set_widths(ws, nmeta, widths)
     heights = _header_heights(blocks, levels, widths)
 
     year = f"{result.year}年度" if result.year else ""
-    title = f"{result.name or ''}{year}政府信息公开工作年度报告汇总表"
-    ws.merge(1, 1, 1, max(ncols, 1))
-    ws.append([XW.Cell(_safe(title), st.title)], height=28)
+    _set_height(ws, 0, 28)
+    ws.merge_range(0, 0, 0, max(ncols - 1, 1), _safe(f"{result.name or ''}{year}政府信息公开工作年度报告汇总表"), fm.title)
+    covered: set[tuple[int, int]] = set()
+    areas = [(top, i, top + levels - 1, i, label) for i, (_, label, _) in enumerate(META_COLUMNS)]
+    areas += [(top + b.top, nmeta + b.first, top + b.bottom, nmeta + b.last, b.text) for b in blocks]
+    for r0, c0, r1, c1, text in areas:
+        if (r0, c0) == (r1, c1):
+            ws.write_string(r0, c0, _safe(text), fm.head)
+        else:
+            ws.merge_range(r0, c0, r1, c1, _safe(text), fm.head)
+        covered.update((r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1))
     for lv in range(levels):
-        r = top + lv
-        ws.append([XW.Cell(_safe(grid[(r, c)]) if (r, c) in grid else None, st.head) for c in range(1, ncols + 1)],
-                  height=heights[lv])
-    meta_keys = [m for m, _, _ in META_COLUMNS]
-    ws.append([XW.Cell(k, st.key) for k in meta_keys + keys])
+        _set_height(ws, top + lv, heights[lv])
+        for c in range(ncols):
+            if (top + lv, c) not in covered:
+                ws.write_blank(top + lv, c, None, fm.head)
+    for c, k in enumerate([m for m, _, _ in META_COLUMNS] + keys):
+        ws.write_string(key_row, c, k, fm.key)
 
-    column = {k: j for j, k in enumerate(keys)}
-    amount_keys = [k for k in keys if spec.cells[k].type == "amount"]
+
+def _write_summary(wb: xlsxwriter.Workbook, fm: _Formats, result: MergeResult, first_problem: dict[int, int]) -> None:
+    """Sheet 汇总: the header, one row per workbook (written in order, row by row), the live 合计 row."""
+    spec = result.spec
+    lay = summary_layout(result)
+    keys = [k for k, _ in lay["slots"]]
+    nmeta = len(META_COLUMNS)
+    ncols = nmeta + len(keys)
+    first, last = lay["first_row"], lay["last_row"]
+    ws = wb.add_worksheet(SUMMARY_SHEET)
+    ws.freeze_panes(first - 1, 1)
+    if result.entries:
+        ws.autofilter(lay["key_row"] - 1, 0, last - 1, ncols - 1)
+    ws.repeat_rows(lay["header_top"] - 1, lay["key_row"] - 1)
+    _write_header(ws, fm, result, lay, ncols)
+
+    amounts = {k for k in keys if spec.cells[k].type == "amount"}
+    columns = list(enumerate(keys, start=nmeta))
+    #: per value column: the format of a number (amounts have one), and of anything else (none)
+    number_fmts: list[Format | None] = [fm.amount[None] if k in amounts else None for k in keys]
+    other_fmts: list[Format | None] = [None] * len(keys)
+    index = {k: j for j, k in enumerate(keys)}
+    write_number, isfinite = ws.write_number, math.isfinite
     for i, e in enumerate(result.entries):
+        r = first - 1 + i
         rec = e.record
-        bad_keys = {k for f in e.findings if f.severity == "error" for k in f.keys}
-        warn_keys = {k for f in e.findings if f.severity != "error" for k in f.keys} | e.unit_unknown
-        status_fill = st.bad_fill if e.errors else st.warn_fill if e.warnings else st.ok_fill
+        status_fill = BAD_FILL if e.errors else WARN_FILL if e.warnings else OK_FILL
         link = _link(PROBLEM_SHEET, f"A{first_problem[i]}") if i in first_problem else None
-        year_v = rec.role("year")
-        row: list[object] = [
-            _plain(e.unit_name or ""), _plain(rec.role("level")), year_v if isinstance(year_v, int) else _plain(year_v),
-            rec.edition, _plain(e.path.name),
-            XW.Cell(e.status, st.status[(status_fill, link is not None)], link),
-            INCLUDED_YES if e.included else XW.Cell(INCLUDED_NO, st.not_counted),
-        ]
-        values = e.values  # int/float/str/None; the writer drops XML-illegal characters from text itself
-        cells: list[object] = [values.get(k) for k in keys]
-        for k in amount_keys:
+        _put(ws, r, 0, e.unit_name or "")
+        _put(ws, r, 1, rec.role("level"), date_fmt=fm.date)
+        _put(ws, r, 2, rec.role("year"), date_fmt=fm.date)
+        _put(ws, r, 3, rec.edition)
+        _put(ws, r, 4, e.path.name)
+        _put_link(ws, r, 5, link, e.status, fm.status[(status_fill, link is not None)])
+        if e.included:
+            ws.write_string(r, 6, INCLUDED_YES)
+        else:
+            ws.write_string(r, 6, INCLUDED_NO, fm.not_counted)
+        nf, of = number_fmts, other_fmts
+        flagged = {k: BAD_FILL for f in e.findings if f.severity == "error" for k in f.keys}
+        for k in {k for f in e.findings if f.severity != "error" for k in f.keys} | e.unit_unknown:
+            flagged.setdefault(k, WARN_FILL)
+        flagged = {k: fill for k, fill in flagged.items() if k in index}
+        if flagged:  # this row's flagged cells get the error/warning fill
+            nf, of = list(nf), list(of)
+            for k, fill in flagged.items():
+                j = index[k]
+                nf[j] = fm.amount[fill] if k in amounts else fm.flagged[fill]
+                of[j] = fm.flagged[fill]
+        values = e.values  # int/float/str/None (another edition's workbook: none)
+        for j, (c, k) in enumerate(columns):
             v = values.get(k)
-            if isinstance(v, (int, float)):
-                cells[column[k]] = XW.Cell(v, st.amount[None])
-        for k in (bad_keys | warn_keys) & column.keys():
-            v = values.get(k)
-            fill = st.bad_fill if k in bad_keys else st.warn_fill
-            is_amount = spec.cells[k].type == "amount" and isinstance(v, (int, float))
-            cells[column[k]] = XW.Cell(v if is_amount else _plain(v), st.amount[fill] if is_amount else st.flagged[fill])
-        row += cells
-        ws.append(row)
+            if type(v) is int and -_BIG < v < _BIG or type(v) is float and isfinite(v):
+                write_number(r, c, v, nf[j])  # the common case, kept short: it runs once per cell
+            elif v is not None or of[j] is not None:
+                _put(ws, r, c, v, of[j])
 
-    inc = f"${col(nmeta)}${first}:${col(nmeta)}${last}"
-    total: list[object] = [XW.Cell("合计", st.total_label)]
-    total += [XW.Cell(None, st.total_blank) for _ in range(nmeta - 2)]
-    total.append(XW.Cell(XW.Formula(f'COUNTIF({inc},"{INCLUDED_YES}")') if result.entries else 0, st.total_count))
-    amounts = set(amount_keys)
-    for j, k in enumerate(keys):
-        c = col(nmeta + 1 + j)
-        formula = XW.Formula(f'SUMIF({inc},"{INCLUDED_YES}",{c}{first}:{c}{last})') if result.entries else 0
-        total.append(XW.Cell(formula, st.total_amount if k in amounts else st.total_count))
-    ws.append(total)
+    t = last  # the 合计 row, 0-based
+    g = xl_col_to_name(nmeta - 1)  # 计入合计
+    inc = f"${g}${first}:${g}${last}"
+    ws.write_string(t, 0, "合计", fm.total_label)
+    for c in range(1, nmeta - 1):
+        ws.write_blank(t, c, None, fm.total_blank)
+    totals = result.totals()  # the cached results: what the formulas give (a viewer that does not recalculate shows them)
+    if result.entries:
+        ws.write_formula(t, nmeta - 1, f'=COUNTIF({inc},"{INCLUDED_YES}")', fm.total_count, len(result.included()))
+    else:
+        ws.write_number(t, nmeta - 1, 0, fm.total_count)
+    for c, k in columns:
+        fmt = fm.total_amount if k in amounts else fm.total_count
+        if result.entries:
+            x = xl_col_to_name(c)
+            ws.write_formula(t, c, f'=SUMIF({inc},"{INCLUDED_YES}",{x}{first}:{x}{last})', fmt, totals[k])
+        else:
+            ws.write_number(t, c, 0, fmt)
 
-    # ---------------------------------------------------------------- 问题清单
-    ps = wb.add_sheet(PROBLEM_SHEET)
-    for i, (_, width) in enumerate(PROBLEM_COLUMNS, start=1):
-        ps.set_width(i, width)
-    ps.freeze("A3")
-    if problem_rows:
-        ps.autofilter(f"A2:{col(len(PROBLEM_COLUMNS))}{2 + len(problem_rows)}")
-    n_err = sum(1 for r in problem_rows if r[4] == "错误")
-    ps.merge(1, 1, 1, len(PROBLEM_COLUMNS))
-    ps.append([XW.Cell(f"问题清单：共{len(problem_rows)}条，其中错误{n_err}条、疑问{len(problem_rows) - n_err}条"
-                       f"（无法读取的文件{len(result.unreadable)}个）", st.title)], height=24)
-    ps.append([XW.Cell(h, st.head) for h, _ in PROBLEM_COLUMNS])
-    for n, (fname, unit, rule, title_zh, sev, cells_text, msg, srow) in enumerate(problem_rows, start=1):
-        fill = st.bad_fill if sev == "错误" else st.warn_fill
-        target = _link(SUMMARY_SHEET, f"A{srow}") if srow else None
-        ps.append([n, _plain(fname), _plain(unit), rule, title_zh, XW.Cell(sev, st.flagged[fill]),
-                   _plain(cells_text), XW.Cell(_safe(msg), st.message),
-                   XW.Cell(f"{SUMMARY_SHEET}!A{srow}", st.link, target) if target else None])
-    return wb
+
+def _write_problems(wb: xlsxwriter.Workbook, fm: _Formats, result: MergeResult, rows: list[tuple]) -> None:
+    """Sheet 问题清单: every unreadable file and finding, each linked to its workbook's row in 汇总."""
+    ps = wb.add_worksheet(PROBLEM_SHEET)
+    _set_widths(ps, 0, [w for _, w in PROBLEM_COLUMNS])
+    ps.freeze_panes(2, 0)
+    if rows:
+        ps.autofilter(1, 0, 1 + len(rows), len(PROBLEM_COLUMNS) - 1)
+    n_err = sum(1 for r in rows if r[4] == "错误")
+    _set_height(ps, 0, 24)
+    ps.merge_range(0, 0, 0, len(PROBLEM_COLUMNS) - 1,
+                   f"问题清单：共{len(rows)}条，其中错误{n_err}条、疑问{len(rows) - n_err}条"
+                   f"（无法读取的文件{len(result.unreadable)}个）", fm.title)
+    for c, (h, _) in enumerate(PROBLEM_COLUMNS):
+        ps.write_string(1, c, h, fm.head)
+    for n, (fname, unit, rule, title_zh, sev, cells_text, msg, srow) in enumerate(rows, start=1):
+        r = n + 1
+        ps.write_number(r, 0, n)
+        _put(ps, r, 1, fname)
+        _put(ps, r, 2, unit)
+        _put(ps, r, 3, rule)
+        _put(ps, r, 4, title_zh)
+        _put(ps, r, 5, sev, fm.flagged[BAD_FILL if sev == "错误" else WARN_FILL])
+        _put(ps, r, 6, cells_text)
+        _put(ps, r, 7, msg, fm.message)
+        if srow:
+            _put_link(ps, r, 8, _link(SUMMARY_SHEET, f"A{srow}"), f"{SUMMARY_SHEET}!A{srow}", fm.link)
 
 
 def value_widths(blocks: Sequence[HeaderBlock], n: int) -> list[float]:
@@ -331,13 +432,27 @@ def _header_heights(blocks: Sequence[HeaderBlock], levels: int, widths: Sequence
     return need
 
 
+def write_county_workbook(result: MergeResult, target: str | Path, *, lang: str = "zh") -> None:
+    """The county workbook (汇总, 问题清单) written to ``target`` with XlsxWriter (not atomic: see write_merge)."""
+    problem_rows, first_problem = _problem_rows(result, lang)
+    wb = xlsxwriter.Workbook(str(target), WORKBOOK_OPTIONS)
+    try:
+        year = f"{result.year}年度" if result.year else ""
+        wb.set_properties({"title": _safe(f"{result.name or ''}{year}政府信息公开工作年度报告汇总表"),
+                           "author": "gxsheet", "created": FIXED_TIME})
+        fm = _Formats(wb)
+        _write_summary(wb, fm, result, first_problem)
+        _write_problems(wb, fm, result, problem_rows)
+    finally:
+        wb.close()
+
+
 def write_merge(result: MergeResult, path: str | Path, *, lang: str = "zh") -> Path:
     """Write the county workbook to ``path`` atomically (check_output first: this does not)."""
     from gxsheet.core.atomic import write_with
 
     t0 = time.perf_counter()
-    wb = build_workbook(result, lang=lang)
-    out = write_with(path, wb.save)
+    out = write_with(path, lambda tmp: write_county_workbook(result, tmp, lang=lang))
     result.timings["write"] = time.perf_counter() - t0
     return out
 

@@ -10,7 +10,7 @@ The reader is split by what each part does, and each module imports only those b
   the per-sheet limits - and the tree and streaming walkers that feed them;
 * :mod:`gxsheet.xlsx.plain`: the fast path for worksheet parts in the plain shape;
 * :mod:`gxsheet.xlsx.workbook`: the workbook level and the public API (it re-exports the public
-  names defined here, so callers and :mod:`gxsheet.render.xlsx_writer` import them from there).
+  names defined here, so callers import them from there).
 
 Nothing here reads a package; it imports nothing from gxsheet.
 """
