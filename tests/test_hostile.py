@@ -793,3 +793,110 @@ def test_large_text_file_is_answered_quickly(tmp_path):
     )
     run = cli("validate", path)
     assert run.code == 2 and run.seconds < TIME_LIMIT, run.seconds
+
+
+# =========================================================================== XML from other parsers
+
+
+def _docx_with_part(path: Path, part: str, transform) -> Path:
+    """A real Word report (python-docx) whose ``part`` is replaced by ``transform(its bytes)``."""
+    from docx import Document
+
+    buf = io.BytesIO()
+    doc = Document()
+    doc.add_paragraph("一、总体情况")
+    doc.save(buf)
+    src = zipfile.ZipFile(buf)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            z.writestr(info.filename, transform(data) if info.filename == part else data)
+    path.write_bytes(out.getvalue())
+    return path
+
+
+def _understate(path: Path, part: str, declared: int) -> Path:
+    """Make ``part``'s headers declare ``declared`` bytes, with a CRC forged for that cut: what a
+    reader that trusts the headers (python-docx through ``ZipFile.read``) inflates in one call."""
+    import struct
+    import zlib
+
+    data = bytearray(path.read_bytes())
+    zf = zipfile.ZipFile(io.BytesIO(bytes(data)))
+    info = zf.getinfo(part)
+    crc = zlib.crc32(zf.read(part)[:declared])
+    struct.pack_into("<II", data, info.header_offset + 14, crc, info.compress_size)
+    struct.pack_into("<I", data, info.header_offset + 22, declared)
+    pos = data.find(b"PK\x01\x02")
+    while pos != -1:  # the central directory entry of the same part
+        n = struct.unpack_from("<H", data, pos + 28)[0]
+        if bytes(data[pos + 46:pos + 46 + n]) == part.encode():
+            struct.pack_into("<I", data, pos + 16, crc)
+            struct.pack_into("<I", data, pos + 24, declared)
+        pos = data.find(b"PK\x01\x02", pos + 4)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_word_document_with_an_understated_part_is_refused_before_python_docx(tmp_path):
+    """40 MB of styles behind a header that declares 64 KB: refused as a bomb, in bounded memory."""
+    part = "word/styles.xml"
+    path = _docx_with_part(tmp_path / "bomb.docx", part,
+                           lambda x: x.replace(b"?>", b"?><!--" + b" " * (40 * 1024 * 1024) + b"-->", 1))
+    _understate(path, part, 64 * 1024)
+    tracemalloc.start()
+    try:
+        with pytest.raises(LoadError) as err:
+            read_any(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert err.value.kind == "zip-bomb" and part in err.value.message_zh and "Excel" not in err.value.message_zh
+    assert peak < 20 * 1024 * 1024  # python-docx would have inflated all 40 MB at once
+
+
+def test_word_document_with_a_doctype_is_refused(tmp_path):
+    path = _docx_with_part(tmp_path / "dtd.docx", "word/document.xml",
+                           lambda x: x.replace(b"?>", b'?><!DOCTYPE w:document [<!ENTITY a "aaaa">]>', 1))
+    with pytest.raises(LoadError) as err:
+        read_any(path)
+    assert err.value.kind == "xml-entities" and "word/document.xml" in err.value.message_zh
+    assert "Word" in err.value.message_zh and "Excel" not in err.value.message_zh
+
+
+def test_openpyxl_parses_worksheets_through_defusedxml(tmp_path):
+    """Why defusedxml is a dependency though gxsheet never imports it: openpyxl (``--annotate``, which
+    reopens a submitted workbook after our loader vetted it) parses worksheets with defusedxml when
+    it is installed, so a file swapped in between, or any later openpyxl read, meets a second guard."""
+    import openpyxl.xml.functions
+    from defusedxml import EntitiesForbidden
+    from openpyxl import Workbook, load_workbook
+
+    assert openpyxl.xml.functions.iterparse.__module__.startswith("defusedxml")
+    buf = io.BytesIO()
+    Workbook().save(buf)
+    src = zipfile.ZipFile(buf)
+    path = tmp_path / "entities.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = b'<!DOCTYPE worksheet [<!ENTITY a "aaaa">]>' + data  # openpyxl writes no declaration
+            z.writestr(info.filename, data)
+    with pytest.raises(ValueError) as refused:  # openpyxl wraps the parser's refusal
+        load_workbook(path)
+    assert isinstance(refused.value.__cause__ or refused.value.__context__, EntitiesForbidden)
+    with pytest.raises(LoadError) as err:  # and our loader refuses it before openpyxl ever could see it
+        read_any(path)
+    assert err.value.kind == "xml-entities"
+
+
+def test_web_page_entities_are_never_expanded():
+    """lxml's HTML parser defines no entities from a DOCTYPE: a 'billion laughs' page stays small text."""
+    from gxsheet.read.html import html_blocks
+
+    laughs = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10 if i else "哈" * 10}">' for i in range(10))
+    blocks = html_blocks(f"<!DOCTYPE html [{laughs}]><html><body><p>一、总体情况&l9;</p></body></html>")
+    text = "".join(getattr(b, "text", "") for b in blocks)
+    assert "一、总体情况" in text and len(text) < 100

@@ -8,8 +8,10 @@ the collapsed shape the shared core expects — the same shape a text export of 
 so the official form's merged headers need no special casing. Locations are given as a person
 sees them in Word: 表格2 第5行第3列 (the column counted on the grid), paragraphs as 第12段.
 
-The package is vetted before python-docx opens it (size, member count, declared sizes and
-compression ratios), and python-docx parses XML without resolving entities.
+The package is vetted before python-docx opens it: size, member count, declared sizes and
+compression ratios, then every part inflated once in bounded steps by the workbook loader (exact
+declared size, CRC, no DOCTYPE) — python-docx inflates a part in one call and would believe an
+understated size. python-docx itself parses XML without resolving entities.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from gxsheet.core.errors import LoadError
 from gxsheet.core.limits import DEFAULT_LIMITS, Limits
 from gxsheet.core.record import Record
 from gxsheet.read.blocks import Block, Cell, Imported, Para, TableBlock, import_blocks
+from gxsheet.xlsx.loader import verify_package
 
 __all__ = ["docx_blocks", "import_docx", "read_docx"]
 
@@ -61,6 +64,28 @@ def _vet(path: Path, limits: Limits) -> None:
     except zipfile.BadZipFile as e:
         raise LoadError(source, "corrupt-zip", f"{source}：Word 文档已损坏（{e}），请在 Word/WPS 中打开后重新另存为 .docx。",
                         f"{source}: the Word document is damaged ({e}); open it in Word/WPS and save it again as .docx.") from None
+    try:  # the sizes above are only declared: inflate every part once, in bounded steps, before python-docx does
+        verify_package(path, limits)
+    except LoadError as e:
+        raise _reworded(source, e) from None
+
+
+def _reworded(source: str, e: LoadError) -> LoadError:
+    """The loader's refusal in a Word document's terms (its own wording speaks of Excel and .xlsx)."""
+    d = e.detail
+    if e.kind == "xml-entities":
+        return LoadError(source, e.kind,
+                         f"{source}：Word 文档内含 XML 实体声明（DOCTYPE，位于 {d}），Word 不会生成这种内容，出于安全考虑已拒绝读取；"
+                         "请在 Word/WPS 中另存为新的 .docx 后再导入。",
+                         f"{source}: the Word document contains an XML DOCTYPE/entity declaration (in {d}), which Word "
+                         "never writes, so it was refused for safety; save it as a new .docx in Word/WPS and import again.", d)
+    if e.kind == "zip-bomb":
+        return LoadError(source, e.kind, f"{source}：文件内部数据解压后异常膨胀（{d}），已拒绝读取。",
+                         f"{source}: the file inflates abnormally ({d}); refused.", d)
+    if e.kind == "corrupt-zip":
+        return LoadError(source, e.kind, f"{source}：Word 文档已损坏（{d}），请在 Word/WPS 中打开后重新另存为 .docx。",
+                         f"{source}: the Word document is damaged ({d}); open it in Word/WPS and save it again as .docx.", d)
+    return e
 
 
 def _para_text(p) -> str:

@@ -54,6 +54,7 @@ __all__ = [
     "one_line",
     "open_package",
     "sniff",
+    "verify_package",
 ]
 
 
@@ -684,6 +685,32 @@ def open_package(path: str | os.PathLike[str], limits: Limits | None = None) -> 
         f.close()
         raise
     return Package(spath, kind, workbook, limits, zf, f, kept)
+
+
+def verify_package(path: str | os.PathLike[str], limits: Limits | None = None) -> None:
+    """Vet any zip-based Office file (a Word document) as :func:`open_package` vets a workbook.
+
+    For readers that hand the file to a library trusting its headers: python-docx inflates each
+    part with ``ZipFile.read``, in one call, so a part whose header understates its size (CRC
+    forged for the cut) would expand to gigabytes there. Here every member is checked from the
+    central directory, then inflated once in bounded steps: exact declared size, CRC, and no
+    DOCTYPE in any part (Word never writes one). Raises :class:`LoadError` with the workbook
+    wording; the caller rewords it for its format.
+    """
+    limits = limits or DEFAULT_LIMITS
+    spath = os.fspath(path)
+    f, size = _open_regular(spath)
+    try:
+        _check_central_directory(f, size, limits, spath)
+        try:
+            zf = zipfile.ZipFile(f)
+        except _ZIP_OPEN_ERRORS as exc:
+            raise _error(spath, "corrupt-zip", str(exc) or type(exc).__name__) from None
+        with zf:
+            _vet_members(zf, limits, spath)
+            _verify_members(f, zf, size, spath)
+    finally:
+        f.close()
 
 
 def _vet_members(zf: zipfile.ZipFile, limits: Limits, path: str) -> None:
