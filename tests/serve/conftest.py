@@ -153,13 +153,17 @@ def start_server(root: Path, *args: str, log_name: str = "server.log") -> Server
         time.sleep(0.1)
 
 
-def workbook(tmp: Path, name: str, unit: str, *, broken: bool = False, seed: int = 0, year: int = YEAR) -> Path:
-    """A filled 2021-edition report for ``unit``; ``broken`` puts text and a negative number in 表二."""
+def workbook(tmp: Path, name: str, unit: str, *, broken: bool = False, seed: int = 0, year: int = YEAR,
+             period: bool = True) -> Path:
+    """A filled 2021-edition report for ``unit``; ``broken`` puts text and a negative number in 表二,
+    ``period=False`` leaves the sample's 统计期限 (another year's: a warning)."""
     from gxsheet.core.spec import load_spec
 
     keys = list(load_spec("2021").cells)
     values = {keys[0]: "无", keys[3]: -5} if broken else {}
-    meta = {"unit_name": unit, "year": year, "period_start": dt.date(year, 1, 1), "period_end": dt.date(year, 12, 31)}
+    meta: dict[str, object] = {"unit_name": unit, "year": year}
+    if period:
+        meta.update(period_start=dt.date(year, 1, 1), period_end=dt.date(year, 12, 31))
     return write_sample(tmp / name, "2021", seed=seed, values=values, meta=meta)
 
 
