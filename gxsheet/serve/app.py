@@ -311,7 +311,9 @@ class Collection:
         return HTMLResponse(self.env.get_template(name).render(**context), status_code=status)
 
     def denied(self, status: int) -> HTMLResponse:
-        return self.page("denied.html", status=status, wrong_kind=status == 403, missing=False)
+        """The page for 401 (unknown or revoked link), 403 (the other kind of link), 404 (not this unit's), 503."""
+        return self.page("denied.html", status=status, wrong_kind=status == 403, missing=status == 404,
+                         failed=status == 503)
 
     def status_rows(self) -> list[dict[str, Any]]:
         """Every unit (not the county) with its latest upload and status, in the county's order."""
@@ -396,7 +398,7 @@ def create_app(settings: Settings) -> Starlette:
         if "sub_id" in request.path_params:
             shown = next((s for s in subs if s.id == request.path_params["sub_id"]), None)
             if shown is None:
-                return C.page("denied.html", status=404, wrong_kind=False, missing=True)
+                return C.denied(404)
         return C.page("unit.html", unit=unit, token=request.path_params["token"], subs=subs,
                       view=_view(shown, unit, C.year), edition=C.edition,
                       max_mb=round(settings.max_upload / 1024 / 1024))
@@ -421,7 +423,11 @@ def create_app(settings: Settings) -> Starlette:
         unit, denied = await C.unit_from(request.path_params["token"], "unit")
         if unit is None:
             return C.denied(denied)
-        path = await C.template(unit)
+        try:
+            path = await C.template(unit)
+        except (Busy, JobFailed, JobTimeout) as e:
+            LOG.warning("template failed: %s", type(e).__name__)
+            return C.denied(503)
         return FileResponse(path, media_type=XLSX, headers={
             "content-disposition": _attachment(f"{unit.name}-{C.year}年度政府信息公开工作年度报告.xlsx")})
 
@@ -434,7 +440,7 @@ def create_app(settings: Settings) -> Starlette:
 
     def _annotated_response(sub: Submission | None) -> Response:
         if sub is None or not sub.annotated:
-            return C.page("denied.html", status=404, wrong_kind=False, missing=True)
+            return C.denied(404)
         stem = Path(sub.filename).stem or "年报"
         return FileResponse(C.store.annotated_path(sub.sha256), media_type=XLSX,
                             headers={"content-disposition": _attachment(f"{stem}.校验.xlsx")})
@@ -456,7 +462,7 @@ def create_app(settings: Settings) -> Starlette:
         units: list[Unit] = await C.db(C.store.units)
         unit = next((u for u in units if u.id == request.path_params["unit_id"] and not u.is_county), None)
         if unit is None:
-            return C.page("denied.html", status=404, wrong_kind=False, missing=True)
+            return C.denied(404)
         subs = await C.db(C.store.submissions, unit)
         return C.page("county_unit.html", token=request.path_params["token"], unit=unit, subs=subs,
                       view=_view(subs[0] if subs else None, unit, C.year))
@@ -467,7 +473,7 @@ def create_app(settings: Settings) -> Starlette:
             return C.denied(denied)
         sub: Submission | None = await C.db(C.store.get_submission, request.path_params["sub_id"])
         if sub is None:
-            return C.page("denied.html", status=404, wrong_kind=False, missing=True)
+            return C.denied(404)
         return FileResponse(C.store.blob_path(sub.sha256, sub.suffix), media_type="application/octet-stream",
                             headers={"content-disposition": _attachment(sub.filename)})
 
@@ -483,8 +489,12 @@ def create_app(settings: Settings) -> Starlette:
         if county is None:
             return C.denied(denied)
         if request.path_params["what"] not in ("merge", "report"):
-            return C.page("denied.html", status=404, wrong_kind=False, missing=True)
-        paths = await C.merge()
+            return C.denied(404)
+        try:
+            paths = await C.merge()
+        except (Busy, JobFailed, JobTimeout) as e:
+            LOG.warning("merge failed: %s", type(e).__name__)
+            return C.denied(503)
         if paths is None:
             return RedirectResponse(f"/c/{token}?empty=1", status_code=303)
         return _merge_response(paths, request.path_params["what"])
@@ -555,7 +565,12 @@ def create_app(settings: Settings) -> Starlette:
             return error
         if request.path_params["what"] not in ("merge", "report"):
             return _api_error(404, "not-found", "没有这个下载。", "no such download.", lang)
-        paths = await C.merge()
+        try:
+            paths = await C.merge()
+        except (Busy, JobFailed, JobTimeout) as e:
+            LOG.warning("merge failed: %s", type(e).__name__)
+            return _api_error(503, "merge-failed", "汇总失败（服务器忙或汇总超时），请稍后再试。",
+                              "the merge failed (server busy or timed out); try again later.", lang)
         if paths is None:
             return _api_error(409, "nothing-to-merge", "还没有可汇总的工作簿：没有单位上传过可读取的年报。",
                               "nothing to merge yet: no unit has uploaded a readable report.", lang)

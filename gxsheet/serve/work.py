@@ -32,16 +32,22 @@ LANGS = ("zh", "en")
 
 
 def warm() -> None:
-    """Import the readers and the validator and build the schemas once per worker, before any upload."""
-    from gxsheet.check.tables import schema_for
-    from gxsheet.core.layout import workbook_layout
-    from gxsheet.core.spec import editions, load_spec
-    from gxsheet.read import registry, workbook  # noqa: F401 - imported for their cost
-    from gxsheet.render import annotate  # noqa: F401
+    """Check each edition's blank template once per worker, before any upload.
+
+    The first validation in a process builds the schemas and fills every cache on the way (~0.5 s);
+    paid here, at worker start, it is not charged to a town's upload or counted against its timeout.
+    """
+    from gxsheet.check.validate import validate_record
+    from gxsheet.core.spec import editions
+    from gxsheet.read.registry import read_any
+    from gxsheet.render import annotate  # noqa: F401 - imported for its cost
+    from gxsheet.render.samples import template_path
 
     for e in editions():
-        workbook_layout(load_spec(e))
-        schema_for(e)
+        try:
+            validate_record(read_any(template_path(e)))
+        except LoadError:
+            pass
 
 
 def _renamed(entry: dict[str, Any], stored: str, name: str) -> dict[str, Any]:
@@ -55,7 +61,9 @@ def check_upload(stored: str, name: str, annotated: str | None, limits: Limits |
     """Read, validate and (for a workbook) mark one stored upload.
 
     Returns ``{"entries": {lang: file entry of validate --json}, "annotated": bool}``; the marked
-    copy is written to ``annotated`` (atomically, once: its name is the upload's hash).
+    copy is written to ``annotated`` (atomically, once: its name is the upload's hash) when there is
+    something to mark. Marking is done here, not on download, because it is the step a crafted file
+    can make slow, and here it is inside the timeout.
     """
     from gxsheet.check.validate import validate_record
     from gxsheet.read.registry import WORKBOOK_KINDS, read_any
@@ -75,7 +83,7 @@ def check_upload(stored: str, name: str, annotated: str | None, limits: Limits |
     entries = {lang: _renamed(file_entry(name, record=record, findings=findings, lang=lang), stored, name)
                for lang in LANGS}
     marked = False
-    if annotated and record.kind in WORKBOOK_KINDS:
+    if annotated and record.kind in WORKBOOK_KINDS and findings:  # nothing to mark in a report that passed
         out = Path(annotated)
         if out.exists():
             marked = True
