@@ -31,8 +31,7 @@ _HEADER_WORDS = ("名称", "单位", "name")
 
 def levels(edition: str) -> tuple[str, ...]:
     """The 单位层级 choices of an edition (from the spec, like the template's drop-down)."""
-    field = next(f for f in load_spec(edition).metadata if f.key == "level")
-    return tuple(field.choices)
+    return tuple(load_spec(edition).meta_field("level").choices)
 
 
 def _decode(data: bytes) -> str:

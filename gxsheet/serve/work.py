@@ -102,10 +102,17 @@ def check_upload(stored: str, name: str, annotated: str | None, limits: Limits |
     return {"entries": entries, "annotated": marked}
 
 
-def make_template(edition: str, out: str, meta: dict[str, object]) -> str:
-    """The edition's standard template with the unit's 单位名称/层级/年度 typed in (``fill_workbook``)."""
+def make_template(edition: str, out: str, roles: dict[str, object]) -> str:
+    """The edition's standard template with the unit's 单位名称/层级/年度 typed in (``fill_workbook``).
+
+    ``roles`` names metadata by role (``unit_name``, ``level``, ``year``); the spec says which field
+    of this edition holds each.
+    """
+    from gxsheet.core.spec import load_spec
     from gxsheet.render.samples import fill_workbook, template_path
 
+    spec = load_spec(edition)
+    meta = {spec.meta_key(role): value for role, value in roles.items()}
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_with(path, lambda tmp: fill_workbook(template_path(edition), tmp, {}, meta))
