@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["is_loopback", "log_config", "serve"]
+__all__ = ["is_loopback", "lan_warning", "log_config", "serve"]
 
 
 def is_loopback(host: str) -> bool:
@@ -24,6 +24,17 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def lan_warning(host: str, tls: bool, lang: str = "zh") -> str | None:
+    """The one line printed when links would travel unencrypted over a network, else None."""
+    if is_loopback(host) or tls:
+        return None
+    if lang == "en":
+        return ("warning: serving plain HTTP on a network address: links and files can be read off the network; "
+                "add --certfile/--keyfile for HTTPS.")
+    return ("警告：正以未加密的 HTTP 在局域网地址上提供服务，同一网络中的人可能截获上传链接和文件；"
+            "建议加 --certfile/--keyfile 启用 HTTPS。")
 
 
 def log_config() -> dict[str, Any]:
@@ -65,11 +76,9 @@ def serve(root: str | Path, *, host: str = "127.0.0.1", port: int = 8000, certfi
     scheme = "https" if tls else "http"
     shown = f"[{host}]" if ":" in host else host
     en = lang == "en"
-    if not is_loopback(host) and not tls:
-        print("警告：正以未加密的 HTTP 在局域网地址上提供服务，同一网络中的人可能截获上传链接和文件；"
-              "建议加 --certfile/--keyfile 启用 HTTPS。" if not en else
-              "warning: serving plain HTTP on a network address: links and files can be read off the network; "
-              "add --certfile/--keyfile for HTTPS.", file=sys.stderr)
+    warning = lan_warning(host, tls, lang)
+    if warning:
+        print(warning, file=sys.stderr)
     print(f"gxsheet serve：{county} {year}年度年报收集，地址 {scheme}://{shown}:{port}/（数据文件夹 {root}）；"
           "各单位链接见数据文件夹中的 上传链接.xlsx；按 Ctrl+C 停止。" if not en else
           f"gxsheet serve: collecting {county}'s {year} reports at {scheme}://{shown}:{port}/ (data folder {root}); "

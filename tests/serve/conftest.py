@@ -130,8 +130,9 @@ class Server:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
 
-def start_server(root: Path, *args: str, log_name: str = "server.log") -> Server:
-    """Start ``gxsheet serve run ROOT`` on a free loopback port and wait (bounded) until it answers."""
+def start_server(root: Path, *args: str, log_name: str = "server.log", tls: bool = False) -> Server:
+    """Start ``gxsheet serve run ROOT`` on a free loopback port and wait (bounded) until it answers
+    (with ``tls``, until its port accepts connections: the test then speaks HTTPS itself)."""
     port = free_port()
     log = root.parent / f"{root.name}-{log_name}"
     with open(log, "ab") as out:
@@ -143,9 +144,12 @@ def start_server(root: Path, *args: str, log_name: str = "server.log") -> Server
         if proc.poll() is not None:
             raise AssertionError(f"server exited ({proc.returncode}):\n{server.log_text()}")
         try:
+            if tls:
+                socket.create_connection(("127.0.0.1", port), timeout=2.0).close()
+                return server
             if server.http.request("GET", server.url("/"), timeout=2.0).status == 200:
                 return server
-        except urllib3.exceptions.HTTPError:
+        except (urllib3.exceptions.HTTPError, OSError):
             pass
         if time.monotonic() > deadline:
             server.stop()

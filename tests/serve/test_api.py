@@ -252,10 +252,54 @@ def test_init_reads_a_spreadsheet_and_gbk_text(tmp_path):
 
 @pytest.mark.parametrize("host,loopback", [("127.0.0.1", True), ("localhost", True), ("::1", True),
                                            ("0.0.0.0", False), ("192.168.1.10", False)])
-def test_lan_addresses_are_not_loopback(host, loopback):
-    from gxsheet.serve.server import is_loopback
+def test_a_lan_address_without_tls_gets_a_warning(host, loopback):
+    from gxsheet.serve.server import is_loopback, lan_warning
 
     assert is_loopback(host) is loopback
+    assert (lan_warning(host, tls=False) is None) is loopback
+    assert lan_warning(host, tls=True) is None
+    if not loopback:
+        assert "HTTPS" in lan_warning(host, tls=False) and "\n" not in lan_warning(host, tls=False)
+
+
+def test_https_with_certfile_and_keyfile(tmp_path):
+    """``--certfile/--keyfile``: the same pages over TLS (a self-signed certificate made here)."""
+    import datetime as dt
+    import ipaddress
+    import ssl
+
+    from conftest import make_collection, start_server
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    certfile, keyfile = tmp_path / "cert.pem", tmp_path / "key.pem"
+    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    keyfile.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    col = make_collection(tmp_path / "tls")
+    server = start_server(col.root, "--jobs", "1", "--certfile", str(certfile), "--keyfile", str(keyfile), tls=True)
+    try:
+        ctx = ssl.create_default_context(cafile=str(certfile))
+        import urllib3
+
+        with urllib3.PoolManager(ssl_context=ctx, retries=False, timeout=60) as https:
+            r = https.request("GET", f"https://127.0.0.1:{server.port}/u/{col.token('城关镇')}")
+            assert r.status == 200 and "城关镇" in r.data.decode("utf-8")
+            assert r.headers["Referrer-Policy"] == "no-referrer"
+        assert "https://127.0.0.1" in server.log_text() and "警告" not in server.log_text()
+    finally:
+        server.stop()
 
 
 def _count_submissions(root) -> int:
