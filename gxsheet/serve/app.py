@@ -292,7 +292,14 @@ class Collection:
                                                  timeout=self.settings.merge_timeout, key="merge")
                 if not summary.get("merged"):
                     return None
+                await self.db(self._prune, {merge_out.name, report_out.name})
         return merge_out, report_out
+
+    def _prune(self, keep: set[str]) -> None:
+        """Drop merges of earlier states (they are derived: made again from the uploads when asked)."""
+        for p in self.store.cache.glob("*.xlsx"):
+            if p.name.startswith(("merge-", "report-")) and p.name not in keep:
+                p.unlink(missing_ok=True)
 
     async def template(self, unit: Unit) -> Path:
         edition, year = self.edition, self.year

@@ -55,7 +55,7 @@ class Workers:
 
     def __init__(self, jobs: int | None = None, *, max_waiting: int | None = None) -> None:
         self.jobs = jobs or default_jobs()
-        self.max_waiting = max_waiting if max_waiting is not None else 16 * self.jobs
+        self.max_waiting = max_waiting if max_waiting is not None else 50 * self.jobs  # a waiting job is a stored file and a coroutine
         self._pool: ProcessPool | None = None
         self._locks: dict[Hashable, asyncio.Lock] = {}
         self._waiting = 0

@@ -184,6 +184,14 @@ def test_uploads_are_kept_by_content_and_never_overwritten(server: Server, colle
         rows = con.execute("SELECT sha256, filename, status FROM submissions WHERE id IN (?, ?)", ids).fetchall()
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert sorted(rows) == [(sha, "第0次.xlsx", "ok"), (sha, "第1次.xlsx", "ok")]
+    # a name that looks like a path is only a name: the file is stored by its hash, nowhere else
+    evil = data + b"\0"  # other content, so a new stored file
+    r = server.upload(f"/u/{token}/upload", "../../上级目录/evil.xlsx", evil, headers={"Accept": "application/json"})
+    assert r.status == 200
+    evil_sha = hashlib.sha256(evil).hexdigest()
+    assert (collection.root / "uploads" / evil_sha[:2] / f"{evil_sha}.xlsx").read_bytes() == evil
+    assert not (collection.root.parent / "上级目录").exists() and not list(collection.root.parent.rglob("evil.xlsx"))
+    assert "evil.xlsx" in server.get(_json(r)["page"]).data.decode("utf-8")
 
 
 def test_links_are_revoked_and_reissued(server: Server, collection, tmp_path):
