@@ -254,7 +254,7 @@ class Collection:
                               "请在 Excel/WPS 中打开后另存为新的 .xlsx 再上传。",
                               f"{sub.filename}: reading and checking took longer than {self.settings.timeout:.0f} s and was "
                               "stopped; open it in Excel/WPS, save it as a new .xlsx and upload again.")
-        except (JobFailed, Busy) as e:
+        except JobFailed as e:
             LOG.warning("checking upload %d failed: %s", sub.id, e)
             entries = _failed(sub.filename, "internal",
                               f"{sub.filename}：检查时发生内部错误，请稍后重新上传；如仍出错请联系管理员。",
@@ -267,7 +267,9 @@ class Collection:
 
     # ------------------------------------------------------------------ merge
     async def merge(self) -> tuple[Path, Path] | None:
-        """(merge.xlsx, report.xlsx) of each unit's latest upload, cached by what went in; None when nothing to merge."""
+        """(merge.xlsx, report.xlsx) of each unit's latest upload, cached by what went in; None when nothing to merge.
+
+        Raises Busy, JobTimeout or JobFailed when it cannot be made now."""
         units: list[Unit] = await self.db(self.store.units)
         latest: dict[int, Submission] = await self.db(self.store.latest)
         items = []
@@ -287,6 +289,7 @@ class Collection:
         report_out = self.store.cache / f"report-{key}.xlsx"
         async with self._merge_lock:
             if not (merge_out.exists() and report_out.exists()):
+                self.workers.check_capacity()
                 summary = await self.workers.run(work.make_merge, items, str(self.store.tmp), str(merge_out),
                                                  str(report_out), year=year, name=county,
                                                  timeout=self.settings.merge_timeout, key="merge")
@@ -307,6 +310,7 @@ class Collection:
         key = hashlib.sha256(json.dumps([__version__, edition, meta], ensure_ascii=False).encode()).hexdigest()[:32]
         out = self.store.cache / f"template-{key}.xlsx"
         if not out.exists():
+            self.workers.check_capacity()
             await self.workers.run(work.make_template, edition, str(out), meta, timeout=self.settings.timeout,
                                    key=("template", unit.id))
         return out

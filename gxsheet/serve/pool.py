@@ -76,7 +76,7 @@ class Workers:
         return self._waiting
 
     def check_capacity(self) -> None:
-        """Raise Busy when no more work should be accepted now."""
+        """Raise Busy when no more work should be accepted now (asked before an upload is received)."""
         if self._waiting >= self.max_waiting:
             raise Busy()
 
@@ -85,8 +85,7 @@ class Workers:
         """Run ``fn(*args, **kwargs)`` in a worker; JobTimeout past ``timeout`` seconds, JobFailed if it died or raised."""
         if self._pool is None:
             raise RuntimeError("Workers.start() was not called")
-        self.check_capacity()
-        self._waiting += 1
+        self._waiting += 1  # admission (check_capacity) is the caller's: a stored upload is always checked
         try:
             lock = self._locks.setdefault(key, asyncio.Lock()) if key is not None else None
             if lock is not None:
