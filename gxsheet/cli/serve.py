@@ -1,7 +1,7 @@
 """``gxsheet serve init|run|link``: a county's collection page, where towns upload and see their findings.
 
     gxsheet serve init DIR --county NAME --year YEAR --units UNITS.txt|.xlsx [--edition 2019|2021] [--url BASE]
-    gxsheet serve run DIR [--host 127.0.0.1] [--port 8000] [--certfile F --keyfile F]
+    gxsheet serve run DIR [--host 127.0.0.1] [--port 8000] [--certfile F --keyfile F] [--limit NAME=VALUE]
     gxsheet serve link DIR UNIT [--revoke]
 
 The web application is :mod:`gxsheet.serve` (optional dependencies: ``pip install "gxsheet[serve]"``);
@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
+from gxsheet.cli.config import add_options, limits_of
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -51,8 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--jobs", type=int, metavar="N", help="同时检查的文件数（默认 CPU 数，至少 2）/ worker processes")
     r.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
                    help="单个文件读取和检查的时限（默认 60 秒）/ time limit per uploaded file")
-    r.add_argument("--max-upload-mb", type=float, metavar="MB", help="上传文件大小上限（默认 20 MB）/ upload size cap")
     r.add_argument("--lang", choices=("zh", "en"), default="zh")
+    add_options(r)  # --config / --limit: the same reading limits as validate and merge (max_file_mb caps uploads)
     r.set_defaults(func=run_server)
 
     k = verbs.add_parser("link", help="收回并重发某个单位的链接 / revoke and reissue a unit's link",
@@ -113,6 +115,7 @@ def _links_title(county: str, year: int) -> str:
 
 
 def run_server(args: argparse.Namespace) -> int:
+    limits = limits_of(args)  # a bad --limit or config file: one line (ConfigError), before anything starts
     try:
         from gxsheet.serve.server import serve
         from gxsheet.serve.store import StoreError
@@ -130,7 +133,7 @@ def run_server(args: argparse.Namespace) -> int:
         return 2
     try:
         return serve(args.dir, host=args.host, port=args.port, certfile=args.certfile, keyfile=args.keyfile,
-                     jobs=args.jobs, timeout=args.timeout, max_upload_mb=args.max_upload_mb, lang=args.lang)
+                     jobs=args.jobs, timeout=args.timeout, limits=limits, lang=args.lang)
     except StoreError as e:
         return _say(e, args.lang)
 

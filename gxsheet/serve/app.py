@@ -291,7 +291,7 @@ class Collection:
             if not (merge_out.exists() and report_out.exists()):
                 self.workers.check_capacity()
                 summary = await self.workers.run(work.make_merge, items, str(self.store.tmp), str(merge_out),
-                                                 str(report_out), year=year, name=county,
+                                                 str(report_out), year=year, name=county, limits=self.settings.limits,
                                                  timeout=self.settings.merge_timeout, key="merge")
                 if not summary.get("merged"):
                     return None

@@ -12,7 +12,10 @@ from __future__ import annotations
 import ipaddress
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gxsheet.core.limits import Limits
 
 __all__ = ["is_loopback", "lan_warning", "log_config", "serve"]
 
@@ -56,22 +59,18 @@ def log_config() -> dict[str, Any]:
 
 def serve(root: str | Path, *, host: str = "127.0.0.1", port: int = 8000, certfile: str | None = None,
           keyfile: str | None = None, jobs: int | None = None, timeout: float = 60.0,
-          max_upload_mb: float | None = None, lang: str = "zh") -> int:
+          limits: Limits | None = None, lang: str = "zh") -> int:
     """Serve the collection in ``root`` until stopped (Ctrl+C / SIGTERM)."""
     import uvicorn
 
-    from gxsheet.core.limits import DEFAULT_LIMITS, MB
+    from gxsheet.core.limits import DEFAULT_LIMITS
     from gxsheet.serve.app import Settings, create_app
     from gxsheet.serve.store import Store
 
     store = Store.open(root)  # fails here, in one line, when the folder is not a collection
     county, year = store.county, store.year
     store.close()
-    limits = DEFAULT_LIMITS
-    if max_upload_mb is not None:
-        from dataclasses import replace
-
-        limits = replace(DEFAULT_LIMITS, max_file_bytes=int(max_upload_mb * MB))
+    limits = limits or DEFAULT_LIMITS
     tls = bool(certfile and keyfile)
     scheme = "https" if tls else "http"
     shown = f"[{host}]" if ":" in host else host

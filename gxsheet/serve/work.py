@@ -120,7 +120,7 @@ def make_template(edition: str, out: str, roles: dict[str, object]) -> str:
 
 
 def make_merge(items: Sequence[tuple[str, str, float]], workdir: str, merge_out: str, report_out: str, *,
-               year: int, name: str) -> dict[str, Any]:
+               year: int, name: str, limits: Limits | None = None) -> dict[str, Any]:
     """The county merge of ``items`` ((stored file, name in the merge, upload time) each).
 
     The files are copied under their merge names into a private folder (the stored copies are never
@@ -136,7 +136,7 @@ def make_merge(items: Sequence[tuple[str, str, float]], workdir: str, merge_out:
             dest = folder / shown
             shutil.copyfile(stored, dest)
             os.utime(dest, (mtime, mtime))
-        result = merge_paths([folder], year=year, name=name, jobs=1)
+        result = merge_paths([folder], year=year, name=name, jobs=1, limits=limits)
         if not result.entries:
             return {"merged": 0, "unreadable": len(result.unreadable)}
         write_merge(result, merge_out)

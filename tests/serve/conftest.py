@@ -178,6 +178,6 @@ def collection(tmp_path_factory) -> Collection:
 
 @pytest.fixture(scope="module")
 def server(collection) -> Server:
-    s = start_server(collection.root, "--max-upload-mb", "1")
+    s = start_server(collection.root, "--limit", "max_file_mb=1")
     yield s
     s.stop()
