@@ -16,7 +16,7 @@ import sys
 from gxsheet import __version__
 
 #: command modules, in the order ``--help`` lists them
-COMMANDS = ("validate", "template", "export", "import_", "merge", "config", "addin")
+COMMANDS = ("validate", "template", "export", "import_", "merge", "config", "serve", "addin")
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 

@@ -17,8 +17,7 @@ from gxsheet.cli.config import add_options, limits_of
 from gxsheet.core.errors import LoadError
 from gxsheet.core.findings import SEVERITY_ZH, Finding, summary
 from gxsheet.core.record import Record
-
-SCHEMA_VERSION = 1
+from gxsheet.render.findings_report import display_rows, file_entry, findings_document
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -73,39 +72,13 @@ def run(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- output
 def file_report(r: dict[str, Any], lang: str) -> dict[str, Any]:
     """One file's entry in the JSON report (shape: schemas/findings.schema.json)."""
-    path: Path = r["path"]
     if "error" in r:
-        e: LoadError = r["error"]
-        return {"file": str(path), "status": "unreadable",
-                "error": {"kind": e.kind, "message": e.message_en if lang == "en" else e.message_zh}}
-    rec: Record = r["record"]
-    fs: list[Finding] = r["findings"]
-    errors, warnings = summary(fs)
-    return {
-        "file": str(path), "status": "errors" if errors else ("warnings" if warnings else "ok"),
-        "kind": rec.kind, "edition": rec.edition,
-        "unit_name": rec.role("unit_name"), "year": rec.role("year"),
-        "errors": errors, "warnings": warnings,
-        "findings": [_finding_json(f, lang) for f in fs],
-    }
-
-
-def _finding_json(f: Finding, lang: str) -> dict[str, Any]:
-    return {"rule": f.rule, "severity": f.severity, "sheet": f.sheet, "cells": f.cells, "keys": f.keys,
-            "message": f.message(lang), "message_zh": f.message_zh, "message_en": f.message_en,
-            "numbers": f.to_json()["numbers"]}
+        return file_entry(str(r["path"]), error=r["error"], lang=lang)
+    return file_entry(str(r["path"]), record=r["record"], findings=r["findings"], lang=lang)
 
 
 def _print_json(results: list[dict[str, Any]], lang: str) -> None:
-    files = [file_report(r, lang) for r in results]
-    doc = {"gxsheet": SCHEMA_VERSION, "files": files, "summary": {
-        "files": len(files),
-        "ok": sum(1 for f in files if f["status"] in ("ok", "warnings")),
-        "with_errors": sum(1 for f in files if f["status"] == "errors"),
-        "unreadable": sum(1 for f in files if f["status"] == "unreadable"),
-        "errors": sum(f.get("errors", 0) for f in files),
-        "warnings": sum(f.get("warnings", 0) for f in files),
-    }}
+    doc = findings_document([file_report(r, lang) for r in results])
     sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
 
 
@@ -143,7 +116,7 @@ def _print_human(results: list[dict[str, Any]], lang: str) -> None:
         fs: list[Finding] = r["findings"]
         if not fs:
             continue
-        rows = _display_rows(fs, lang)
+        rows = display_rows(fs, lang)
         if out.is_terminal:
             t = Table(show_header=True, header_style="bold", show_lines=False, expand=False)
             for h in (("Severity", "Rule", "Cell", "Message") if lang == "en" else ("严重程度", "规则", "位置", "说明")):
@@ -164,38 +137,6 @@ def _print_human(results: list[dict[str, Any]], lang: str) -> None:
         msg = (f"共 {n_files} 个文件：{errs} 个错误，{warns} 个疑问，{bad} 个无法读取。" if lang != "en" else
                f"{n_files} files: {errs} errors, {warns} warnings, {bad} unreadable.")
         out.print(msg, markup=False)
-
-
-#: above this many blank cells in one sheet, a person reads one line, not a page of them
-COLLAPSE_BLANKS = 6
-
-
-def _display_rows(fs: list[Finding], lang: str) -> list[tuple[str, str, list[str], str]]:
-    """(severity, rule, cells, message) lines for a person: many blanks of a sheet become one line.
-
-    JSON and annotated copies keep every finding; only the screen report is condensed.
-    """
-    blanks: dict[str, list[Finding]] = {}
-    for f in fs:
-        if f.rule == "V-BLANK" and f.sheet:
-            blanks.setdefault(f.sheet, []).append(f)
-    rows: list[tuple[str, str, list[str], str]] = []
-    done: set[str] = set()
-    for f in fs:
-        group = blanks.get(f.sheet or "", [])
-        if f.rule == "V-BLANK" and len(group) >= COLLAPSE_BLANKS:
-            if f.sheet in done:
-                continue
-            done.add(f.sheet or "")
-            cells = [c for g in group for c in g.cells]
-            first, last = cells[0].split("!")[-1], cells[-1].split("!")[-1]
-            msg = (f"{f.sheet} 有 {len(group)} 个单元格未填写（{first} 至 {last}）。没有数据请填 0，不要留空或写“无”“-”“/”。"
-                   if lang != "en" else
-                   f"{f.sheet}: {len(group)} cells are empty ({first} to {last}). Enter 0 when there is nothing to report.")
-            rows.append((f.severity, f.rule, [f"{f.sheet}!{first}", "…", f"{f.sheet}!{last}"], msg))
-        else:
-            rows.append((f.severity, f.rule, f.cells, f.message(lang)))
-    return rows
 
 
 def _annotate(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
