@@ -188,3 +188,48 @@ def html_cells(path: str | Path) -> dict[str, dict[tuple[int, int], HtmlCell]]:
                 c += cs
         out[name] = cells
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# LibreOffice driven through Python-UNO (tests/uno_calc.py, run by the Python python3-uno is for)
+
+UNO_PYTHON = "/usr/bin/python3"
+UNO_SCRIPT = Path(__file__).with_name("uno_calc.py")
+UNO_TIMEOUT = 480
+
+
+def uno_available() -> bool:
+    """soffice and Debian's python3-uno (the bridge is built for the system interpreter only)."""
+    if SOFFICE is None or not Path(UNO_PYTHON).exists():
+        return False
+    probe = subprocess.run([UNO_PYTHON, "-c", "import uno"], capture_output=True, timeout=60, check=False)
+    return probe.returncode == 0
+
+
+requires_uno = pytest.mark.skipif(not uno_available(), reason="LibreOffice with python3-uno is not installed")
+
+
+def run_uno(jobs: list[dict], workdir: str | Path) -> list[dict]:
+    """Run ``jobs`` (see tests/uno_calc.py) in one LibreOffice session; one result per job.
+
+    Bounded in time: the script ends its soffice in ``finally``; should the script itself hang,
+    its whole process group (soffice included) is killed here.
+    """
+    import json
+    import os
+    import signal
+
+    workdir = Path(workdir)
+    spec, out = workdir / "uno-jobs.json", workdir / "uno-result.json"
+    spec.write_text(json.dumps({"soffice": SOFFICE, "jobs": jobs}, ensure_ascii=False), encoding="utf-8")
+    proc = subprocess.Popen([UNO_PYTHON, str(UNO_SCRIPT), str(spec), str(out)], start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        log, _ = proc.communicate(timeout=UNO_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise RuntimeError(f"LibreOffice (UNO) did not finish in {UNO_TIMEOUT} s") from None
+    if proc.returncode != 0 or not out.exists():
+        raise RuntimeError(f"uno_calc.py failed ({proc.returncode}):\n{log}")
+    return json.loads(out.read_text(encoding="utf-8"))["results"]

@@ -29,7 +29,7 @@ with warnings.catch_warnings():
 
 from gxsheet.core import findings as F
 from gxsheet.core.layout import META_SHEET
-from gxsheet.core.normalise import parse_amount
+from gxsheet.core.normalise import normalise_value, parse_amount
 from gxsheet.core.record import META_PREFIX, Record
 from gxsheet.core.spec import Cell, Equation, Spec, edition_for_year, load_spec
 from gxsheet.core.wording import column_words, describe, row_words
@@ -355,7 +355,10 @@ def _value_finding(rule: str, rec: Record, key: str, v: object) -> F.Finding:
         raw = f"{raw[:QUOTE_MAX]}…（共{len(raw)}字）"
     if isinstance(v, str) and v.startswith("="):
         raw = f"{v}（公式没有计算结果）"
-    return F.make(rule, keys=[key], cells=cells, sheet=_sheet_of(cells), source=rec.source,
+    case = None
+    if rule == "V-NUMBER":
+        case = "number-as-text" if isinstance(v, str) and _is_num(normalise_value(v)) else "not-a-number"
+    return F.make(rule, case=case, keys=[key], cells=cells, sheet=_sheet_of(cells), source=rec.source,
                   where=where_zh, where_en=f"{en} ({cells[0]})" if cells else en, raw=raw)
 
 

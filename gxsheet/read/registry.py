@@ -47,12 +47,12 @@ IMPORTERS: dict[str, str] = {
     "empty": "gxsheet.read.registry:read_empty",
 }
 
-WORKBOOK_KINDS = ("xlsx", "xlsm")
+WORKBOOK_KINDS = ("xlsx", "xlsm", "ods")
 #: file name endings offered when a folder is given
-INPUT_SUFFIXES = (".xlsx", ".xlsm", ".txt", ".docx", ".html", ".htm", ".pdf", ".json")
+INPUT_SUFFIXES = (".xlsx", ".xlsm", ".ods", ".txt", ".docx", ".html", ".htm", ".pdf", ".json")
 #: endings of files a folder may hold that gxsheet cannot read but that look like submissions:
 #: listed too, so an old .xls or a .doc gets its one-line advice instead of vanishing silently
-REPORTED_SUFFIXES = (".xls", ".xlsb", ".xltx", ".xltm", ".et", ".ett", ".ods", ".csv", ".doc", ".wps", ".pdf")
+REPORTED_SUFFIXES = (".xls", ".xlsb", ".xltx", ".xltm", ".et", ".ett", ".csv", ".doc", ".wps", ".pdf")
 #: text content under these names is answered by the loader, not the text importer
 _SPREADSHEET_NAMES = (*EXCEL_SUFFIXES, ".csv", ".xlsb", ".ods")
 

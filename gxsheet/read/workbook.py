@@ -219,6 +219,13 @@ def _match_table(sheet: _Sheet, lay: SheetLayout, spec: Spec, source: str) -> _T
                 "S-LAYOUT", case="row-inserted" if txt else "row-inserted-unlabelled", sheet=sheet_name,
                 cells=[f"{sheet_name}!A{r}"], source=source, row=r, label=txt))
 
+    reported = {f.cells[0] for f in out.findings}
+    for fr in _empty_gaps(out.rowmap, first, max(last, first)):
+        where = f"{sheet_name}!A{fr}"
+        if where not in reported:
+            out.findings.append(F.make("S-LAYOUT", case="row-inserted-empty", sheet=sheet_name, cells=[where],
+                                       source=source, row=fr))
+
     # columns, per grid, from its header rows
     for gkey, hrows in lay.header_rows.items():
         leaf_cols = lay.value_cols[gkey]
@@ -248,6 +255,13 @@ def _match_table(sheet: _Sheet, lay: SheetLayout, spec: Spec, source: str) -> _T
                     out.findings.append(F.make(
                         "S-LAYOUT", case="column-inserted", sheet=sheet_name, cells=[f"{sheet_name}!{a1(frows[-1], c)}"],
                         source=source, cell=a1(frows[-1], c), label=s))
+        if frows:
+            named = {c for c in fcols if c not in matched}
+            for fc in _empty_gaps(out.colmap[gkey]):
+                if fc not in named:
+                    where = f"{sheet_name}!{a1(frows[-1], fc)}"
+                    out.findings.append(F.make("S-LAYOUT", case="column-inserted-empty", sheet=sheet_name,
+                                               cells=[where], source=source, cell=a1(frows[-1], fc)))
         for c in exp_cols:
             if c not in out.colmap[gkey]:
                 lab = next((b.text for b in lay.boxes if b.grid == gkey and b.role == "header" and b.col == c and b.key in leaf_cols), "")
@@ -290,11 +304,12 @@ def _match_table(sheet: _Sheet, lay: SheetLayout, spec: Spec, source: str) -> _T
         fc = out.colmap.get(cell.grid, {}).get(c)
         if fr is None or fc is None:
             out.missing.add(key)
-    # check formulas overwritten
+    # check formulas overwritten (a check column is where its label is: it moves with the columns)
+    check_cols = _check_columns(sheet, lay, out.rowmap)
     for chk in lay.checks:
         fr = out.rowmap.get(chk.row)
         cm = out.colmap.get(chk.equation.grid, {})
-        fc = cm.get(chk.col, chk.col + _shift(cm))
+        fc = check_cols.get(chk.col) or cm.get(chk.col, chk.col + _shift(cm))
         if fr is None:
             continue
         raw = sheet.value(fr, fc)
@@ -302,6 +317,43 @@ def _match_table(sheet: _Sheet, lay: SheetLayout, spec: Spec, source: str) -> _T
             where = f"{sheet_name}!{a1(fr, fc)}"
             out.findings.append(F.make("S-LAYOUT", case="check-formula", sheet=sheet_name, cells=[where], source=source,
                                        where=where))
+    return out
+
+
+def _empty_gaps(mapping: dict[int, int], lo: int = 1, hi: int | None = None) -> list[int]:
+    """File rows (or columns) inserted between two matched neighbours that the template has next
+    to each other: the first of each such gap (one finding per insertion, not per row)."""
+    out = []
+    pairs = sorted((e, f) for e, f in mapping.items() if lo <= f and (hi is None or f <= hi))
+    for (e1, f1), (e2, f2) in zip(pairs, pairs[1:], strict=False):
+        if f2 - f1 > e2 - e1 and f2 > f1:
+            out.append(f1 + (e2 - e1))
+    return out
+
+
+def _check_columns(sheet: _Sheet, lay: SheetLayout, rowmap: dict[int, int]) -> dict[int, int]:
+    """Layout column → file column of each check column right of a grid, found by its label.
+
+    A spacer column deleted (or a column inserted) left of the checks moves them; they are still
+    the template's formulas, not deleted ones. Columns with the same label pair up in order.
+    """
+    out: dict[int, int] = {}
+    by_row: dict[int, list[tuple[int, str]]] = {}
+    for b in lay.boxes:
+        if b.role == "check_label" and b.row in rowmap and b.col > lay.label_cols:
+            by_row.setdefault(b.row, []).append((b.col, label_key(b.text)))
+    for r, wanted in by_row.items():
+        fr = rowmap[r]
+        found = sorted((c, label_key(cell.value)) for (rr, c), cell in sheet.cells.cells.items()
+                       if rr == fr and isinstance(cell.value, str))
+        pos = 0
+        for col, text in sorted(wanted):
+            while pos < len(found) and found[pos][1] != text:
+                pos += 1
+            if pos == len(found):
+                break
+            out[col] = found[pos][0]
+            pos += 1
     return out
 
 
@@ -522,7 +574,17 @@ def _read_values(rec: Record, spec: Spec, lay: SheetLayout, sheet: _Sheet, tr: _
             values[key] = v if v is not None else "=" + raw.formula
         else:
             v = raw.value
-            values[key] = v if type(v) is int else normalise_value(v)
+            values[key] = v if type(v) is int else _cell_value(v)
+
+
+def _cell_value(v: object) -> object:
+    """A value cell as the validator sees it. A number stored as *text* stays text: every
+    spreadsheet program's SUM skips it, so the workbook's own totals and live checks do not count
+    it, and reading it as a number would give a verdict opposite to the one the clerk sees."""
+    n = normalise_value(v)
+    if isinstance(v, str) and isinstance(n, (int, float)):
+        return v.strip(" \t\r\n\u3000\u00a0")
+    return n
 
 
 def _evaluate(formula: str, sheet: _Sheet, seen: set[tuple[int, int]]) -> int | float | None:

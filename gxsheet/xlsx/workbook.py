@@ -285,6 +285,10 @@ def read_workbook(
     limits = limits or DEFAULT_LIMITS
     wanted = None if sheets is None else set(sheets)
     with open_package(path, limits) as pkg:
+        if pkg.kind == "ods":
+            from gxsheet.xlsx.ods import read_ods
+
+            return read_ods(pkg, limits, wanted)
         entries, date1904 = _read_workbook_xml(pkg, pkg.workbook_part)
         rels = _read_rels(pkg, pkg.workbook_part)
         by_id = {rid: (typ, target) for rid, typ, target in rels}
