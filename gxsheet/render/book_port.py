@@ -95,7 +95,9 @@ class OpenpyxlBook:
 
     def commented_cells(self, sheet: str) -> list[str]:
         ws = self.wb[sheet]
-        return [c.coordinate for row in ws.iter_rows() for c in row if c.comment is not None]
+        # the cells openpyxl holds, not iter_rows(): that walks every row and column up to the
+        # furthest formatted cell, and LibreOffice formats rows to 1,048,576
+        return [c.coordinate for c in ws._cells.values() if c.comment is not None]
 
     def set_link(self, sheet: str, a1: str, text: str, target_sheet: str, target_a1: str) -> None:
         cell = self.wb[sheet][a1]
