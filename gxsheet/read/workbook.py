@@ -492,7 +492,7 @@ def _read_cells(wb: WorkbookCells, source: str) -> Record:
     spec = load_spec(structural)
     layout = workbook_layout(spec)
     rec = Record(edition=spec.edition, source=source, kind=wb.kind if hasattr(wb, "kind") else "xlsx")
-    _read_meta(rec, spec, layout, meta_sheet, prose_sheet)
+    _read_meta(rec, spec, layout, meta_sheet, prose_sheet, date1904=getattr(wb, "date1904", False))
     if declared and declared != spec.edition:
         where = rec.where.get(EDITION_KEY, META_SHEET)
         rec.structure.append(F.make(
@@ -526,14 +526,15 @@ def _read_cells(wb: WorkbookCells, source: str) -> Record:
             tr.missing |= set(lay.inputs)
         rec.structure += tr.findings
         rec.missing.update(tr.missing)
-        _read_values(rec, spec, lay, sheet, tr)
+        _read_values(rec, spec, lay, sheet, tr, trust_cache=not getattr(wb, "full_calc_on_load", False))
     _check_summary(rec, layout, meta_sheet, source)
     if CARRIED_SHEET in wb.sheets:  # an imported report: what the import found that cells cannot say
         restore(rec, wb.sheets[CARRIED_SHEET])
     return rec
 
 
-def _read_meta(rec: Record, spec: Spec, layout: WorkbookLayout, meta_sheet: _Sheet | None, prose_sheet: _Sheet | None) -> None:
+def _read_meta(rec: Record, spec: Spec, layout: WorkbookLayout, meta_sheet: _Sheet | None, prose_sheet: _Sheet | None,
+               *, date1904: bool = False) -> None:
     mlay = layout.sheet(META_SHEET)
     raw, where = _meta_value(meta_sheet, mlay, EDITION_KEY)
     if where:
@@ -546,7 +547,7 @@ def _read_meta(rec: Record, spec: Spec, layout: WorkbookLayout, meta_sheet: _She
             y = parse_year(raw)
             rec.meta[f.key] = y if y is not None else (None if raw is None else str(raw))
         elif f.type == "date":
-            d = parse_date(raw)
+            d = parse_date(raw, date1904=date1904)
             rec.meta[f.key] = d if d is not None else (None if raw is None else str(raw))
         else:
             rec.meta[f.key] = None if raw is None else (clean_text(str(raw)) if f.type == "choice" else str(raw).strip() or None)
@@ -558,7 +559,11 @@ def _read_meta(rec: Record, spec: Spec, layout: WorkbookLayout, meta_sheet: _She
         rec.prose[s.key] = None if raw is None else str(raw).strip() or None
 
 
-def _read_values(rec: Record, spec: Spec, lay: SheetLayout, sheet: _Sheet, tr: _TableRead) -> None:
+def _read_values(rec: Record, spec: Spec, lay: SheetLayout, sheet: _Sheet, tr: _TableRead, *,
+                 trust_cache: bool = True) -> None:
+    """Each value cell's content. A formula's cached result is used unless the workbook asks for a
+    full recalculation on load (``trust_cache`` False): generators such as XlsxWriter then store
+    a placeholder (``<f>90+7</f><v>0</v>``), so the formula is computed, or reported when it cannot be."""
     cells = sheet.cells.cells
     values, where, missing = rec.values, rec.where, tr.missing
     for key, pos, address in tr.plan:
@@ -569,8 +574,8 @@ def _read_values(rec: Record, spec: Spec, lay: SheetLayout, sheet: _Sheet, tr: _
         raw = cells.get(pos)
         if raw is None:
             values[key] = None
-        elif raw.value is None and raw.formula:
-            v = _evaluate(raw.formula, sheet, set())
+        elif raw.formula and (raw.value is None or not trust_cache):
+            v = _evaluate(raw.formula, sheet, set(), trust_cache)
             values[key] = v if v is not None else "=" + raw.formula
         else:
             v = raw.value
@@ -587,24 +592,27 @@ def _cell_value(v: object) -> object:
     return n
 
 
-def _evaluate(formula: str, sheet: _Sheet, seen: set[tuple[int, int]]) -> int | float | None:
-    """Compute a simple formula with no cached value (=3+4, =SUM(D5:D9), =D5+D6) or give up."""
+def _evaluate(formula: str, sheet: _Sheet, seen: set[tuple[int, int]], trust_cache: bool = True) -> int | float | None:
+    """Compute a simple formula with no (trustworthy) cached value (=3+4, =SUM(D5:D9), =D5+D6) or give up."""
     from gxsheet.xlsx.formula import evaluate
 
     try:
-        return evaluate(formula, lambda r, c: _cell_number(sheet, r, c, seen))
+        return evaluate(formula, lambda r, c: _cell_number(sheet, r, c, seen, trust_cache))
     except (ValueError, ZeroDivisionError, OverflowError, RecursionError):
         return None
 
 
-def _cell_number(sheet: _Sheet, r: int, c: int, seen: set[tuple[int, int]]) -> int | float | None:
+def _cell_number(sheet: _Sheet, r: int, c: int, seen: set[tuple[int, int]], trust_cache: bool = True) -> int | float | None:
     if (r, c) in seen:
         raise ValueError("circular")
     cell = sheet.value(r, c)
     if cell is None:
         return 0
-    if cell.value is None and cell.formula:
-        return _evaluate(cell.formula, sheet, seen | {(r, c)})
+    if cell.formula and (cell.value is None or not trust_cache):
+        v = _evaluate(cell.formula, sheet, seen | {(r, c)}, trust_cache)
+        if v is None:
+            raise ValueError("not computable")
+        return v
     v = normalise_value(cell.value)
     if v is None:
         return 0

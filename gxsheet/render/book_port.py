@@ -45,8 +45,12 @@ class OpenpyxlBook:
     """BookPort over an openpyxl workbook loaded from a file (formulas kept, not values)."""
 
     def __init__(self, path: str | Path):
+        from gxsheet.xlsx.strict import is_strict, transitional
+
         self.path = Path(path)
-        self.wb = load_workbook(self.path, keep_vba=False, keep_links=False)
+        # openpyxl knows only Transitional names: a Strict workbook is renamed for it first
+        source = transitional(self.path) if is_strict(self.path) else self.path
+        self.wb = load_workbook(source, keep_vba=False, keep_links=False)
 
     def save(self, path: str | Path) -> None:
         self.wb.save(path)
