@@ -604,8 +604,10 @@ def write_template(edition: str, path: str | Path, *, force: bool = False) -> Pa
 
 
 def templates_dir() -> Path:
-    """``workbook_templates/`` of the source tree, where the committed templates live."""
-    return Path(__file__).resolve().parent.parent / "workbook_templates"
+    """The committed templates: ``gxsheet/workbook_templates`` (source tree, editable or wheel install)."""
+    from gxsheet.core.data import data_dir
+
+    return data_dir("workbook_templates")
 
 
 def template_name(edition: str) -> str:
