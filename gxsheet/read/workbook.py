@@ -21,6 +21,7 @@ from gxsheet.core.layout import (
     META_SHEET,
     PROSE_SHEET,
     SUMMARY_KEY,
+    Box,
     SheetLayout,
     WorkbookLayout,
     a1,
@@ -269,12 +270,16 @@ def _match_table(sheet: _Sheet, lay: SheetLayout, spec: Spec, source: str) -> _T
                     "S-LAYOUT", case="column-missing", sheet=sheet_name, cells=[f"{sheet_name}!{a1(hrows[-1], c)}"],
                     source=source, label=lab))
 
-    # removed rows
+    # removed rows: one finding per row, naming its deepest label (a group label such as
+    # 三、本年度办理结果 sits in its first sub-row and goes with it)
+    deepest: dict[int, Box] = {}
     for b in lay.boxes:
-        if b.role == "label" and b.row not in out.rowmap:
-            out.findings.append(F.make(
-                "S-LAYOUT", case="row-missing", sheet=sheet_name, cells=[f"{sheet_name}!{a1(b.row, b.col)}"],
-                source=source, label=b.text))
+        if b.role == "label" and b.row not in out.rowmap and (b.row not in deepest or b.col > deepest[b.row].col):
+            deepest[b.row] = b
+    for b in deepest.values():
+        out.findings.append(F.make(
+            "S-LAYOUT", case="row-missing", sheet=sheet_name, cells=[f"{sheet_name}!{a1(b.row, b.col)}"],
+            source=source, label=b.text))
 
     # labels changed (compare exact text, whitespace aside)
     for b in lay.boxes:

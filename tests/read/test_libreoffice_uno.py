@@ -79,11 +79,15 @@ SCENARIOS = [
              {("S-LAYOUT", f"{T2}!A5")}),
     Scenario("delete-row-table3", [U.row_op(LAYOUT, "delete_row", K_REPEAT)], 1,
              {("S-LAYOUT", f"{T3}!C21")}),
+    Scenario("delete-first-row-of-a-group", [U.row_op(LAYOUT, "delete_row", _key(T3, "（一）予以公开"))], 1,
+             {("S-LAYOUT", f"{T3}!B7")}),
     Scenario("insert-empty-row", [{"op": "insert_row", "sheet": T3, "row": _t3_row("2.重复申请")}], 1,
              {("S-LAYOUT", f"{T3}!A21")}, live_ok=True),
     Scenario("insert-row-with-data", [{"op": "insert_row", "sheet": T3, "row": _t3_row("2.重复申请"),
                                        "values": {"3": "补充说明", "4": "0"}}], 1,
              {("S-LAYOUT", f"{T3}!A21")}, live_ok=True),
+    Scenario("insert-empty-column", [{"op": "insert_col", "sheet": T3, "col": LAYOUT.sheet(T3).inputs[K_RECEIVED][1] + 2}],
+             1, {("S-LAYOUT", f"{T3}!F4")}, live_ok=True),
     Scenario("delete-spacer-column", [{"op": "delete_col", "sheet": T3, "col": LAYOUT.sheet(T3).width + 1}], 0,
              live_ok=True),
     Scenario("delete-data-column", [{"op": "delete_col", "sheet": T3, "col": LAYOUT.sheet(T3).inputs[K_RECEIVED][1] + 2}],
@@ -139,3 +143,11 @@ def test_clerk_edits_in_libreoffice(saved, sc: Scenario) -> None:
     assert (code, pairs) == (sc.exit, sc.findings), json.dumps(findings, ensure_ascii=False, indent=1)
     if sc.live_ok is not None:
         assert _summary(shown).startswith("√" if sc.live_ok else "✗"), _summary(shown)
+
+
+def test_every_saved_file_is_merged_not_dropped(saved) -> None:
+    """A county merge reads each of these towns (a deleted row once made a file X-UNREADABLE)."""
+    from gxsheet.merge.county import Unreadable, read_one
+
+    dropped = {name: r for name, (path, _) in saved.items() if isinstance(r := read_one(str(path)), Unreadable)}
+    assert dropped == {}
