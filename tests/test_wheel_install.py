@@ -12,8 +12,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 import venv
 from pathlib import Path
 
@@ -85,6 +88,46 @@ def test_every_subcommand_from_outside_the_repo(installed):
     shutil.copy(work / "导入.xlsx", towns / "a.xlsx")
     _run([gx, "merge", str(towns), "-o", "汇总.xlsx", "--report", "全县.xlsx"], work, ok=(0, 1))
     assert (work / "汇总.xlsx").stat().st_size > 0 and (work / "全县.xlsx").stat().st_size > 0
+    _run([gx, "config"], work)
+    _serve(gx, work)
     _run([gx, "addin", "build", "-o", "gxsheet.xlam"], work)
     assert (work / "gxsheet.xlam").stat().st_size > 0
     _run([str(exe.with_name("python")), "-m", "gxsheet", "validate", "空白.xlsx"], work, ok=(1,))
+
+
+def _serve(gx: str, work: Path) -> None:
+    """``serve init`` and ``serve run``: the pages (templates and static files shipped in the wheel)
+    answer on a loopback port; the server is stopped whatever happens."""
+    from openpyxl import load_workbook
+
+    (work / "单位.txt").write_text("甲镇, 镇\n乙局, 县级部门\n", encoding="utf-8")
+    _run([gx, "serve", "init", "收集", "--county", "某县", "--year", "2021", "--units", "单位.txt"], work)
+    rows = list(load_workbook(work / "收集" / "上传链接.xlsx", read_only=True).worksheets[0].values)
+    links = [str(v) for row in rows for v in row if isinstance(v, str) and v.startswith("http://127.0.0.1")]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([gx, "serve", "run", "收集", "--port", str(port)], cwd=work,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "gxsheet serve run did not answer"
+                time.sleep(0.5)
+        assert links
+        for link in links:
+            path = link.split(":", 2)[2].split("/", 1)[1]
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/{path}", timeout=30) as r:
+                assert r.status == 200 and "<html" in r.read().decode("utf-8").lower()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=30)

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from gxsheet.core.atomic import write_with
 from gxsheet.core.spec import load_spec
-from gxsheet.render import xlsx_writer as XW
 from gxsheet.serve.store import StoreError
 
 __all__ = ["LINKS_NAME", "levels", "read_links", "read_units", "write_links"]
@@ -109,20 +108,27 @@ def read_units(path: str | Path, edition: str, *, county: str) -> list[tuple[str
 
 
 def write_links(path: str | Path, title: str, rows: Sequence[tuple[str, str, str]]) -> Path:
-    """上传链接.xlsx: one row per unit (name, level, link), owner-only (it holds the only plain tokens)."""
-    book = XW.Workbook()
-    sheet = book.add_sheet("上传链接")
-    bold = XW.Style(font=XW.Font(bold=True))
-    sheet.append([XW.Cell(title, bold)])
-    sheet.append(["请把每个链接私下发给对应单位，不要转发或公开；链接泄露时可用 gxsheet serve link 收回并重发。"])
-    sheet.append([XW.Cell(h, bold) for h in LINK_HEADER])
-    for row in rows:
-        sheet.append(list(row))
-    for col, width in ((1, 30), (2, 12), (3, 90)):
-        sheet.set_width(col, width)
+    """上传链接.xlsx: one row per unit (name, level, link), owner-only (it holds the only plain tokens).
+
+    Written with XlsxWriter, the writer of every new workbook; links are written as text (never
+    as formulas or hyperlinks: a unit's name is whatever the county typed)."""
+    import xlsxwriter
 
     def save(tmp: Path) -> None:
-        book.save(tmp)
+        book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
+                                              "strings_to_numbers": False})
+        sheet = book.add_worksheet("上传链接")
+        bold = book.add_format({"bold": True})
+        sheet.write_string(0, 0, title, bold)
+        sheet.write_string(1, 0, "请把每个链接私下发给对应单位，不要转发或公开；链接泄露时可用 gxsheet serve link 收回并重发。")
+        for c, h in enumerate(LINK_HEADER):
+            sheet.write_string(2, c, h, bold)
+        for r, row in enumerate(rows, start=3):
+            for c, v in enumerate(row):
+                sheet.write_string(r, c, str(v))
+        for col, width in ((0, 30), (1, 12), (2, 90)):
+            sheet.set_column(col, col, width)
+        book.close()
         os.chmod(tmp, 0o600)
 
     out = write_with(path, save)
