@@ -133,10 +133,11 @@ def test_inputs_and_unreadable(merged):
     assert sorted(e.path.name for e in result.entries) == sorted(
         ["甲镇-old.xlsx", "甲镇.xlsx", "乙镇.xlsx", "丙街道.xlsx", "丁乡.xlsx", "戊镇.xlsx", "己镇2020.xlsx"])
     bad = {Path(u.path).name: u for u in result.unreadable}
-    assert set(bad) == {"damaged.xlsx", "说明.txt"}  # the lock file is skipped, not reported
+    assert set(bad) == {"damaged.xlsx"}  # the lock file is skipped silently
     assert bad["damaged.xlsx"].kind == "corrupt-zip" and "损坏" in bad["damaged.xlsx"].message_zh
-    # a text file is tried as a published report when importers are installed, else refused as not a workbook
-    assert bad["说明.txt"].kind in ("not-xlsx", "not-a-report", "unsupported") and "说明.txt" in bad["说明.txt"].message_zh
+    # a text file is tried as a published report; not being one (nor a workbook), it is listed as skipped
+    skipped = {Path(u.path).name: u for u in result.skipped}
+    assert set(skipped) == {"说明.txt"} and "说明.txt" in skipped["说明.txt"].message_zh
     assert result.year == 2021 and result.edition == "2021" and result.name == PARENT
 
 
@@ -315,7 +316,7 @@ def test_status_links_and_problem_sheet(sheets):
     assert [h for h, _ in W.PROBLEM_COLUMNS] == [c.value for c in ps[2]]
     # unreadable files first, with their one-line reason and no link
     unread = rows[: len(result.unreadable)]
-    assert {r[1] for r in unread} == {"damaged.xlsx", "说明.txt"}
+    assert {r[1] for r in unread} == {"damaged.xlsx"}
     assert all(r[3] == "X-UNREADABLE" and r[5] == "错误" and r[8] is None for r in unread)
     # every finding: its file, unit, rule, severity, cells, message, and a link to its 汇总 row
     file_row = {ws.cell(r, 5).value: r for r in range(lay["first_row"], lay["last_row"] + 1)}
@@ -565,8 +566,9 @@ def test_command_strict_and_rerun_in_same_folder(clean, tmp_path, capsys):
     shutil.copytree(clean, d)
     (d / "notes.txt").write_text("x", encoding="utf-8")
     out = d / "county.xlsx"  # written into the input folder: a rerun must not read it
+    (d / "broken.xlsx").write_bytes(b"PK\x03\x04 not a workbook")
     assert main(["merge", str(d), "-o", str(out)]) == 0
-    assert main(["merge", str(d), "-o", str(out), "--force", "--strict"]) == 1
+    assert main(["merge", str(d), "-o", str(out), "--force", "--strict"]) == 1  # broken.xlsx; notes.txt is skipped
     text = capsys.readouterr()
     assert "county.xlsx：" not in text.err  # its own output was not treated as a submission
     assert main(["merge", str(d / "notes.txt"), "-o", str(tmp_path / "z.xlsx")]) == 2  # nothing to merge
