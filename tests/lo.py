@@ -151,6 +151,16 @@ def read_pgm(path: str | Path) -> Page:
     return Page(w, h, data[m.end():m.end() + w * h])
 
 
+def pdf_pages(pdf: str | Path) -> list[str]:
+    """The text of every page of ``pdf`` (pdftotext -layout), in page order."""
+    exe = shutil.which("pdftotext")
+    if exe is None:
+        raise RuntimeError("pdftotext not found")
+    out = subprocess.run([exe, "-layout", str(pdf), "-"], check=True, capture_output=True, timeout=TIMEOUT).stdout
+    pages = out.decode("utf-8").split("\f")
+    return pages[:-1] if pages and not pages[-1].strip() else pages
+
+
 @dataclass(frozen=True)
 class HtmlCell:
     text: str
