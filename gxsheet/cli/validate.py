@@ -227,6 +227,6 @@ def _annotate(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
         dest = out if single else out / f"{r['path'].stem}.校验.xlsx"
         check_output(dest, inputs=inputs, force=args.force)
         book = OpenpyxlBook(r["path"])
-        annotate(book, r["findings"], args.lang)
+        annotate(book, r["findings"], args.lang, record=rec)
         write_with(dest, book.save)
         r["annotated"] = dest
