@@ -77,6 +77,9 @@ def convert(src: str | Path, target: str, outdir: str | Path) -> Path:
     cmd = [SOFFICE, f"-env:UserInstallation={profile().as_uri()}", "--headless", "--norestore",
            "--nologo", "--nodefault", "--nolockcheck", "--convert-to", target, "--outdir", str(outdir), str(src)]
     proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=TIMEOUT)
+    if not out.exists():  # a CSV of one named sheet is written as <stem>-<sheet>.csv
+        named = list(outdir.glob(f"{src.stem}-*.{ext}"))
+        out = named[0] if len(named) == 1 else out
     if proc.returncode != 0 or not out.exists():
         raise RuntimeError(f"soffice failed ({proc.returncode}): {proc.stdout}\n{proc.stderr}")
     return out

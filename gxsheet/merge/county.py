@@ -342,6 +342,14 @@ def norm_name(name: object) -> str:
     return clean_text(str(name)) if name not in (None, "") else ""
 
 
+def pinyin_key(name: str) -> tuple[str, ...]:
+    """Sort key of a Chinese name by its pinyin (大河乡 < 东湖街道 < 古城街道), as a county office lists
+    its towns; code-point order (东 < 古 < 大) reads as random. Polyphones take pypinyin's reading."""
+    from pypinyin import Style, lazy_pinyin
+
+    return tuple(lazy_pinyin(name, style=Style.TONE3, errors="default"))
+
+
 def choose_year(records: Iterable[Record]) -> int | None:
     """The merge year: the most common report year (ties: the latest)."""
     counts = Counter(r.year for r in records if r.year is not None)
@@ -441,7 +449,8 @@ def merge_records(items: Sequence[tuple[Path, Record]], *, unreadable: Sequence[
             e.findings += carry_findings(e.record, prev[1], prev[0].name)
     for e in entries:
         e.findings.sort(key=finding_order)
-    entries.sort(key=lambda e: (e.unit_name is None, norm_name(e.unit_name), e.path.name, str(e.path)))
+    entries.sort(key=lambda e: (e.unit_name is None, pinyin_key(norm_name(e.unit_name)), norm_name(e.unit_name),
+                                e.path.name, str(e.path)))
     county = name or _common_parent(e.record for e in entries if e.included)
     t2 = time.perf_counter()
     return MergeResult(year=merge_year, edition=edition, entries=entries, unreadable=list(unreadable), name=county,
