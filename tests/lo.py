@@ -77,6 +77,9 @@ def convert(src: str | Path, target: str, outdir: str | Path) -> Path:
     cmd = [SOFFICE, f"-env:UserInstallation={profile().as_uri()}", "--headless", "--norestore",
            "--nologo", "--nodefault", "--nolockcheck", "--convert-to", target, "--outdir", str(outdir), str(src)]
     proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=TIMEOUT)
+    if not out.exists():  # a CSV of one named sheet is written as <stem>-<sheet>.csv
+        named = list(outdir.glob(f"{src.stem}-*.{ext}"))
+        out = named[0] if len(named) == 1 else out
     if proc.returncode != 0 or not out.exists():
         raise RuntimeError(f"soffice failed ({proc.returncode}): {proc.stdout}\n{proc.stderr}")
     return out
@@ -149,6 +152,66 @@ def read_pgm(path: str | Path) -> Page:
         raise ValueError(f"{path}: not a binary PGM")
     w, h = int(m.group(1)), int(m.group(2))
     return Page(w, h, data[m.end():m.end() + w * h])
+
+
+def pdf_pages(pdf: str | Path) -> list[str]:
+    """The text of every page of ``pdf`` (pdftotext -layout), in page order."""
+    exe = shutil.which("pdftotext")
+    if exe is None:
+        raise RuntimeError("pdftotext not found")
+    out = subprocess.run([exe, "-layout", str(pdf), "-"], check=True, capture_output=True, timeout=TIMEOUT).stdout
+    pages = out.decode("utf-8").split("\f")
+    return pages[:-1] if pages and not pages[-1].strip() else pages
+
+
+def pdf_text_raw(pdf: str | Path) -> str:
+    """The text of ``pdf`` in content order (pdftotext -raw): a cell's wrapped lines stay together."""
+    exe = shutil.which("pdftotext")
+    if exe is None:
+        raise RuntimeError("pdftotext not found")
+    return subprocess.run([exe, "-raw", str(pdf), "-"], check=True, capture_output=True, timeout=TIMEOUT).stdout.decode()
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """One line of text on a PDF page, with its box in points (origin top left)."""
+
+    page: int
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    text: str
+
+
+def pdf_lines(pdf: str | Path) -> list[TextLine]:
+    """Every text line of ``pdf`` with its box (``pdftotext -bbox-layout``), pages numbered from 1."""
+    exe = shutil.which("pdftotext")
+    if exe is None:
+        raise RuntimeError("pdftotext not found")
+    out = subprocess.run([exe, "-bbox-layout", str(pdf), "-"], check=True, capture_output=True, timeout=TIMEOUT).stdout
+    doc = lxml_html.fromstring(out.decode("utf-8"))
+    lines: list[TextLine] = []
+    for n, page in enumerate(doc.xpath("//page"), start=1):
+        for line in page.xpath(".//line"):
+            words = " ".join(w.text_content() for w in line.xpath(".//word"))
+            lines.append(TextLine(n, *(float(line.get(k)) for k in ("xmin", "ymin", "xmax", "ymax")), words))
+    return lines
+
+
+def overlapping_lines(lines: list[TextLine], tolerance: float = 3.0) -> list[tuple[TextLine, TextLine]]:
+    """Pairs of lines on one page whose boxes overlap: wrapped text in a row too short for it
+    runs into the next row (LibreOffice draws it anyway, over the row below)."""
+    out = []
+    for i, a in enumerate(lines):
+        for b in lines[i + 1:]:
+            if a.page != b.page:
+                continue
+            dx = min(a.x1, b.x1) - max(a.x0, b.x0)
+            dy = min(a.y1, b.y1) - max(a.y0, b.y0)
+            if dx > tolerance and dy > tolerance:
+                out.append((a, b))
+    return out
 
 
 @dataclass(frozen=True)

@@ -15,56 +15,93 @@ import sys
 from pathlib import Path
 
 from gxsheet.cli.config import add_options, limits_of
+from gxsheet.cli.usage import Example, Parser, Text, add_lang, usage_line
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "serve", help="网页收集：各单位在浏览器中上传年报并立即看到检查结果 / a county's web collection page",
-        description="在县（区）的一台电脑上运行：各单位用专属链接上传年报工作簿，立即看到问题清单；"
-                    "汇总页显示各单位报送状态并一键下载汇总表。 Towns upload in a browser and see their findings at once; "
-                    "the county sees who is done and downloads the merge.")
-    p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
-    verbs = p.add_subparsers(dest="verb", metavar="init|run|link")
+EXAMPLES = (
+    Example("gxsheet serve init 收集 --county 某某县 --year 2021 --units 单位名单.txt",
+            "建立数据文件夹，为名单中的每个单位生成专用上传链接", "create the data folder and a private link for every unit"),
+    Example("gxsheet serve run 收集", "启动网页服务（默认只在本机可访问）", "start the web server (this computer only by default)"),
+    Example("gxsheet serve run 收集 --host 192.168.1.10 --port 8443 --certfile 证书.pem --keyfile 私钥.pem",
+            "在局域网中用 HTTPS 提供服务", "serve the local network over HTTPS"),
+    Example("gxsheet serve link 收集 城关镇", "收回并重发某个单位的链接", "revoke and reissue a unit's link"),
+)
 
-    i = verbs.add_parser("init", help="建立数据文件夹并生成各单位的上传链接 / create the data folder and the links",
-                         description="建立数据文件夹和数据库，为名单中的每个单位和汇总部门各生成一个专用链接，"
-                                     "写入 DIR/上传链接.xlsx（请妥善保管）。")
-    i.add_argument("dir", metavar="DIR")
-    i.add_argument("--county", required=True, metavar="NAME", help="本行政区域名称，如“某某县” / the county's name")
-    i.add_argument("--year", required=True, type=int, metavar="YEAR", help="报告年度 / the report year")
+
+def register(sub: argparse._SubParsersAction, T: Text) -> None:
+    p = sub.add_parser(
+        "serve", help=T("网页收集：各单位在浏览器中上传年报并立即看到检查结果", "a county's web collection page"),
+        description=T("在县（区）的一台电脑上运行：各单位用专属链接上传年报工作簿，立即看到问题清单；"
+                      "汇总页显示各单位报送状态并一键下载汇总表。",
+                      "Run on one computer of the county: towns upload their workbooks through private links and see "
+                      "their findings at once; the county sees who is done and downloads the merge."))
+    p.set_defaults(func=lambda _args: _usage(p, T))
+    verbs = p.add_subparsers(dest="verb", metavar="ACTION", title=T("操作", "actions"))
+
+    i = verbs.add_parser("init", help=T("建立数据文件夹并生成各单位的上传链接", "create the data folder and the links"),
+                         description=T("建立数据文件夹和数据库，为名单中的每个单位和汇总部门各生成一个专用链接，"
+                                       "写入 DIR/上传链接.xlsx（请妥善保管）。",
+                                       "Create the data folder and database, issue a private link for every unit on "
+                                       "the list and for the county, and write them to DIR/上传链接.xlsx (keep it safe)."))
+    i.add_argument("dir", metavar="DIR", help=T("数据文件夹（新建）", "the data folder (created)"))
+    i.add_argument("--county", required=True, metavar="NAME",
+                   help=T("本行政区域名称，如“某某县”（必填）", "the county's name (required)"))
+    i.add_argument("--year", required=True, type=int, metavar="YEAR", help=T("报告年度（必填）", "the report year (required)"))
     i.add_argument("--units", required=True, metavar="UNITS.txt|.xlsx",
-                   help="单位名单：每行一个单位“名称, 层级”（.txt），或前两列为名称、层级的 .xlsx / one unit a line: name, level")
-    i.add_argument("--edition", metavar="2019|2021", help="模板版本（默认按年度）/ template edition (default: by year)")
+                   help=T("单位名单（必填）：每行一个单位“名称, 层级”（.txt），或前两列为名称、层级的 .xlsx",
+                          "the list of units (required): one “name, level” a line (.txt), or an .xlsx with name and "
+                          "level in its first two columns"))
+    i.add_argument("--edition", metavar="2019|2021",
+                   help=T("模板版本（默认按年度）", "template edition (default: by year)"))
     i.add_argument("--url", default=DEFAULT_URL, metavar="BASE",
-                   help=f"链接的地址前缀，如 https://192.168.1.10:8443（默认 {DEFAULT_URL}）/ the address links start with")
-    i.add_argument("--lang", choices=("zh", "en"), default="zh")
+                   help=T(f"链接的地址前缀，如 https://192.168.1.10:8443（默认 {DEFAULT_URL}）",
+                          f"the address links start with, e.g. https://192.168.1.10:8443 (default {DEFAULT_URL})"))
+    add_lang(i, T)
+    i.set_examples(EXAMPLES[0:1])
     i.set_defaults(func=run_init)
 
-    r = verbs.add_parser("run", help="启动网页服务 / start the web server",
-                         description="启动网页服务。默认只在本机（127.0.0.1）可访问；--host 给出局域网地址时请同时用 "
-                                     "--certfile/--keyfile 启用 HTTPS。")
-    r.add_argument("dir", metavar="DIR")
-    r.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1，仅本机）/ address to listen on")
-    r.add_argument("--port", type=int, default=8000)
-    r.add_argument("--certfile", help="HTTPS 证书文件（PEM）/ TLS certificate")
-    r.add_argument("--keyfile", help="HTTPS 私钥文件（PEM）/ TLS key")
-    r.add_argument("--jobs", type=int, metavar="N", help="同时检查的文件数（默认 CPU 数，至少 2）/ worker processes")
+    r = verbs.add_parser("run", help=T("启动网页服务", "start the web server"),
+                         description=T("启动网页服务。默认只在本机（127.0.0.1）可访问；--host 给出局域网地址时请同时用 "
+                                       "--certfile/--keyfile 启用 HTTPS。",
+                                       "Start the web server. By default only this computer (127.0.0.1) reaches it; "
+                                       "with a network address in --host, also give --certfile/--keyfile for HTTPS."))
+    r.add_argument("dir", metavar="DIR", help=T("serve init 建立的数据文件夹", "the data folder made by serve init"))
+    r.add_argument("--host", default="127.0.0.1",
+                   help=T("监听地址（默认 127.0.0.1，仅本机）", "address to listen on (default 127.0.0.1: this computer only)"))
+    r.add_argument("--port", type=int, default=8000, help=T("端口（默认 8000）", "port (default 8000)"))
+    r.add_argument("--certfile", help=T("HTTPS 证书文件（PEM）", "TLS certificate (PEM)"))
+    r.add_argument("--keyfile", help=T("HTTPS 私钥文件（PEM）", "TLS private key (PEM)"))
+    r.add_argument("--jobs", type=int, metavar="N",
+                   help=T("同时检查的文件数（默认 CPU 数，至少 2）", "files checked at once (default: the CPUs, at least 2)"))
     r.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
-                   help="单个文件读取和检查的时限（默认 60 秒）/ time limit per uploaded file")
-    r.add_argument("--lang", choices=("zh", "en"), default="zh")
-    add_options(r)  # --config / --limit: the same reading limits as validate and merge (max_file_mb caps uploads)
+                   help=T("单个文件读取和检查的时限（默认 60 秒）", "time limit per uploaded file (default 60 s)"))
+    add_lang(r, T)
+    r.set_examples(EXAMPLES[1:3])
+    add_options(r, T)  # --config / --limit: the same reading limits as validate and merge (max_file_mb caps uploads)
     r.set_defaults(func=run_server)
 
-    k = verbs.add_parser("link", help="收回并重发某个单位的链接 / revoke and reissue a unit's link",
-                         description="收回某个单位（或汇总部门，用本行政区域名称）的链接并生成新链接；加 --revoke 只收回不重发。")
-    k.add_argument("dir", metavar="DIR")
-    k.add_argument("unit", metavar="UNIT", help="单位名称（与名单一致）/ the unit's name")
-    k.add_argument("--revoke", action="store_true", help="只收回，不生成新链接 / revoke only")
-    k.add_argument("--url", metavar="BASE", help="新链接的地址前缀（默认与 init 时相同）/ the address links start with")
-    k.add_argument("--lang", choices=("zh", "en"), default="zh")
+    k = verbs.add_parser("link", help=T("收回并重发某个单位的链接", "revoke and reissue a unit's link"),
+                         description=T("收回某个单位（或汇总部门，用本行政区域名称）的链接并生成新链接；加 --revoke 只收回不重发。",
+                                       "Revoke a unit's link (the county's: use the county's name) and issue a new one; "
+                                       "--revoke only revokes."))
+    k.add_argument("dir", metavar="DIR", help=T("serve init 建立的数据文件夹", "the data folder made by serve init"))
+    k.add_argument("unit", metavar="UNIT", help=T("单位名称（与名单一致）", "the unit's name (as on the list)"))
+    k.add_argument("--revoke", action="store_true", help=T("只收回，不生成新链接", "revoke only"))
+    k.add_argument("--url", metavar="BASE",
+                   help=T("新链接的地址前缀（默认与 init 时相同）", "the address new links start with (default: as at init)"))
+    add_lang(k, T)
+    k.set_examples(EXAMPLES[3:4])
     k.set_defaults(func=run_link)
+    p.set_examples(EXAMPLES)
+
+
+def _usage(parser: Parser, T: Text) -> int:
+    """``gxsheet serve`` without an action: one line naming the actions (exit 2)."""
+    names = "、".join(("init", "run", "link"))
+    print(usage_line(parser, problem=T(f"请指定操作（{names}）", f"name an action ({names})")), file=sys.stderr)
+    return 2
 
 
 def _say(e: Exception, lang: str) -> int:

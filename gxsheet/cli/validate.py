@@ -14,43 +14,77 @@ from pathlib import Path
 from typing import Any
 
 from gxsheet.cli.config import add_options, limits_of
+from gxsheet.cli.usage import Example, Text, add_lang
 from gxsheet.core.errors import LoadError
 from gxsheet.core.findings import SEVERITY_ZH, Finding, summary
 from gxsheet.core.record import Record
+from gxsheet.core.wording import plural
 from gxsheet.render.findings_report import display_rows, file_entry, findings_document
 
+EXAMPLES = (
+    Example("gxsheet validate 某镇2021年报.xlsx", "校验一份年报：终端里是表格，指出每个问题的单元格",
+            "check one report: a table naming the cell of every problem"),
+    Example("gxsheet validate 收件箱/", "校验文件夹里的全部年报（不是工作簿的文件列出并跳过）",
+            "check every report in a folder (files that are not workbooks are listed and skipped)"),
+    Example("gxsheet validate 某镇2021年报.xlsx --annotate 标注.xlsx",
+            "另存一份标注副本：问题单元格标红/黄、加批注，首页“校验结果”可打印",
+            "also write an annotated copy: problem cells coloured and commented, a printable 校验结果 sheet"),
+    Example("gxsheet validate 收件箱/ --json > 结果.json", "机器可读的结果（格式见 schemas/findings.schema.json）",
+            "machine-readable results (shape: schemas/findings.schema.json)"),
+    Example("gxsheet validate 某镇2021年报.xlsx --lang en", "英文消息", "messages in English"),
+)
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("validate", help="校验年报工作簿 / validate report workbooks",
-                       description="校验一个或多个年报工作簿（或文件夹），指出每个问题所在的单元格。")
-    p.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR")
-    p.add_argument("--json", action="store_true", help="输出机器可读的 JSON（见 schemas/findings.schema.json）")
-    p.add_argument("--lang", choices=("zh", "en"), default="zh")
+
+def register(sub: argparse._SubParsersAction, T: Text) -> None:
+    p = sub.add_parser(
+        "validate", help=T("校验年报工作簿，指出每个问题所在的单元格", "check report workbooks; every problem names its cell"),
+        description=T("校验一个或多个年报（工作簿，或可导入的 .txt/.docx/.html/.pdf/.json）及文件夹，指出每个问题的单元格、"
+                      "规则编号和带数字的说明。退出码：0 没有错误（可有疑问）；1 有错误；2 有文件无法读取或用法有误。",
+                      "Check one or more reports (workbooks, or importable .txt/.docx/.html/.pdf/.json) and folders; "
+                      "every problem names its cell, rule and numbers. Exit: 0 no errors (warnings allowed), "
+                      "1 errors, 2 unreadable input or misuse."))
+    p.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR",
+                   help=T("年报文件或文件夹（文件夹中不是工作簿、也读不成年报的文件列出并跳过）",
+                          "report files or folders (a folder's files that are neither workbooks nor reports are "
+                          "listed and skipped)"))
+    p.add_argument("--json", action="store_true",
+                   help=T("输出机器可读的 JSON（见 schemas/findings.schema.json）",
+                          "print machine-readable JSON (see schemas/findings.schema.json)"))
     p.add_argument("--annotate", metavar="OUT",
-                   help="写出标注副本：单个输入时为 .xlsx 文件名，多个输入时为文件夹")
-    p.add_argument("--force", action="store_true", help="允许覆盖已存在的标注输出")
-    add_options(p)
+                   help=T("另写标注副本：单个输入时为 .xlsx 文件名，多个输入时为文件夹；输入文件不会被修改",
+                          "write annotated copies: an .xlsx name for one input, a folder for several; "
+                          "inputs are never changed"))
+    p.add_argument("--force", action="store_true",
+                   help=T("允许覆盖已存在的标注副本", "overwrite existing annotated copies"))
+    add_lang(p, T)
+    p.set_examples(EXAMPLES)
+    add_options(p, T)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from gxsheet.check.validate import validate_records
-    from gxsheet.read.registry import expand_inputs, read_any
+    from gxsheet.read.registry import folder_files, read_any, skipped_in_folder
 
     limits = limits_of(args)
-    paths = expand_inputs(args.inputs)
-    if not paths:
-        raise LoadError(", ".join(args.inputs), "empty", f"{', '.join(args.inputs)}：没有找到可校验的文件。",
-                        f"{', '.join(args.inputs)}: no files to validate.")
+    listed: list[tuple[Path, bool]] = []  # (file, found in a folder)
+    for item in args.inputs:
+        p = Path(item)
+        listed += [(q, True) for q in folder_files(p)] if p.is_dir() else [(p, False)]
+    if not listed:
+        names = ", ".join(args.inputs)
+        raise LoadError(names, "empty", f"{names}：文件夹里没有找到文件（隐藏文件和 Excel 临时文件 ~$… 不算）。",
+                        f"{names}: the folder holds no files (hidden files and Excel's ~$… lock files do not count).")
     records: list[Record] = []
     results: list[dict[str, Any]] = []
-    for p in paths:
+    for p, in_folder in listed:
         try:
             rec = read_any(p, limits=limits)
             records.append(rec)
             results.append({"path": p, "record": rec})
         except LoadError as e:
-            results.append({"path": p, "error": e})
+            skipped = in_folder and skipped_in_folder(p, e)
+            results.append({"path": p, "error": e, "skipped": skipped})
     all_findings = validate_records(records) if records else []
     it = iter(all_findings)
     for r in results:
@@ -60,9 +94,13 @@ def run(args: argparse.Namespace) -> int:
         _annotate(args, results)
     if args.json:
         _print_json(results, args.lang)
+        for r in results:  # stdout is the JSON; where the copies went goes to stderr
+            if r.get("annotated"):
+                print(f"annotated copy: {r['annotated']}" if args.lang == "en" else f"标注副本：{r['annotated']}",
+                      file=sys.stderr)
     else:
         _print_human(results, args.lang)
-    if any("error" in r for r in results):
+    if any("error" in r and not r["skipped"] for r in results):
         return 2
     if any(f.is_error for r in results for f in r.get("findings", [])):
         return 1
@@ -73,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
 def file_report(r: dict[str, Any], lang: str) -> dict[str, Any]:
     """One file's entry in the JSON report (shape: schemas/findings.schema.json)."""
     if "error" in r:
-        return file_entry(str(r["path"]), error=r["error"], lang=lang)
+        return file_entry(str(r["path"]), error=r["error"], skipped=r["skipped"], lang=lang)
     return file_entry(str(r["path"]), record=r["record"], findings=r["findings"], lang=lang)
 
 
@@ -82,30 +120,48 @@ def _print_json(results: list[dict[str, Any]], lang: str) -> None:
     sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
 
 
+def counts(errors: int, warnings: int, lang: str) -> str:
+    """``3个错误，1个疑问`` / ``3 errors, 1 warning`` (the one place a file's verdict is worded)."""
+    if lang == "en":
+        return f"{plural(errors, 'error')}, {plural(warnings, 'warning')}"
+    return f"{errors}个错误，{warnings}个疑问"
+
+
 def _headline(r: dict[str, Any], lang: str) -> tuple[str, str]:
     """(mark, text) of a file's first line."""
     path: Path = r["path"]
+    en = lang == "en"
     if "error" in r:
         e: LoadError = r["error"]
-        return "!", e.message_en if lang == "en" else e.message_zh
+        message = e.message_en if en else e.message_zh
+        if r["skipped"]:
+            return "-", (f"skipped (not a workbook): {message}" if en else f"已跳过（不是工作簿）：{message}")
+        return "!", message
     rec: Record = r["record"]
     errors, warnings = summary(r["findings"])
-    who = f"{rec.role('unit_name') or '（未填单位名称）'} {rec.role('year') or '?'}年（{rec.edition}版）"
-    if lang == "en":
+    if en:
         who = f"{rec.role('unit_name') or '(no name)'} {rec.role('year') or '?'} ({rec.edition} edition)"
-        verdict = "passed" if not errors and not warnings else f"{errors} error(s), {warnings} warning(s)"
+        verdict = "passed" if not errors and not warnings else counts(errors, warnings, lang)
+        line = f"{path.name} — {who}: {verdict}"
     else:
-        verdict = "通过" if not errors and not warnings else f"{errors}个错误，{warnings}个疑问"
-    return ("✗" if errors else "?" if warnings else "✓"), f"{path.name} — {who}：{verdict}" if lang != "en" else f"{path.name} — {who}: {verdict}"
+        who = f"{rec.role('unit_name') or '（未填单位名称）'} {rec.role('year') or '?'}年（{rec.edition}版）"
+        verdict = "通过" if not errors and not warnings else counts(errors, warnings, lang)
+        line = f"{path.name} — {who}：{verdict}"
+    if r.get("annotated"):
+        line += f" → {r['annotated']}"
+    elif r.get("not_annotated"):
+        line += " (not a workbook: no annotated copy)" if en else "（不是工作簿，没有标注副本）"
+    return ("✗" if errors else "?" if warnings else "✓"), line
 
 
 def _print_human(results: list[dict[str, Any]], lang: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    en = lang == "en"
     out = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    sev = (lambda s: s) if lang == "en" else (lambda s: SEVERITY_ZH.get(s, s))
+    sev = (lambda s: s) if en else (lambda s: SEVERITY_ZH.get(s, s))
     for r in results:
         mark, line = _headline(r, lang)
         if "error" in r:
@@ -119,7 +175,7 @@ def _print_human(results: list[dict[str, Any]], lang: str) -> None:
         rows = display_rows(fs, lang)
         if out.is_terminal:
             t = Table(show_header=True, header_style="bold", show_lines=False, expand=False)
-            for h in (("Severity", "Rule", "Cell", "Message") if lang == "en" else ("严重程度", "规则", "位置", "说明")):
+            for h in (("Severity", "Rule", "Cell", "Message") if en else ("严重程度", "规则", "位置", "说明")):
                 t.add_column(h, overflow="fold")
             for severity, rule, cells, message in rows:
                 t.add_row(sev(severity), rule, "\n".join(cells[:4]) + ("…" if len(cells) > 4 else ""),
@@ -129,14 +185,24 @@ def _print_human(results: list[dict[str, Any]], lang: str) -> None:
             for severity, rule, cells, message in rows:
                 shown = ",".join(cells[:4]) + ("…" if len(cells) > 4 else "")
                 out.print(f"  {sev(severity)}\t{rule}\t{shown}\t{message}", markup=False)
-    n_files = len(results)
-    bad = sum(1 for r in results if "error" in r)
+    skipped = sum(1 for r in results if r.get("skipped"))
+    n_files = len(results) - skipped
+    bad = sum(1 for r in results if "error" in r and not r["skipped"])
     errs = sum(summary(r["findings"])[0] for r in results if "findings" in r)
     warns = sum(summary(r["findings"])[1] for r in results if "findings" in r)
-    if n_files > 1:
-        msg = (f"共 {n_files} 个文件：{errs} 个错误，{warns} 个疑问，{bad} 个无法读取。" if lang != "en" else
-               f"{n_files} files: {errs} errors, {warns} warnings, {bad} unreadable.")
+    if n_files > 1 or skipped:
+        if en:
+            msg = (f"{plural(n_files, 'file')}: {counts(errs, warns, lang)}, {bad} unreadable"
+                   + (f"; {plural(skipped, 'file')} skipped (not workbooks)" if skipped else "") + ".")
+        else:
+            msg = (f"共 {n_files} 个文件：{errs} 个错误，{warns} 个疑问，{bad} 个无法读取"
+                   + (f"；跳过 {skipped} 个不是工作簿的文件" if skipped else "") + "。")
         out.print(msg, markup=False)
+    annotated = [r["annotated"] for r in results if r.get("annotated")]
+    if len(annotated) > 1:
+        folder = annotated[0].parent
+        out.print(f"wrote {plural(len(annotated), 'annotated copy', 'annotated copies')} to {folder}" if en
+                  else f"已写出 {len(annotated)} 份标注副本，在 {folder}", markup=False)
 
 
 def _annotate(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
@@ -156,10 +222,11 @@ def _annotate(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
     for r in targets:
         rec: Record = r["record"]
         if rec.kind not in ("xlsx", "xlsm"):
-            continue  # imported reports have no cells to mark; their findings are printed
+            r["not_annotated"] = True  # imported reports have no cells to mark; their findings are printed
+            continue
         dest = out if single else out / f"{r['path'].stem}.校验.xlsx"
         check_output(dest, inputs=inputs, force=args.force)
         book = OpenpyxlBook(r["path"])
-        annotate(book, r["findings"], args.lang)
+        annotate(book, r["findings"], args.lang, record=rec)
         write_with(dest, book.save)
         r["annotated"] = dest

@@ -30,14 +30,15 @@ def status_of(findings: Sequence[Finding]) -> str:
 
 
 def file_entry(name: str, *, record: Record | None = None, findings: Sequence[Finding] = (),
-               error: LoadError | None = None, lang: str = "zh") -> dict[str, Any]:
+               error: LoadError | None = None, skipped: bool = False, lang: str = "zh") -> dict[str, Any]:
     """One file's entry in the document: its findings, or the one-line reason it could not be read.
 
     ``name`` is what the file is called for the reader (a path on the command line, the uploaded
-    file's name on the web page).
+    file's name on the web page). ``skipped``: an unreadable file found in a folder that is not a
+    workbook at all (说明.txt) — listed, but not a failure.
     """
     if error is not None:
-        return {"file": name, "status": "unreadable",
+        return {"file": name, "status": "skipped" if skipped else "unreadable",
                 "error": {"kind": error.kind, "message": error.message_en if lang == "en" else error.message_zh}}
     if record is None:
         raise ValueError("file_entry needs a record or an error")
@@ -59,6 +60,7 @@ def findings_document(files: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "ok": sum(1 for f in files if f["status"] in ("ok", "warnings")),
         "with_errors": sum(1 for f in files if f["status"] == "errors"),
         "unreadable": sum(1 for f in files if f["status"] == "unreadable"),
+        "skipped": sum(1 for f in files if f["status"] == "skipped"),
         "errors": sum(f.get("errors", 0) for f in files),
         "warnings": sum(f.get("warnings", 0) for f in files),
     }}

@@ -94,7 +94,7 @@ def check_upload(stored: str, name: str, annotated: str | None, limits: Limits |
             out.parent.mkdir(parents=True, exist_ok=True)
             try:
                 book = OpenpyxlBook(stored)
-                annotate(book, findings, "zh")
+                annotate(book, findings, "zh", record=record)
                 write_with(out, book.save)
                 marked = True
             except Exception:  # noqa: BLE001 - the findings stand even when the copy cannot be marked

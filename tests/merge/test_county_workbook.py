@@ -202,7 +202,7 @@ def test_cached_totals_are_what_libreoffice_recalculates(odd, tmp_path):
 @lo.requires_lo
 def test_libreoffice_reads_the_text_as_written(odd, tmp_path):
     result, out, probes = odd
-    rows = list(csv.reader(lo.convert(out, "csv:Text - txt - csv (StarCalc):44,34,76", tmp_path / "csv").read_text(encoding="utf-8").splitlines(True)))
+    rows = list(csv.reader(lo.convert(out, "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,2", tmp_path / "csv").read_text(encoding="utf-8").splitlines(True)))
     r = _row(result, "甲镇") - 1
     for key, text in probes.items():
         if isinstance(text, str) and text not in (CONTROL, LONG):
@@ -228,5 +228,5 @@ def test_interrupted_write_leaves_nothing_and_keeps_the_old_output(odd, tmp_path
     assert [p.name for p in tmp_path.iterdir()] == ["county.xlsx"] and out.read_bytes() == b"last run"
     monkeypatch.undo()
     W.write_merge(result, out)
-    assert load_workbook(out).sheetnames == [M.SUMMARY_SHEET, M.PROBLEM_SHEET]
+    assert load_workbook(out).sheetnames == [W.OVERVIEW_SHEET, M.SUMMARY_SHEET, M.PROBLEM_SHEET, W.GRID_SHEET]
 
