@@ -156,14 +156,17 @@ def _value_check(spec: Spec, rule: str) -> pa.Check:
     return pa.Check(check, name=rule, ignore_na=False)
 
 
-def equation_sides(df: pd.DataFrame, eq: Equation, spec: Spec) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """(lhs, rhs, computable) of an equation for every row of the frame."""
-    a = _analysis(df, spec)
+def equation_sides(a: _Analysis, eq: Equation) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(lhs, rhs, computable) of an equation for every row of the analysed frame.
+
+    Takes the analysis, not the frame: the findings of a failing equation are built from the same
+    analysis the check used, so a run looks at its cells once however many equations fail.
+    """
     lhs = a.numbers(eq.lhs)
     rhs = a.numbers(eq.rhs)
     computable = ~(np.isnan(lhs).any(axis=1) | np.isnan(rhs).any(axis=1))
-    return (pd.Series(np.nansum(lhs, axis=1), index=df.index), pd.Series(np.nansum(rhs, axis=1), index=df.index),
-            pd.Series(computable, index=df.index))
+    return (pd.Series(np.nansum(lhs, axis=1), index=a.index), pd.Series(np.nansum(rhs, axis=1), index=a.index),
+            pd.Series(computable, index=a.index))
 
 
 def _holds(lhs: pd.Series, op: str, rhs: pd.Series) -> pd.Series:
@@ -176,7 +179,7 @@ def _holds(lhs: pd.Series, op: str, rhs: pd.Series) -> pd.Series:
 
 def _equation_check(spec: Spec, eq: Equation) -> pa.Check:
     def check(df: pd.DataFrame) -> pd.Series:
-        lhs, rhs, ok = equation_sides(df, eq, spec)
+        lhs, rhs, ok = equation_sides(_analysis(df, spec), eq)
         applies = ok
         if eq.when:
             col = META_PREFIX + eq.when[0]
@@ -430,7 +433,7 @@ def run_checks(edition: str, df: pd.DataFrame, recs: Sequence[Record]) -> dict[i
             if any(k in rec.missing for k in eq.keys):
                 continue
             if check not in sides:
-                sides[check] = equation_sides(df, eq, spec)
+                sides[check] = equation_sides(analysis, eq)
             lhs, rhs, _ = sides[check]
             f = _equation_finding(rec, eq, float(lhs[j]), float(rhs[j]))
         elif check.startswith("V-UNIT@"):
