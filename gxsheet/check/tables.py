@@ -12,7 +12,6 @@ rule already names the cell, and a cascade of arithmetic errors would bury it.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -22,11 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    import pandera.pandas as pa
-    from pandera.errors import SchemaErrors
-
+from gxsheet.check.pandera_import import SchemaErrors, pa
 from gxsheet.core import findings as F
 from gxsheet.core.layout import META_SHEET
 from gxsheet.core.normalise import parse_amount
