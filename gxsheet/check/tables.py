@@ -151,22 +151,22 @@ def _value_check(spec: Spec, rule: str) -> pa.Check:
     return pa.Check(check, name=rule, ignore_na=False)
 
 
-def equation_sides(a: _Analysis, eq: Equation) -> tuple[pd.Series, pd.Series, pd.Series]:
+def equation_sides(a: _Analysis, eq: Equation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(lhs, rhs, computable) of an equation for every row of the analysed frame.
 
     Takes the analysis, not the frame: the findings of a failing equation are built from the same
     analysis the check used, so a run looks at its cells once however many equations fail.
+    Plain arrays, not Series: a check wraps one Series around its result, the findings index them.
     """
     lhs = a.numbers(eq.lhs)
     rhs = a.numbers(eq.rhs)
     computable = ~(np.isnan(lhs).any(axis=1) | np.isnan(rhs).any(axis=1))
-    return (pd.Series(np.nansum(lhs, axis=1), index=a.index), pd.Series(np.nansum(rhs, axis=1), index=a.index),
-            pd.Series(computable, index=a.index))
+    return np.nansum(lhs, axis=1), np.nansum(rhs, axis=1), computable
 
 
-def _holds(lhs: pd.Series, op: str, rhs: pd.Series) -> pd.Series:
+def _holds(lhs: np.ndarray, op: str, rhs: np.ndarray) -> np.ndarray:
     if op == "==":
-        return (lhs - rhs).abs() < 1e-9
+        return np.abs(lhs - rhs) < 1e-9
     if op == ">=":
         return lhs >= rhs - 1e-9
     return lhs <= rhs + 1e-9
@@ -174,13 +174,11 @@ def _holds(lhs: pd.Series, op: str, rhs: pd.Series) -> pd.Series:
 
 def _equation_check(spec: Spec, eq: Equation) -> pa.Check:
     def check(df: pd.DataFrame) -> pd.Series:
-        lhs, rhs, ok = equation_sides(_analysis(df, spec), eq)
-        applies = ok
+        lhs, rhs, applies = equation_sides(_analysis(df, spec), eq)
         if eq.when:
             col = META_PREFIX + eq.when[0]
-            level = df[col] if col in df else pd.Series([None] * len(df), index=df.index)
-            applies = applies & level.isin(eq.when[1])
-        return ~applies | _holds(lhs, eq.op, rhs)
+            applies = applies & (df[col].isin(eq.when[1]).to_numpy(dtype=bool) if col in df else False)
+        return pd.Series(~applies | _holds(lhs, eq.op, rhs), index=df.index)
 
     return pa.Check(check, name=eq.name, ignore_na=False)
 

@@ -99,12 +99,31 @@ def _headline(r: dict[str, Any], lang: str) -> tuple[str, str]:
     return ("✗" if errors else "?" if warnings else "✓"), f"{path.name} — {who}：{verdict}" if lang != "en" else f"{path.name} — {who}: {verdict}"
 
 
-def _print_human(results: list[dict[str, Any]], lang: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
+class _Lines:
+    """What :func:`_print_human` asks of a rich Console, for a pipe or a file: plain lines.
 
-    out = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    rich only matters on a terminal (colours, tables); importing it for a pipe is ~30 ms of a
+    cold run, and its markup/emoji substitutions must not touch a town's text anyway.
+    """
+
+    is_terminal = False
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def print(self, text: str, *, style: str | None = None, markup: bool = False) -> None:
+        print(text, file=self.stream)
+
+
+def _print_human(results: list[dict[str, Any]], lang: str) -> None:
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        out: Any = Console(highlight=False, soft_wrap=False)
+        err: Any = Console(stderr=True, highlight=False, soft_wrap=True)
+    else:
+        out, err = _Lines(sys.stdout), _Lines(sys.stderr)
     sev = (lambda s: s) if lang == "en" else (lambda s: SEVERITY_ZH.get(s, s))
     for r in results:
         mark, line = _headline(r, lang)
