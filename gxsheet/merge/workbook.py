@@ -10,17 +10,19 @@
 The county workbook is a new file, so it is written with XlsxWriter rather than openpyxl (which
 builds an object per cell): strings are never turned into formulas, links or numbers, the
 document dates are fixed so a rerun gives the same bytes, and the 合计 formulas carry their
-results. Rows are written in order, one at a time, but XlsxWriter's ``constant_memory`` mode is
-not used: it cannot write merged cells that span rows it has already flushed, which the 表/行/列
-header bands are (a limitation its author keeps on purpose), so the sheet is held until it is
-closed (about 120 MB for 3,000 workbooks).
+results. Rows are written in order, one at a time, in XlsxWriter's ``constant_memory`` mode: a
+row is written out to a temporary file when the next one starts, so a province's 20,000 rows never
+sit in memory (held until closed, the sheet took ~40 KB a workbook). That mode cannot merge the
+表/行/列 header bands through ``merge_range`` (see :func:`_merged`), so the header is written
+row by row and its ranges declared. The rows' data comes from the merge's spill store, entry by
+entry (:mod:`gxsheet.merge.spill`).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -130,10 +132,11 @@ PROBLEM_COLUMNS: tuple[tuple[str, float], ...] = (
     ("严重程度", 8.0), ("单元格", 22.0), ("问题说明", 80.0), ("汇总表位置", 12.0),
 )
 SEVERITY_ZH = F.SEVERITY_ZH
-#: how XlsxWriter is told to write: a str is always text (never a formula, link or number), and
-#: the document properties are fixed, so the same merge gives the same bytes
+#: how XlsxWriter is told to write: a str is always text (never a formula, link or number), the
+#: document properties are fixed, so the same merge gives the same bytes, and each row goes to a
+#: temporary file as soon as the next one starts (constant_memory: 20,000 rows do not sit in memory)
 WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
-                    "in_memory": True}
+                    "constant_memory": True}
 #: pixels per character of width in the default font (Calibri 11), XlsxWriter's unit for widths
 DIGIT_PX = 7
 #: points per pixel, XlsxWriter's unit for heights
@@ -237,6 +240,18 @@ def _set_widths(ws: Worksheet, first: int, widths: Sequence[float]) -> None:
         ws.set_column_pixels(first + j, first + j, w * DIGIT_PX)
 
 
+def _merged(ws: Worksheet, first_row: int, first_col: int, last_row: int, last_col: int) -> None:
+    """Declare a merged range whose cells are already written.
+
+    In ``constant_memory`` mode ``merge_range`` refuses a range starting on a row already written
+    out, and a header band spanning rows flushes its first row as it pads the rows below — so two
+    bands side by side cannot both be merged through it (its author keeps that limit on purpose).
+    The header is written row by row instead, each cell as ``merge_range`` would write it, and
+    the ranges are declared here: the list XlsxWriter turns into ``<mergeCells>``.
+    """
+    ws.merge.append([first_row, first_col, last_row, last_col])
+
+
 def _set_height(ws: Worksheet, row: int, points: float) -> None:
     """A row's height as stored in the file, in points (``set_row`` would round it to whole pixels)."""
     ws.set_row_pixels(row, points / PT_PER_PX)
@@ -254,24 +269,35 @@ def summary_layout(result: MergeResult) -> dict[str, Any]:
             "last_row": last, "total_row": last + 1, "first_value_col": len(META_COLUMNS) + 1, "slots": slots}
 
 
-def _problem_rows(result: MergeResult, lang: str) -> tuple[list[tuple], dict[int, int]]:
-    """问题清单 rows (after its header), and entry index → its first row there."""
-    rows: list[tuple] = []
-    first_of: dict[int, int] = {}
-    start = 3  # title row, header row
+def _problem_rows(result: MergeResult, lang: str) -> Iterator[tuple]:
+    """问题清单 rows (after its header), in sheet order; each entry's findings are read back as it comes."""
     for u in result.unreadable:
         name = ("上年：" if u.previous else "") + Path(u.path).name
-        rows.append((name, "", "X-UNREADABLE", rule_title("X-UNREADABLE"),
-                     "疑问" if u.previous else "错误", "", u.message(lang), None))
-    lay = summary_layout(result)
+        yield (name, "", "X-UNREADABLE", rule_title("X-UNREADABLE"), "疑问" if u.previous else "错误", "",
+               u.message(lang), None)
+    first = summary_layout(result)["first_row"]
     for i, e in enumerate(result.entries):
-        row = lay["first_row"] + i
+        if not (e.errors or e.warnings):
+            continue
         for f in e.findings:
-            if i not in first_of:
-                first_of[i] = start + len(rows)
-            rows.append((e.path.name, e.unit_name or "", f.rule, rule_title(f.rule), SEVERITY_ZH.get(f.severity, f.severity),
-                         "、".join(f.cells), f.message(lang), row))
-    return rows, first_of
+            yield (e.path.name, e.unit_name or "", f.rule, rule_title(f.rule), SEVERITY_ZH.get(f.severity, f.severity),
+                   "、".join(f.cells), f.message(lang), first + i)
+
+
+def _problem_counts(result: MergeResult) -> tuple[int, int, dict[int, int]]:
+    """(rows, error rows) of 问题清单, and entry index → its first row there, from the entries' counts
+    (the writer needs them before the rows: the 汇总 links and the title come first)."""
+    start = 3  # title row, header row
+    rows = len(result.unreadable)
+    errors = sum(1 for u in result.unreadable if not u.previous)
+    first_of: dict[int, int] = {}
+    for i, e in enumerate(result.entries):
+        n = e.errors + e.warnings
+        if n:
+            first_of[i] = start + rows
+        rows += n
+        errors += e.errors
+    return rows, errors, first_of
 
 
 def _write_header(ws: Worksheet, fm: _Formats, result: MergeResult, lay: dict[str, Any], ncols: int) -> None:
@@ -289,20 +315,21 @@ def _write_header(ws: Worksheet, fm: _Formats, result: MergeResult, lay: dict[st
     year = f"{result.year}年度" if result.year else ""
     _set_height(ws, 0, 28)
     ws.merge_range(0, 0, 0, max(ncols - 1, 1), _safe(f"{result.name or ''}{year}政府信息公开工作年度报告汇总表"), fm.title)
-    covered: set[tuple[int, int]] = set()
     areas = [(top, i, top + levels - 1, i, label) for i, (_, label, _) in enumerate(META_COLUMNS)]
     areas += [(top + b.top, nmeta + b.first, top + b.bottom, nmeta + b.last, b.text) for b in blocks]
-    for r0, c0, r1, c1, text in areas:
-        if (r0, c0) == (r1, c1):
-            ws.write_string(r0, c0, _safe(text), fm.head)
-        else:
-            ws.merge_range(r0, c0, r1, c1, _safe(text), fm.head)
-        covered.update((r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1))
-    for lv in range(levels):
-        _set_height(ws, top + lv, heights[lv])
+    texts = {(r0, c0): text for r0, c0, _, _, text in areas}
+    for lv in range(levels):  # row by row, as constant_memory needs: what merge_range would write
+        r = top + lv
+        _set_height(ws, r, heights[lv])
         for c in range(ncols):
-            if (top + lv, c) not in covered:
-                ws.write_blank(top + lv, c, None, fm.head)
+            text = texts.get((r, c))
+            if text is not None:
+                ws.write_string(r, c, _safe(text), fm.head)
+            else:
+                ws.write_blank(r, c, None, fm.head)
+    for r0, c0, r1, c1, _ in areas:
+        if (r0, c0) != (r1, c1):
+            _merged(ws, r0, c0, r1, c1)
     for c, k in enumerate([m for m, _, _ in META_COLUMNS] + keys):
         ws.write_string(key_row, c, k, fm.key)
 
@@ -383,21 +410,22 @@ def _write_summary(wb: xlsxwriter.Workbook, fm: _Formats, result: MergeResult, f
             ws.write_number(t, c, 0, fmt)
 
 
-def _write_problems(wb: xlsxwriter.Workbook, fm: _Formats, result: MergeResult, rows: list[tuple]) -> None:
-    """Sheet 问题清单: every unreadable file and finding, each linked to its workbook's row in 汇总."""
+def _write_problems(wb: xlsxwriter.Workbook, fm: _Formats, result: MergeResult, lang: str,
+                    n_rows: int, n_errors: int) -> None:
+    """Sheet 问题清单: every unreadable file and finding, each linked to its workbook's row in 汇总
+    (rows come from the entries one by one: the counts, needed first, come from their tallies)."""
     ps = wb.add_worksheet(PROBLEM_SHEET)
     _set_widths(ps, 0, [w for _, w in PROBLEM_COLUMNS])
     ps.freeze_panes(2, 0)
-    if rows:
-        ps.autofilter(1, 0, 1 + len(rows), len(PROBLEM_COLUMNS) - 1)
-    n_err = sum(1 for r in rows if r[4] == "错误")
+    if n_rows:
+        ps.autofilter(1, 0, 1 + n_rows, len(PROBLEM_COLUMNS) - 1)
     _set_height(ps, 0, 24)
     ps.merge_range(0, 0, 0, len(PROBLEM_COLUMNS) - 1,
-                   f"问题清单：共{len(rows)}条，其中错误{n_err}条、疑问{len(rows) - n_err}条"
+                   f"问题清单：共{n_rows}条，其中错误{n_errors}条、疑问{n_rows - n_errors}条"
                    f"（无法读取的文件{len(result.unreadable)}个）", fm.title)
     for c, (h, _) in enumerate(PROBLEM_COLUMNS):
         ps.write_string(1, c, h, fm.head)
-    for n, (fname, unit, rule, title_zh, sev, cells_text, msg, srow) in enumerate(rows, start=1):
+    for n, (fname, unit, rule, title_zh, sev, cells_text, msg, srow) in enumerate(_problem_rows(result, lang), start=1):
         r = n + 1
         ps.write_number(r, 0, n)
         _put(ps, r, 1, fname)
@@ -434,7 +462,7 @@ def _header_heights(blocks: Sequence[HeaderBlock], levels: int, widths: Sequence
 
 def write_county_workbook(result: MergeResult, target: str | Path, *, lang: str = "zh") -> None:
     """The county workbook (汇总, 问题清单) written to ``target`` with XlsxWriter (not atomic: see write_merge)."""
-    problem_rows, first_problem = _problem_rows(result, lang)
+    n_rows, n_errors, first_problem = _problem_counts(result)
     wb = xlsxwriter.Workbook(str(target), WORKBOOK_OPTIONS)
     try:
         year = f"{result.year}年度" if result.year else ""
@@ -442,7 +470,7 @@ def write_county_workbook(result: MergeResult, target: str | Path, *, lang: str 
                            "author": "gxsheet", "created": FIXED_TIME})
         fm = _Formats(wb)
         _write_summary(wb, fm, result, first_problem)
-        _write_problems(wb, fm, result, problem_rows)
+        _write_problems(wb, fm, result, lang, n_rows, n_errors)
     finally:
         wb.close()
 
