@@ -662,3 +662,20 @@ def test_what_stays_in_memory_per_file_is_slim(merged):
     ding = entry(result, "丁乡.xlsx")
     assert ding.values["t4.cases.review_upheld"] == "无" and {"T3-IDENTITY", "V-NUMBER"} <= rules_of(ding)
     assert result.store is not None and result.store.size > 0
+
+
+def test_an_output_onto_a_submission_is_refused_without_opening_the_inbox(clean, tmp_path, monkeypatch, capsys):
+    """The guard looks at the output paths, not at every file of the input folder (a second pass
+    over a province's inbox): a submission is still never overwritten, even with --force."""
+    from gxsheet.cli import merge as C
+
+    d = tmp_path / "in"
+    shutil.copytree(clean, d)
+    submission = sorted(d.glob("*.xlsx"))[0]
+    before = submission.read_bytes()
+    looked: list[Path] = []
+    real = C._is_merge_output
+    monkeypatch.setattr(C, "_is_merge_output", lambda p: looked.append(p) or real(p))
+    assert main(["merge", str(d), "-o", str(submission), "--force"]) == 2
+    assert submission.read_bytes() == before and looked == [submission]
+    assert submission.name in capsys.readouterr().err
