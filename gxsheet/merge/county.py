@@ -46,13 +46,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from gxsheet.check.merge_rules import carry_findings, duplicate_findings, mixed_finding, unit_finding
 from gxsheet.core import findings as F
 from gxsheet.core.errors import LoadError
 from gxsheet.core.findings import Finding, finding_order
-from gxsheet.core.layout import EDITION_KEY
+from gxsheet.core.layout import EDITION_KEY, workbook_layout
 from gxsheet.core.limits import Limits
 from gxsheet.core.normalise import UNIT_SCALE, as_number, clean_text, parse_amount
 from gxsheet.core.record import META_PREFIX, Record, Value
@@ -496,16 +497,34 @@ def _row_values(spec: Spec, rec: Record) -> tuple[dict[str, Value], set[str]]:
 def slim_record(rec: Record) -> Record:
     """What the merge keeps of a record once its findings and row are spilled: the metadata, the
     carry-over rows (X-CARRY, this year's and last year's) and where those and the edition are in
-    the file (the merge rules point at them). ~3 KB instead of ~60."""
-    spec = rec.spec
+    the file (the merge rules point at them) — only where that is not the template's own address,
+    which :meth:`Record.locate` falls back to. ~2 KB instead of ~60; keys are the spec's own strings."""
+    carry, located = _slim_keys(rec.edition)
+    where = {}
+    for k, default in located.items():
+        v = rec.where.get(k)
+        if v is not None and v != default:
+            where[k] = v
+    return Record(edition=rec.edition, meta=dict(rec.meta), values={k: rec.values.get(k) for k in carry},
+                  source=rec.source, kind=rec.kind, where=where, missing=rec.missing & carry.keys())
+
+
+@cache
+def _slim_keys(edition: str) -> tuple[dict[str, None], dict[str, str | None]]:
+    """(carry-over cell keys, key → its template address for every key the merge rules point at)."""
+    spec = load_spec(edition)
     c = spec.carry_over
     grid = spec.grid(c.grid)
-    keep = {grid.cell_key(row, col.key) for row in (c.this_year_row, c.last_year_row) for col in grid.leaf_columns()}
-    keep &= spec.cells.keys()
-    located = keep | {META_PREFIX + k for k in rec.meta} | {EDITION_KEY}
-    return Record(edition=rec.edition, meta=dict(rec.meta), values={k: rec.values.get(k) for k in keep},
-                  source=rec.source, kind=rec.kind, where={k: v for k, v in rec.where.items() if k in located},
-                  missing=rec.missing & keep)
+    rows = {grid.cell_key(row, col.key) for row in (c.this_year_row, c.last_year_row) for col in grid.leaf_columns()}
+    carry = {k: None for k in spec.cells if k in rows}
+    layout = workbook_layout(spec)
+    located: dict[str, str | None] = {}
+    for k in [*carry, *(META_PREFIX + f.key for f in spec.metadata), EDITION_KEY]:
+        try:
+            located[k] = layout.address(k)
+        except KeyError:
+            located[k] = None
+    return carry, located
 
 
 class Merger:
