@@ -34,7 +34,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gxsheet.check.validate import validate_records
     from gxsheet.read.registry import expand_inputs, read_any
 
     limits = limits_of(args)
@@ -42,20 +41,19 @@ def run(args: argparse.Namespace) -> int:
     if not paths:
         raise LoadError(", ".join(args.inputs), "empty", f"{', '.join(args.inputs)}：没有找到可校验的文件。",
                         f"{', '.join(args.inputs)}: no files to validate.")
-    records: list[Record] = []
     results: list[dict[str, Any]] = []
+    batch: list[dict[str, Any]] = []
     for p in paths:
         try:
-            rec = read_any(p, limits=limits)
-            records.append(rec)
-            results.append({"path": p, "record": rec})
+            r = {"path": p, "record": read_any(p, limits=limits)}
+            batch.append(r)
+            results.append(r)
         except LoadError as e:
             results.append({"path": p, "error": e})
-    all_findings = validate_records(records) if records else []
-    it = iter(all_findings)
-    for r in results:
-        if "record" in r:
-            r["findings"] = next(it)
+        if len(batch) >= BATCH:
+            _check(batch, slim=True)
+            batch = []
+    _check(batch, slim=len(results) > BATCH)
     if args.annotate:
         _annotate(args, results)
     if args.json:
@@ -67,6 +65,26 @@ def run(args: argparse.Namespace) -> int:
     if any(f.is_error for r in results for f in r.get("findings", [])):
         return 1
     return 0
+
+
+#: files validated together; past this many inputs the records are slimmed once checked (as the
+#: county merge does), so auditing a folder of thousands of reports holds ~3 KB a file, not ~60
+BATCH = 256
+
+
+def _check(batch: list[dict[str, Any]], *, slim: bool) -> None:
+    """Validate a batch of read files in one pass; their findings go next to their records."""
+    from gxsheet.check.validate import validate_records
+
+    if not batch:
+        return
+    for r, fs in zip(batch, validate_records([r["record"] for r in batch]), strict=True):
+        r["findings"] = fs
+    if slim:
+        from gxsheet.merge.county import slim_record
+
+        for r in batch:
+            r["record"] = slim_record(r["record"])
 
 
 # ----------------------------------------------------------------------------- output
