@@ -544,12 +544,10 @@ def load_spec(edition: str) -> Spec:
     if path is None or not path.is_file():
         raise KeyError(f"unknown edition {edition!r}; known: {', '.join(editions())}")
     raw = path.read_bytes()
-    mark = usercache.digest(raw, (schemas_dir() / "format.schema.json").read_bytes())
-    checked = usercache.has_mark(SCHEMA_CHECKED, mark)
-    spec = parse_spec(json.loads(raw.decode("utf-8")), schema_checked=checked)
-    if not checked:
-        usercache.set_mark(SCHEMA_CHECKED, mark)
-    return spec
+    data = json.loads(raw.decode("utf-8"))
+    usercache.checked_once(SCHEMA_CHECKED, (raw, (schemas_dir() / "format.schema.json").read_bytes()),
+                           lambda: check_against_schema(data))
+    return parse_spec(data, schema_checked=True)
 
 
 #: the usercache kind of "these spec bytes passed this format.schema.json"

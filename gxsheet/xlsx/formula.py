@@ -17,9 +17,7 @@ import math
 import re
 from collections.abc import Callable
 
-from gxsheet.xlsx.cells import parse_a1
-
-from gxsheet.xlsx.cells import integral
+from gxsheet.xlsx.cells import integral, parse_a1
 
 _TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d*)?|\.\d+)|(\$?[A-Z]{1,3}\$?\d+(?::\$?[A-Z]{1,3}\$?\d+)?)|(SUM)\s*\(|([-+*/(),]))", re.I)
 Number = int | float
