@@ -63,7 +63,6 @@ def register(sub: argparse._SubParsersAction, T: Text) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gxsheet.check.validate import validate_records
     from gxsheet.read.registry import folder_files, read_any, skipped_in_folder
 
     limits = limits_of(args)
@@ -75,21 +74,20 @@ def run(args: argparse.Namespace) -> int:
         names = ", ".join(args.inputs)
         raise LoadError(names, "empty", f"{names}：文件夹里没有找到文件（隐藏文件和 Excel 临时文件 ~$… 不算）。",
                         f"{names}: the folder holds no files (hidden files and Excel's ~$… lock files do not count).")
-    records: list[Record] = []
     results: list[dict[str, Any]] = []
+    batch: list[dict[str, Any]] = []
     for p, in_folder in listed:
         try:
-            rec = read_any(p, limits=limits)
-            records.append(rec)
-            results.append({"path": p, "record": rec})
+            r = {"path": p, "record": read_any(p, limits=limits)}
+            batch.append(r)
+            results.append(r)
         except LoadError as e:
             skipped = in_folder and skipped_in_folder(p, e)
             results.append({"path": p, "error": e, "skipped": skipped})
-    all_findings = validate_records(records) if records else []
-    it = iter(all_findings)
-    for r in results:
-        if "record" in r:
-            r["findings"] = next(it)
+        if len(batch) >= BATCH:
+            _check(batch, slim=True)
+            batch = []
+    _check(batch, slim=len(results) > BATCH)
     if args.annotate:
         _annotate(args, results)
     if args.json:
@@ -105,6 +103,26 @@ def run(args: argparse.Namespace) -> int:
     if any(f.is_error for r in results for f in r.get("findings", [])):
         return 1
     return 0
+
+
+#: files validated together; past this many inputs the records are slimmed once checked (as the
+#: county merge does), so auditing a folder of thousands of reports holds ~3 KB a file, not ~60
+BATCH = 256
+
+
+def _check(batch: list[dict[str, Any]], *, slim: bool) -> None:
+    """Validate a batch of read files in one pass; their findings go next to their records."""
+    from gxsheet.check.validate import validate_records
+
+    if not batch:
+        return
+    for r, fs in zip(batch, validate_records([r["record"] for r in batch]), strict=True):
+        r["findings"] = fs
+    if slim:
+        from gxsheet.merge.county import slim_record
+
+        for r in batch:
+            r["record"] = slim_record(r["record"])
 
 
 # ----------------------------------------------------------------------------- output
@@ -154,13 +172,32 @@ def _headline(r: dict[str, Any], lang: str) -> tuple[str, str]:
     return ("✗" if errors else "?" if warnings else "✓"), line
 
 
-def _print_human(results: list[dict[str, Any]], lang: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
+class _Lines:
+    """What :func:`_print_human` asks of a rich Console, for a pipe or a file: plain lines.
 
+    rich only matters on a terminal (colours, tables); importing it for a pipe is ~30 ms of a
+    cold run, and its markup/emoji substitutions must not touch a town's text anyway.
+    """
+
+    is_terminal = False
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def print(self, text: str, *, style: str | None = None, markup: bool = False) -> None:
+        print(text, file=self.stream)
+
+
+def _print_human(results: list[dict[str, Any]], lang: str) -> None:
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        out: Any = Console(highlight=False, soft_wrap=False)
+        err: Any = Console(stderr=True, highlight=False, soft_wrap=True)
+    else:
+        out, err = _Lines(sys.stdout), _Lines(sys.stderr)
     en = lang == "en"
-    out = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
     sev = (lambda s: s) if en else (lambda s: SEVERITY_ZH.get(s, s))
     for r in results:
         mark, line = _headline(r, lang)
