@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.jobs or f'idle CPUs (now {M.default_jobs()})'}, Python {sys.version.split()[0]}", file=sys.stderr)
     pipeline = PandasPipeline() if not args.no_pandas and available("python_calamine") else None
     t = time.perf_counter()
-    M._import_validator()  # a one-time cost per run (imports, schemas), not a per-file one: paid before timing
+    M._import_ahead()  # a one-time cost per run (imports, schemas, dictionaries), not a per-file one: paid before timing
     start = time.perf_counter() - t
     rows = [run_size(n, args, pipeline) for n in args.sizes]
     print(table(rows))
