@@ -389,6 +389,8 @@ class MergeResult:
     previous_matched: int = 0  # bodies checked against last year's report
     previous_read: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    #: 问题清单 rows left out past Excel's last row (set when the county workbook is written)
+    problem_rows_left: int = 0
     #: where the entries' findings and rows are (closed by :meth:`close`, else when collected)
     store: SpillStore | None = field(default=None, repr=False)
     _totals: dict[str, int | float] | None = field(default=None, repr=False)
