@@ -244,6 +244,8 @@ def _lay_out(result: MergeResult, ref: Callable[[Sequence[str]], str], summary: 
         ("无法读取的文件", None, sum(1 for u in result.unreadable if not u.previous)),
         ("跳过的文件（不是工作簿）", None, len(result.skipped)),
     ]
+    if result.ordered:  # --order: the county's list of units
+        facts.append(("名单上没有报送的单位", None, len(result.not_submitted)))
     for i, (label, formula, value) in enumerate(facts):
         ov.put(3 + i, 0, label)
         ov.put(3 + i, 1, value, "number", formula)

@@ -101,6 +101,8 @@ def annotate(book: BookPort, findings: list[Finding], lang: str = "zh", *, recor
                 text = "\n".join(f"[{f.rule}] {f.message(lang)}" for f in fs)
                 book.set_comment(sheet, a1, text)
         _with_unprotected(book, sheet, mark)
+    if record is not None:
+        book.name_pages(record.role("unit_name"), record.role("year"))
     _result_sheet(book, findings, originals, lang, record)
 
 
