@@ -10,7 +10,7 @@ a label share one merged header cell (:func:`header_blocks`), as tall as its wra
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +42,8 @@ META_COLUMNS: tuple[tuple[str, str, float], ...] = (
 )
 #: a value column (characters): four digits and a two-line label such as 社会公益组织
 VALUE_WIDTH = 8.0
+#: an amount column: a county's sum in 万元 with its decimals (12,345,678.90)
+AMOUNT_WIDTH = 13.0
 
 
 def column_slots(spec: Spec) -> list[tuple[str, list[str | None]]]:
@@ -84,13 +86,22 @@ def value_col(result: MergeResult, key: str) -> int:
     return len(META_COLUMNS) + list(result.spec.cells).index(key)
 
 
-def value_widths(blocks: Sequence[HeaderBlock], n: int) -> list[float]:
-    """Column widths: VALUE_WIDTH, wider (up to 16) where a one-column label would wrap past two lines."""
-    widths = [VALUE_WIDTH] * n
+def value_widths(blocks: Sequence[HeaderBlock], spec: Spec, totals: Mapping[str, float]) -> list[float]:
+    """Column widths of the spec's value cells: VALUE_WIDTH, wider (up to 16) where a one-column label
+    would wrap past two lines, AMOUNT_WIDTH at least for an amount, and never too narrow for the
+    county's total (a spreadsheet shows ### for a number wider than its column)."""
+    widths = [max(AMOUNT_WIDTH if c.type == "amount" else VALUE_WIDTH, number_width(totals.get(k, 0), c.type))
+              for k, c in spec.cells.items()]
     for b in blocks:
         if b.first == b.last:
             widths[b.first] = max(widths[b.first], min(cell_units(b.text) / 2 + 1.5, 16.0))
     return widths
+
+
+def number_width(value: float, kind: str) -> float:
+    """The width (characters) a bold number needs as the county workbook formats it."""
+    text = f"{value:,.2f}" if kind == "amount" else f"{value:.0f}"
+    return len(text) * 1.15 + 2
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,7 @@ class Chart:
     height: int
     legend: bool = False  # at the bottom
     category_labels: bool = False  # pie: the category beside its value
+    value_labels: bool = True  # each bar's number on it (not where the table beside says them)
 
 
 @dataclass
@@ -303,7 +304,7 @@ def _lay_out(result: MergeResult, ref: Callable[[Sequence[str]], str], summary: 
                               Ref(OVERVIEW_SHEET, case_row + 1, 4 + g, case_row + len(outcomes), 4 + g))
                        for g, (name, _, _) in enumerate(cases))
         ov.charts.append(Chart("column", "行政复议和行政诉讼（件）", series, charts_row, 8, _px(WIDTHS[8:10]), CHART_PX,
-                               legend=True))
+                               legend=True, value_labels=False))
     # A-B on page 2: the problems most workbooks have
     ov.put(case_row, 0, "最常见的问题", "head")
     ov.put(case_row, 1, "单位数", "head")
@@ -328,7 +329,7 @@ def _lay_out(result: MergeResult, ref: Callable[[Sequence[str]], str], summary: 
         ov.last_row = row
         if summary is None:
             return ov
-        row += 1
+        row += 2  # a row apart: a chart touching the printed area is drawn (clipped) into the PDF
     if summary is not None:
         col = summary.col_of(received[0])
         cats = Ref(SUMMARY_SHEET, summary.first, summary.name_col, summary.last, summary.name_col)
@@ -380,8 +381,9 @@ def write_xlsxwriter(wb: xlsxwriter.Workbook, fm: Formats, result: MergeResult, 
     for ch in ov.charts:
         chart = wb.add_chart({"type": ch.kind})
         for s in ch.series:
-            spec: dict[str, Any] = {"name": s.name, "categories": "=" + s.categories.a1(), "values": "=" + s.values.a1(),
-                                    "data_labels": {"value": True, "category": ch.category_labels}}
+            spec: dict[str, Any] = {"name": s.name, "categories": "=" + s.categories.a1(), "values": "=" + s.values.a1()}
+            if ch.value_labels:
+                spec["data_labels"] = {"value": True, "category": ch.category_labels}
             if s.colour:
                 spec["fill"] = {"color": s.colour}
             if s.point_colours:
@@ -436,6 +438,14 @@ def _chart_title(text: str) -> Any:
     return Title(tx=Text(rich=RichText(p=[para])), overlay=False)
 
 
+def _font(size: int) -> Any:
+    """Text properties of an axis: ``size`` in hundredths of a point."""
+    from openpyxl.chart.text import RichText
+    from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties
+
+    return RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=CharacterProperties(sz=size)), endParaRPr=CharacterProperties())])
+
+
 def write_openpyxl(wb: Workbook, result: MergeResult, ov: Overview, *, unit: object, year: object) -> None:
     """The sheet in the county report (the standard template, edited with openpyxl), added last."""
     from openpyxl.chart import BarChart, PieChart, Reference
@@ -486,11 +496,13 @@ def write_openpyxl(wb: Workbook, result: MergeResult, ov: Overview, *, unit: obj
                 point.graphicalProperties.solidFill = colour.lstrip("#")
                 series.dPt.append(point)
         chart.set_categories(ref(ch.series[0].categories))
-        chart.dataLabels = DataLabelList(showVal=True, showCatName=ch.category_labels, showSerName=False,
-                                         showLegendKey=False, showPercent=False)
+        if ch.value_labels:
+            chart.dataLabels = DataLabelList(showVal=True, showCatName=ch.category_labels, showSerName=False,
+                                             showLegendKey=False, showPercent=False)
         chart.title = _chart_title(ch.title)
-        if ch.kind == "bar":
-            chart.x_axis.tickLblSkip = 1  # every unit named, as many as there are bars
+        if ch.kind == "bar":  # every unit named, in 8 pt as in the county workbook
+            chart.x_axis.tickLblSkip = 1
+            chart.x_axis.txPr = _font(800)
         if ch.legend:
             chart.legend.position = "b"
         else:

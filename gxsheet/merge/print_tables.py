@@ -20,6 +20,7 @@ row), in XlsxWriter's ``constant_memory`` mode like the rest of the workbook.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -28,15 +29,20 @@ from xlsxwriter.utility import xl_col_to_name
 from gxsheet.core.display import LINE_PT, ROW_PAD_PT, cell_lines, cell_units
 from gxsheet.core.spec import Spec, Table
 from gxsheet.merge.columns import (
+    AMOUNT_WIDTH,
     column_slots,
     header_blocks,
     header_heights,
+    number_width,
     summary_layout,
     value_col,
     write_header_band,
 )
-from gxsheet.merge.county import SUMMARY_SHEET, MergeResult
+from gxsheet.merge.county import PROBLEM_SHEET, SUMMARY_SHEET, MergeResult
 from gxsheet.merge.style import (
+    ONE_LINE_PT,
+    PAGE_CHARS,
+    PAGE_FILL,
     flag_fills,
     is_number,
     print_setup,
@@ -55,10 +61,10 @@ if TYPE_CHECKING:
 PREFIX = "打印-"
 #: a table with more value cells than this prints the total of each row
 MAX_COLUMNS = 24
-#: 单位名称 and 校验结果 (characters)
-NAME_WIDTH, STATUS_WIDTH = 14.0, 11.0
+#: 单位名称 (eight Chinese characters a line) and 校验结果 (characters)
+NAME_WIDTH, STATUS_WIDTH = 18.0, 11.0
 #: a value column: wide enough for its label in a few lines, narrow enough for the table to fit a page
-MIN_WIDTH, MAX_WIDTH, AMOUNT_WIDTH = 6.0, 9.0, 10.0
+MIN_WIDTH, MAX_WIDTH = 6.0, 9.0
 #: lines a value column's own label may take at MIN_WIDTH before the column widens
 LABEL_LINES = 5
 
@@ -110,13 +116,19 @@ def plan(spec: Spec) -> list[PrintTable]:
     return out
 
 
-def _widths(pt: PrintTable, spec: Spec) -> list[float]:
+def _widths(pt: PrintTable, spec: Spec, totals: Mapping[str, float]) -> list[float]:
+    """Value columns as narrow as their labels allow (never narrower than the county's total); a
+    table narrower than the page widened to fill it (up to twice as wide): fewer lines of header,
+    more units a page."""
     out = []
     for k, labels in zip(pt.keys, pt.slots, strict=True):
         leaf = next((lab for lab in reversed(labels) if lab), "")
+        kind = spec.cells[k].type
         w = min(MAX_WIDTH, max(MIN_WIDTH, math.ceil(cell_units(leaf) / LABEL_LINES) + 1.5))
-        out.append(max(w, AMOUNT_WIDTH) if spec.cells[k].type == "amount" else w)
-    return out
+        out.append(max(w, AMOUNT_WIDTH if kind == "amount" else 0, number_width(totals.get(k, 0), kind)))
+    room = PAGE_CHARS * PAGE_FILL - NAME_WIDTH - STATUS_WIDTH
+    grow = min(2.0, room / sum(out)) if out else 1.0
+    return [round(w * grow, 1) for w in out] if grow > 1 else out
 
 
 def write_sheets(wb: xlsxwriter.Workbook, fm: Formats, result: MergeResult) -> None:
@@ -124,11 +136,12 @@ def write_sheets(wb: xlsxwriter.Workbook, fm: Formats, result: MergeResult) -> N
     spec = result.spec
     lay = summary_layout(result)
     tables = plan(spec)
+    totals = result.totals()
     year = f"{result.year}年度" if result.year else ""
     sheets = []
     for pt in tables:
         ws = wb.add_worksheet(pt.sheet)
-        widths = _widths(pt, spec)
+        widths = _widths(pt, spec, totals)
         set_widths(ws, 0, [NAME_WIDTH, STATUS_WIDTH, *widths])
         last_col = 1 + len(pt.keys)
         set_height(ws, 0, 24)
@@ -148,6 +161,7 @@ def write_sheets(wb: xlsxwriter.Workbook, fm: Formats, result: MergeResult) -> N
         amounts = [spec.cells[k].type == "amount" for k in pt.keys]
         sheets.append((ws, pt, first, amounts, [xl_col_to_name(value_col(result, k)) for k in pt.keys]))
 
+    aside = f"其他年度或版本的工作簿，不计入合计（见“{PROBLEM_SHEET}”）"
     for i, e in enumerate(result.entries):
         values = e.values
         flagged = flag_fills(e, values) if e.errors or e.warnings or e.unit_unknown else {}
@@ -157,10 +171,12 @@ def write_sheets(wb: xlsxwriter.Workbook, fm: Formats, result: MergeResult) -> N
         src = lay["first_row"] + i  # the row on 汇总 (1-based)
         for ws, pt, first, amounts, cols in sheets:
             r = first + i
-            if lines > 1:
-                set_height(ws, r, lines * LINE_PT + ROW_PAD_PT)
+            set_height(ws, r, lines * LINE_PT + ROW_PAD_PT if lines > 1 else ONE_LINE_PT)
             put(ws, r, 0, name, fm.cell if e.included else fm.boxed_grey)
             put(ws, r, 1, status, fm.boxed_status[status_fill(e.errors, e.warnings)])
+            if not e.counted_edition:  # another year's or edition's workbook: no values here
+                ws.merge_range(r, 2, r, 1 + len(pt.keys), aside, fm.boxed_grey)
+                continue
             for j, k in enumerate(pt.keys):
                 v = values.get(k)
                 fmt = fm.boxed[(flagged.get(k), amounts[j])]
@@ -169,10 +185,10 @@ def write_sheets(wb: xlsxwriter.Workbook, fm: Formats, result: MergeResult) -> N
                 else:  # text a town typed, or nothing: as on 汇总
                     put(ws, r, 2 + j, "" if v is None else v, fmt)
 
-    totals = result.totals()
     t = lay["total_row"]
     for ws, pt, first, amounts, cols in sheets:
         r = first + len(result.entries)
+        set_height(ws, r, ONE_LINE_PT)
         ws.write_string(r, 0, "合计", fm.total_label)
         ws.write_blank(r, 1, None, fm.total_blank)
         for j, k in enumerate(pt.keys):

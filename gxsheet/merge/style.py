@@ -70,6 +70,7 @@ STYLES: dict[str, dict[str, object]] = {
     "link": {**_LINK_FONT, **_BORDER, "valign": "top"},
     "note": {"bold": True, "font_color": "#9C0006", **fill("#FFC7CE"), "text_wrap": True, "valign": "vcenter"},
     "message": _LEFT,
+    "wrap": {"text_wrap": True},
     "date": {"num_format": DATE_FORMAT},
     "total_label": {"bold": True, **fill(TOTAL_FILL), **_BORDER},
     "total_blank": {**fill(TOTAL_FILL), **_BORDER},
@@ -97,7 +98,7 @@ class Formats:
                              for f in (OK_FILL, WARN_FILL, BAD_FILL)}
         #: 问题清单 and 问题一览: wrapped, top-aligned, bordered; severity and counts coloured
         self.sev = {f: wb.add_format({**_BORDER, **fill(f), "valign": "top"}) for f in (BAD_FILL, WARN_FILL)}
-        self.grid = {f: wb.add_format({**_BORDER, **fill(f), "align": "center", "valign": "vcenter"})
+        self.grid = {f: wb.add_format({**_BORDER, **fill(f), "align": "center", "valign": "top"})
                      for f in (None, OK_FILL, BAD_FILL, WARN_FILL)}
         #: a value of a printed table: bordered, coloured when flagged, amounts with their decimals
         self.boxed = {(f, amount): wb.add_format({**_BORDER, **fill(f), "valign": "top",
@@ -186,6 +187,22 @@ def set_height(ws: Worksheet, row: int, points: float) -> None:
 
 
 # ============================================================================ printing
+
+#: the printable width of an A4 landscape page within print_setup's margins, in points
+PAGE_WIDTH_PT = (297 / 25.4 - 0.8) * 72
+#: points a character of column width takes on paper at 100%, the widest way it is drawn: LibreOffice
+#: without Calibri (or its metric twin Carlito) measures widths with DejaVu Sans, 7 pt a character
+#: (measured in its PDF); Excel draws 5.6 pt (7 px and 5 px padding a column), so its pages come out
+#: a little emptier rather than with a group's columns pushed onto a page of their own
+PRINTED_PT_PER_CHAR = 7.0
+#: characters of column width a landscape page holds at 100%, drawn the widest way
+PAGE_CHARS = PAGE_WIDTH_PT / PRINTED_PT_PER_CHAR
+#: how full a printed page is planned at most
+PAGE_FILL = 0.95
+#: a row of one line (points): Excel's default row and a border's room. Every printed row states its
+#: height: LibreOffice paginates by the heights in the file, and a row it sizes itself (with its
+#: own fonts) can leave a last page that it then prints empty
+ONE_LINE_PT = 16.0
 
 
 def print_setup(ws: Worksheet, result: MergeResult, *, last_row: int, last_col: int, first_row: int = 0,

@@ -78,6 +78,9 @@ from gxsheet.merge.style import (
     COUNT_FORMAT,
     DATE_FORMAT,
     OK_FILL,
+    ONE_LINE_PT,
+    PAGE_CHARS,
+    PAGE_FILL,
     WARN_FILL,
     WORKBOOK_OPTIONS,
     Formats,
@@ -172,15 +175,6 @@ def _problem_plan(result: MergeResult, cap: int | None = None) -> ProblemPlan:
 
 #: 汇总 prints at this scale (percent), pages across then down, the unit column on every page
 SUMMARY_PRINT_SCALE = 70
-#: the printable width of an A4 landscape page within print_setup's margins, in points
-PAGE_WIDTH_PT = (297 / 25.4 - 0.8) * 72
-#: points a character of column width takes on paper at 100%, the widest way it is drawn: LibreOffice
-#: without Calibri (or its metric twin Carlito) measures widths with DejaVu Sans, 7 pt a character
-#: (measured in its PDF); Excel draws 5.6 pt (7 px and 5 px padding a column), so its pages come out
-#: a little emptier rather than with a group's columns pushed onto a page of their own
-PRINTED_PT_PER_CHAR = 7.0
-#: how full a printed page is planned at most
-PAGE_FILL = 0.95
 
 
 def column_breaks(blocks: Sequence[HeaderBlock], widths: Sequence[float], *, first_width: float,
@@ -192,7 +186,7 @@ def column_breaks(blocks: Sequence[HeaderBlock], widths: Sequence[float], *, fir
     ``first_width``: the columns printed on the first page only (层级 … 计入合计); ``repeated_width``:
     the unit column, printed on every page (characters).
     """
-    avail = PAGE_WIDTH_PT * 100 / scale / PRINTED_PT_PER_CHAR - repeated_width
+    avail = PAGE_CHARS * 100 / scale - repeated_width
     level_at: dict[int, int] = {}
     for b in blocks:
         level_at[b.first] = min(level_at.get(b.first, b.top), b.top)
@@ -213,21 +207,26 @@ def column_breaks(blocks: Sequence[HeaderBlock], widths: Sequence[float], *, fir
         start, used = cut, 0.0
 
 
+def summary_columns(result: MergeResult) -> tuple[list[HeaderBlock], list[float], list[int]]:
+    """汇总's value columns: their header blocks (cut where the printed pages break), widths and the
+    value-column indexes where a printed page starts."""
+    blocks = header_blocks([s for _, s in summary_layout(result)["slots"]])
+    widths = value_widths(blocks, result.spec, result.totals())
+    meta = [w for _, _, w in META_COLUMNS]
+    breaks = column_breaks(blocks, widths, first_width=sum(meta[1:]), repeated_width=meta[0])
+    return split_at(blocks, breaks), widths, breaks
+
+
 def _write_header(ws: Worksheet, fm: Formats, result: MergeResult, lay: dict[str, Any], ncols: int) -> None:
     """Title, the merged 表/行/列 header bands and the key row of 汇总 (0-based rows from here on);
     the printed pages broken between its header groups."""
-    slots = lay["slots"]
-    keys = [k for k, _ in slots]
+    keys = [k for k, _ in lay["slots"]]
     nmeta = len(META_COLUMNS)
     levels, top, key_row = lay["levels"], lay["header_top"] - 1, lay["key_row"] - 1
-    meta_widths = [w for _, _, w in META_COLUMNS]
-    set_widths(ws, 0, meta_widths)
-    blocks = header_blocks([s for _, s in slots])
-    widths = value_widths(blocks, len(keys))
+    set_widths(ws, 0, [w for _, _, w in META_COLUMNS])
+    blocks, widths, breaks = summary_columns(result)
     set_widths(ws, nmeta, widths)
-    breaks = column_breaks(blocks, widths, first_width=sum(meta_widths[1:]), repeated_width=meta_widths[0])
     ws.set_v_pagebreaks([nmeta + b for b in breaks])
-    blocks = split_at(blocks, breaks)
 
     year = f"{result.year}年度" if result.year else ""
     set_height(ws, 0, 28)
@@ -268,16 +267,21 @@ def _write_summary(wb: xlsxwriter.Workbook, fm: Formats, result: MergeResult, fi
     other_fmts: list[Format | None] = [None] * len(keys)
     index = {k: j for j, k in enumerate(keys)}
     write_number, isfinite = ws.write_number, math.isfinite
+    name_w, file_w = META_COLUMNS[0][2], META_COLUMNS[4][2]
     for i, e in enumerate(result.entries):
         r = first - 1 + i
         rec = e.record
         status = status_fill(e.errors, e.warnings)
         target = link(PROBLEM_SHEET, f"A{first_problem[i]}") if i in first_problem else None
-        put(ws, r, 0, e.unit_name or "")
+        name = e.unit_name or ""
+        lines = max(cell_lines(name, name_w), cell_lines(e.path.name, file_w))
+        # a long name wraps (to its last line, beside the numbers) in a row tall enough
+        set_height(ws, r, lines * LINE_PT + ROW_PAD_PT if lines > 1 else ONE_LINE_PT)
+        put(ws, r, 0, name, fm.wrap)
         put(ws, r, 1, rec.role("level"), date_fmt=fm.date)
         put(ws, r, 2, rec.role("year"), date_fmt=fm.date)
         put(ws, r, 3, rec.edition)
-        put(ws, r, 4, e.path.name)
+        put(ws, r, 4, e.path.name, fm.wrap)
         put_link(ws, r, 5, target, e.status, fm.status[(status, target is not None)])
         if e.included:
             ws.write_string(r, 6, INCLUDED_YES)
@@ -300,6 +304,7 @@ def _write_summary(wb: xlsxwriter.Workbook, fm: Formats, result: MergeResult, fi
                 put(ws, r, c, v, of[j])
 
     t = last  # the 合计 row, 0-based
+    set_height(ws, t, ONE_LINE_PT)
     g = xl_col_to_name(nmeta - 1)  # 计入合计
     inc = f"${g}${first}:${g}${last}"
     ws.write_string(t, 0, "合计", fm.total_label)
@@ -423,8 +428,7 @@ def _write_grid(wb: xlsxwriter.Workbook, fm: Formats, result: MergeResult) -> No
             errs, warns = counts.get(fam, [0, 0])
             ws.write_number(r, 3 + j, errs + warns, fm.grid[status_fill(errs, warns)])
         lines = max(cell_lines(e.unit_name or "", 22.0), cell_lines(e.path.name, 22.0))
-        if lines > 1:
-            set_height(ws, r, lines * LINE_PT + ROW_PAD_PT)
+        set_height(ws, r, lines * LINE_PT + ROW_PAD_PT if lines > 1 else ONE_LINE_PT)
     if result.entries:
         ws.autofilter(1, 0, 1 + len(result.entries), len(heads) - 1)
     print_setup(ws, result, last_row=1 + len(result.entries), last_col=len(heads) - 1, title_rows=(1, 1),

@@ -275,7 +275,7 @@ def test_header_merges_and_view(sheets):
     pieces = sorted(range_boundaries(r)[0:3:2] for r in merges if range_boundaries(r)[1] == top
                     and t3[0] <= range_boundaries(r)[0] <= t3[-1])
     assert pieces[0][0] == t3[0] and pieces[-1][1] == t3[-1] and len(pieces) > 1
-    for (c0, c1), (n0, _) in zip(pieces, pieces[1:], strict=False):
+    for (_, c1), (n0, _) in zip(pieces, pieces[1:], strict=False):
         assert n0 == c1 + 1 and n0 in breaks  # contiguous, cut only at a page break
     for c0, _ in pieces:
         assert ws.cell(top, c0).value == "三、收到和处理政府信息公开申请情况"
