@@ -42,7 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _say(message: str) -> None:
-    print(message, file=sys.stderr)
+    """One line on stderr: paths and file names in it come from users and submitters (escaped)."""
+    from gxsheet.core.sanitise import terminal
+
+    print(terminal(message), file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
