@@ -23,27 +23,10 @@ UNIT_SCALE = {"元": 1, "千元": 1_000, "万元": 10_000, "亿元": 100_000_000
 
 Number = int | float
 
-#: characters XML 1.0 does not allow in a document: one of them makes a workbook unreadable
-XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-#: characters a cell holds: Excel calls a file with longer text damaged
-MAX_CELL_TEXT = 32_767
-
-
 @lru_cache(maxsize=65536)
 def clean_text(text: str) -> str:
     """Unicode-normalise and drop all whitespace (labels and numbers carry no meaningful spaces)."""
     return _SPACE.sub("", unicodedata.normalize("NFKC", text))
-
-
-def cell_text(text: str) -> str:
-    """Text a workbook can hold: the characters XML 1.0 forbids dropped, cut at what a cell holds.
-
-    Text in an output comes from other people's files; a stray control character (or a lone
-    surrogate) would otherwise make the whole workbook unreadable rather than that one cell odd.
-    """
-    if XML_ILLEGAL.search(text) is not None:
-        text = XML_ILLEGAL.sub("", text)
-    return text[:MAX_CELL_TEXT]
 
 
 def as_number(v: Number) -> Number:

@@ -32,13 +32,14 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 from gxsheet.core import findings as F
-from gxsheet.core.layout import EDITION_LABEL
-from gxsheet.core.normalise import cell_text
+from gxsheet.core.layout import EDITION_LABEL, workbook_layout
 from gxsheet.core.record import Record
+from gxsheet.core.sanitise import cell as cell_text
 from gxsheet.core.spec import Spec
 from gxsheet.merge.county import (
     INCLUDED_NO,
     INCLUDED_YES,
+    MERGE_SIGNATURE,
     PROBLEM_SHEET,
     SUMMARY_SHEET,
     MergeResult,
@@ -148,7 +149,8 @@ def _units(text: str) -> float:
 
 
 def _safe(text: object) -> str:
-    """A string a workbook accepts: no XML-illegal characters (a town's text must never break the file)."""
+    """A town's text for a cell (:func:`gxsheet.core.sanitise.cell`): controls and invisible marks
+    escaped (a town's text must never break the file or hide in it), cut at what a cell holds."""
     return cell_text(str(text))
 
 
@@ -198,7 +200,7 @@ def _put(ws: Worksheet, r: int, c: int, v: object, fmt: Format | None = None, da
     """One cell (0-based) of data from a town's file, written as what it is and nothing more.
 
     Text is text (the workbook's options already keep XlsxWriter from turning it into a formula,
-    link or number) without XML-illegal characters; a number no spreadsheet can hold (beyond a
+    link or number) with controls and invisible marks escaped; a number no spreadsheet can hold (beyond a
     double, NaN, infinite) keeps its digits as text rather than breaking the file; None writes
     nothing, or an empty styled cell when it has a style.
     """
@@ -440,6 +442,7 @@ def write_county_workbook(result: MergeResult, target: str | Path, *, lang: str 
         year = f"{result.year}年度" if result.year else ""
         wb.set_properties({"title": _safe(f"{result.name or ''}{year}政府信息公开工作年度报告汇总表"),
                            "author": "gxsheet", "created": FIXED_TIME})
+        wb.set_custom_property(*MERGE_SIGNATURE)  # how a rerun knows its own earlier output
         fm = _Formats(wb)
         _write_summary(wb, fm, result, first_problem)
         _write_problems(wb, fm, result, problem_rows)
@@ -485,11 +488,19 @@ def write_county_report(result: MergeResult, path: str | Path, *, name: str | No
     The template's live checks recompute in Excel; since every relation is linear, the sums of
     valid reports satisfy them, so the county report validates whenever its inputs do.
     """
-    from gxsheet.render.workbook import write_record
+    from gxsheet.core.atomic import write_bytes
+
+    return write_bytes(path, county_report_bytes(result, name=name, source=str(path)))
+
+
+def county_report_bytes(result: MergeResult, *, name: str | None = None, source: str = "") -> bytes:
+    """The county report's .xlsx bytes. Its 单位名称 may come from the towns' 上级单位, so the Record
+    writer puts every text in as text (never a formula)."""
+    from gxsheet.render.workbook import record_workbook, template_path
 
     meta = county_meta(result, name)
     prose = {result.spec.sections[0].key:
              f"本报告表格数据由{meta['unit_name']}汇总各乡镇（街道）和部门报送的政府信息公开工作年度报告工作簿生成。"}
     record = Record(edition=result.edition, meta=meta, prose=prose, values=dict(county_values(result)),
-                    source=str(path), kind="county")
-    return write_record(record, path)
+                    source=source, kind="county")
+    return record_workbook(record, workbook_layout(result.spec), template_path(result.edition))

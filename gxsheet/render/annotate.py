@@ -132,3 +132,31 @@ def _result_sheet(book: BookPort, findings: list[Finding], originals: dict[tuple
     book.hide_column(RESULT_SHEET, MARK_COL)
     book.hide_column(RESULT_SHEET, ORIG_COL)
     book.activate(RESULT_SHEET)
+
+
+def annotate_file(source: str, findings: list[Finding], lang: str, dest: str) -> int:
+    """Write the annotated copy of the workbook ``source`` to ``dest``; returns the formulas neutralised.
+
+    The copy is what a county passes around, so besides the marks it carries nothing live from the
+    submission: no macros or external links (openpyxl drops them), and every formula that would
+    reach outside the workbook (DDE, another workbook, HYPERLINK …) replaced by the value the file
+    cached for it. Runs in a bounded worker (``gxsheet validate --annotate``).
+    """
+    from gxsheet.render.book_port import OpenpyxlBook
+    from gxsheet.xlsx.workbook import read_workbook
+
+    book = OpenpyxlBook(source)
+    cells = None
+
+    def cached(sheet: str, row: int, col: int) -> object:
+        nonlocal cells
+        if cells is None:
+            cells = read_workbook(source)
+        ws = cells.sheets.get(sheet)
+        raw = ws.cells.get((row, col)) if ws is not None else None
+        return raw.value if raw is not None else None
+
+    n = book.neutralise(cached)
+    annotate(book, findings, lang)
+    book.save(dest)
+    return n

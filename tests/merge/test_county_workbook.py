@@ -20,7 +20,7 @@ import pytest
 import xlsxwriter
 from openpyxl import load_workbook
 
-from gxsheet.core.normalise import MAX_CELL_TEXT
+from gxsheet.core.sanitise import MAX_CELL_TEXT
 from gxsheet.core.record import Record
 from gxsheet.core.spec import load_spec
 from gxsheet.merge import county as M
