@@ -56,6 +56,15 @@ def read_report(path: str | Path, *, limits: Limits | None = None) -> Record:
 
 
 # ---------------------------------------------------------------------------------------------
+#: Cell references the formulas of one sheet that have no cached value may follow in all. Each
+#: formula cell is computed once (memoised), so a chain ``Z1=Z2+Z2, Z2=Z3+Z3, …`` costs one step per
+#: link, not 2**depth; past the budget (or deeper than FORMULA_DEPTH) a cell is not computed and
+#: keeps its formula text, which the validator reports as a number missing (V-NUMBER).
+FORMULA_STEPS = 20_000
+FORMULA_DEPTH = 100
+
+
+
 @dataclass
 class _Sheet:
     """A sheet's cells with a text view for label matching."""
@@ -63,6 +72,10 @@ class _Sheet:
     cells: SheetCells
     _labels: set[str] | None = None
     _shape: tuple | None = None
+    #: formulas without a cached value computed so far (position → number, None: cannot be), and
+    #: what is left of the sheet's budget for computing them (see ``FORMULA_STEPS``)
+    _computed: dict[tuple[int, int], int | float | None] = field(default_factory=dict)
+    _steps_left: int = FORMULA_STEPS
 
     def value(self, r: int, c: int) -> RawCell | None:
         return self.cells.cells.get((r, c))
@@ -518,15 +531,19 @@ def _read_values(rec: Record, spec: Spec, lay: SheetLayout, sheet: _Sheet, tr: _
         if raw is None:
             values[key] = None
         elif raw.value is None and raw.formula:
-            v = _evaluate(raw.formula, sheet, set())
+            v = _evaluate(raw.formula, sheet, ())
             values[key] = v if v is not None else "=" + raw.formula
         else:
             v = raw.value
             values[key] = v if type(v) is int else normalise_value(v)
 
 
-def _evaluate(formula: str, sheet: _Sheet, seen: set[tuple[int, int]]) -> int | float | None:
-    """Compute a simple formula with no cached value (=3+4, =SUM(D5:D9), =D5+D6) or give up."""
+class _NotComputable(ValueError):
+    """A formula that cannot be computed here: text, a cycle, too deep or over the budget."""
+
+
+def _evaluate(formula: str, sheet: _Sheet, seen: tuple[tuple[int, int], ...]) -> int | float | None:
+    """Compute a simple formula with no cached value (=3+4, =SUM(D5:D9), =D5+D6) or give up (None)."""
     from gxsheet.xlsx.formula import evaluate
 
     try:
@@ -535,19 +552,29 @@ def _evaluate(formula: str, sheet: _Sheet, seen: set[tuple[int, int]]) -> int | 
         return None
 
 
-def _cell_number(sheet: _Sheet, r: int, c: int, seen: set[tuple[int, int]]) -> int | float | None:
-    if (r, c) in seen:
-        raise ValueError("circular")
+def _cell_number(sheet: _Sheet, r: int, c: int, seen: tuple[tuple[int, int], ...]) -> int | float | None:
+    sheet._steps_left -= 1
+    if sheet._steps_left < 0:
+        raise _NotComputable("over budget")
     cell = sheet.value(r, c)
     if cell is None:
         return 0
     if cell.value is None and cell.formula:
-        return _evaluate(cell.formula, sheet, seen | {(r, c)})
+        pos = (r, c)
+        if pos in sheet._computed:
+            v = sheet._computed[pos]
+        elif pos in seen or len(seen) >= FORMULA_DEPTH:
+            raise _NotComputable("circular or too deep")
+        else:
+            v = sheet._computed[pos] = _evaluate(cell.formula, sheet, (*seen, pos))
+        if v is None:
+            raise _NotComputable("not computable")
+        return v
     v = normalise_value(cell.value)
     if v is None:
         return 0
     if isinstance(v, str):
-        raise ValueError("text")
+        raise _NotComputable("text")
     return v
 
 
