@@ -86,7 +86,7 @@ def describe(settings: Settings, lang: str = "zh") -> str:
     for name, info in LIMITS.items():
         value = info.shown(getattr(settings.limits, info.field))
         default_value = info.shown(getattr(DEFAULT_LIMITS, info.field))
-        unit = {"bytes": "MB", "count": "", "ratio": ""}[info.kind] if en else info.unit_zh
+        unit = {"bytes": "MB", "count": "", "ratio": "", "seconds": "s"}[info.kind] if en else info.unit_zh
         source = origin.get(settings.sources.get(name, ""), default)
         lines.append("".join(pad(t, w) for t, w in zip((name, value, default_value, unit, source), widths, strict=True)))
     return "\n".join(lines)

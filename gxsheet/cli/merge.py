@@ -95,30 +95,16 @@ class _Quiet:
         return None
 
 
-def _is_merge_output(path: Path) -> bool:
-    """A workbook written by ``gxsheet merge``: its sheets include 汇总 and 问题清单."""
-    import zipfile
-
-    try:
-        if path.suffix.lower() != ".xlsx" or path.stat().st_size > 50 * 1024 * 1024:
-            return False
-        with zipfile.ZipFile(path) as zf:
-            info = zf.getinfo("xl/workbook.xml")
-            if info.file_size > 1024 * 1024:
-                return False
-            text = zf.read(info).decode("utf-8", "replace")
-    except (OSError, KeyError, zipfile.BadZipFile, ValueError):
-        return False
-    return 'name="汇总"' in text and 'name="问题清单"' in text
-
-
 def _guard_outputs(args: argparse.Namespace) -> tuple[Path, Path | None]:
     """Refuse bad outputs before reading anything: an input, an existing file without --force, a folder."""
+    from gxsheet.merge.county import is_merge_output
+
     named: list[Path] = []
     for p in map(Path, list(args.inputs) + list(args.previous)):
         if p.is_dir():  # a file already in an input folder is a submission, never an output —
-            try:       # unless it is this command's own earlier merge (a rerun into the same folder)
-                named += [q for q in p.iterdir() if q.is_file() and not _is_merge_output(q)]
+            try:       # unless it is this command's own earlier merge (a rerun into the same folder),
+                # known by the signature the merge writes, not by its sheet names
+                named += [q for q in p.iterdir() if q.is_file() and not is_merge_output(q)]
             except OSError:
                 pass
         else:
@@ -135,7 +121,6 @@ def _guard_outputs(args: argparse.Namespace) -> tuple[Path, Path | None]:
 
 def run(args: argparse.Namespace) -> int:
     from gxsheet.merge import county as M
-    from gxsheet.merge import workbook as W
 
     en = args.lang == "en"
     if args.jobs is not None and args.jobs < 1:
@@ -160,13 +145,32 @@ def run(args: argparse.Namespace) -> int:
                             "nothing to merge: none of the inputs could be read as a report (reasons above).")
         if bar is not None:
             bar("write", 0, 1)
-        W.write_merge(result, out, lang=args.lang)
-        if report is not None:
-            W.write_county_report(result, report, name=args.name)
+        _write(result, out, report, args)
         if bar is not None:
             bar("write", 1, 1)
     print(_summary(result, out, report, time.perf_counter() - started, en))
     return result.exit_code(strict=args.strict)
+
+
+def _write(result: MergeResult, out: Path, report: Path | None, args: argparse.Namespace) -> None:
+    """The county workbook and (``--report``) the county report, both or neither.
+
+    Each is written to its hidden temp file first; only when both are complete are they renamed
+    into place, so a failure in the second (a full disk, a crash) never leaves the first behind.
+    """
+    from contextlib import ExitStack
+
+    from gxsheet.core.atomic import atomic_path
+    from gxsheet.merge import workbook as W
+
+    with ExitStack() as stack:
+        tmp_out = stack.enter_context(atomic_path(out))
+        tmp_report = stack.enter_context(atomic_path(report)) if report is not None else None
+        started = time.perf_counter()
+        W.build_workbook(result, lang=args.lang).save(tmp_out)
+        result.timings["write"] = time.perf_counter() - started
+        if tmp_report is not None:
+            W.fill_county_report(result, tmp_report, name=args.name)
 
 
 def _summary(r: MergeResult, out: Path, report: Path | None, seconds: float, en: bool) -> str:

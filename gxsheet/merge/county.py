@@ -34,31 +34,28 @@ Decisions (see also the CLI help):
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gxsheet.check.merge_rules import carry_findings, duplicate_findings, mixed_finding, unit_finding
 from gxsheet.core import findings as F
-from gxsheet.core.errors import LoadError
+from gxsheet.core.errors import LoadError, load_error
 from gxsheet.core.findings import Finding
 from gxsheet.core.limits import Limits
 from gxsheet.core.normalise import UNIT_SCALE, as_number, clean_text, parse_amount
 from gxsheet.core.record import Record, Value
 from gxsheet.core.spec import Cell, Spec, edition_for_year, editions, load_spec
+from gxsheet.read.batch import SERIAL_BELOW, default_jobs  # noqa: F401 - part of this module's API
 
-#: below this many files a process pool costs more than it saves: starting one takes ~45 ms, the
-#: time to read ~20 workbooks (benchmarks/merge.py: at 30 files two processes are no faster)
-SERIAL_BELOW = 48
-#: files a worker reads per task: large enough to amortise pickling, small enough to balance
-MAX_CHUNK = 32
 #: files in a folder that are never submissions (Windows/macOS housekeeping, Excel lock files)
 JUNK_NAMES = frozenset({"thumbs.db", "desktop.ini", ".ds_store"})
+
+#: the custom document property the county workbook carries: how a rerun recognises its own earlier
+#: output in an input folder (sheet names would not do: a town's workbook may well have a 汇总)
+MERGE_SIGNATURE = ("gxsheet", "county-merge")
 
 SUMMARY_SHEET = "汇总"
 PROBLEM_SHEET = "问题清单"
@@ -103,7 +100,8 @@ def collect_inputs(items: Iterable[str | Path], *, exclude: Iterable[str | Path]
     ``城关镇.xls`` or a PDF must show up as a problem, not vanish silently. Hidden files, Excel
     lock files (``~$…``) and OS housekeeping files are skipped; so are ``exclude`` (the merge's
     own outputs, which a rerun would otherwise find in the input folder) and repeats. Folders
-    are not searched recursively. A named path that does not exist is a typo, not a submission:
+    are not searched recursively. County workbooks of an earlier merge (:func:`is_merge_output`) in
+    a folder are outputs, not submissions, and are skipped too. A named path that does not exist is a typo, not a submission:
     LoadError (the command exits 2).
     """
     skip = {_resolved(p) for p in exclude}
@@ -112,7 +110,8 @@ def collect_inputs(items: Iterable[str | Path], *, exclude: Iterable[str | Path]
     for item in items:
         p = Path(item)
         if p.is_dir():
-            candidates = sorted((q for q in p.iterdir() if q.is_file() and not _hidden(q)), key=lambda q: q.name)
+            candidates = sorted((q for q in p.iterdir() if q.is_file() and not _hidden(q) and not _ours(q)),
+                                key=lambda q: q.name)
         elif p.exists() or p.is_symlink():
             candidates = [p]
         else:
@@ -127,6 +126,45 @@ def collect_inputs(items: Iterable[str | Path], *, exclude: Iterable[str | Path]
     return out
 
 
+def _ours(path: Path) -> bool:
+    """A county workbook of an earlier merge found in an input folder: an output, not a submission."""
+    return path.suffix.lower() == ".xlsx" and is_merge_output(path)
+
+
+def is_merge_output(path: str | Path) -> bool:
+    """Whether ``path`` is a county workbook written by ``gxsheet merge`` (its document property).
+
+    Looks only at ``docProps/custom.xml``, bounded (:func:`gxsheet.xlsx.loader.peek_member`):
+    a hostile or broken file in the folder is simply "not ours".
+    """
+
+    from gxsheet.xlsx.loader import new_parser, peek_member
+
+    data = peek_member(path, "docProps/custom.xml")
+    if data is None:
+        return False
+    name, value = MERGE_SIGNATURE
+    found: list[str] = []
+    inside = [False]
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        if tag.endswith(" property"):
+            inside[0] = attrs.get("name") == name
+
+    def text(data: str) -> None:
+        if inside[0]:
+            found.append(data)
+
+    p = new_parser()
+    p.StartElementHandler = start
+    p.CharacterDataHandler = text
+    try:
+        p.Parse(data, True)
+    except Exception:  # noqa: BLE001 - expat errors, a refused DOCTYPE: not ours
+        return False
+    return "".join(found).strip() == value
+
+
 def _resolved(p: str | Path) -> Path:
     try:
         return Path(p).resolve()
@@ -134,110 +172,57 @@ def _resolved(p: str | Path) -> Path:
         return Path(os.path.abspath(p))
 
 
-def read_one(path: str, limits: Limits | None = None) -> Record | Unreadable:
-    """Read one input; every failure becomes an Unreadable (never an exception).
+def read_submission(path: str, limits: Limits | None = None) -> Record:
+    """Read one input as a report, or raise LoadError with the most helpful reason.
 
     Workbook suffixes go straight to the workbook reader (its guarded loader says precisely what
     a broken or disguised file is: an old .xls, an encrypted file, a damaged zip). Other files go
-    through ``read_any`` so published reports can be merged when importers are installed; when no
-    importer takes the file, the loader is asked again for its more helpful message.
+    through ``read_any`` so published reports can be merged too; when no importer takes the file,
+    the loader is asked again for its more helpful message.
     """
     from gxsheet.read.registry import read_any
     from gxsheet.read.workbook import read_report
 
     try:
-        try:
-            if Path(path).suffix.lower() in (".xlsx", ".xlsm"):
-                return read_report(path, limits=limits)
-            return read_any(path, limits=limits)
-        except LoadError as e:
-            if e.kind != "unsupported":
-                raise
+        if Path(path).suffix.lower() in (".xlsx", ".xlsm"):
             return read_report(path, limits=limits)
+        return read_any(path, limits=limits)
+    except LoadError as e:
+        if e.kind != "unsupported":
+            raise
+        return read_report(path, limits=limits)
+
+
+def read_one(path: str, limits: Limits | None = None) -> Record | Unreadable:
+    """Read one input in this process; every failure becomes an Unreadable (never an exception)."""
+    try:
+        return read_submission(path, limits)
     except LoadError as e:
         return Unreadable.from_error(e, path)
     except Exception as e:  # noqa: BLE001 - one strange file must not stop a county's merge
-        return Unreadable(path, "internal",
-                          f"{path}：读取时发生内部错误（{type(e).__name__}: {e}），请把该文件发给维护者。",
-                          f"{path}: internal error while reading ({type(e).__name__}: {e}); please send this file to the maintainers.")
-
-
-def _read_chunk(paths: list[str], limits: Limits | None = None) -> list[Record | Unreadable]:
-    """Worker task: read a chunk of files (module level so every start method can pickle it)."""
-    return [read_one(p, limits) for p in paths]
-
-
-def _warm() -> None:
-    """Load specs and layouts before forking so every worker inherits them instead of rebuilding."""
-    from gxsheet.core.layout import workbook_layout
-    from gxsheet.read import workbook  # noqa: F401 - imported for its side effect of loading the reader
-
-    for e in editions():
-        workbook_layout(load_spec(e))
-
-
-def default_jobs() -> int:
-    """Worker processes: the CPUs this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
+        return Unreadable.from_error(load_error(path, "internal", f"{type(e).__name__}: {e}"), path)
 
 
 Progress = Callable[[str, int, int], None]
 
 
 def read_all(paths: Sequence[str | Path], *, jobs: int | None = None, progress: Progress | None = None,
-             while_waiting: Callable[[], object] | None = None, limits: Limits | None = None) -> list[Record | Unreadable]:
-    """Read every path (same order), in ``jobs`` processes when it pays.
+             while_waiting: Callable[[], object] | None = None,
+             limits: Limits | None = None) -> list[Record | Unreadable]:
+    """Read every path (same order) in bounded worker processes (:func:`gxsheet.read.batch.read_files`).
 
-    Chunks of files go to a ProcessPoolExecutor; results come back pickled (Records are plain
-    dataclasses, failures plain Unreadable values, so nothing exotic crosses the process
-    boundary). Small merges and ``jobs=1`` read serially: a pool costs ~45 ms to start. A pool
-    that breaks (a worker killed by the OS) does not lose the merge: what is left is read here.
-    ``while_waiting`` runs in this process once the workers are busy (the merge imports the
-    validator there: pandas + pandera take ~0.8 s that would otherwise come after reading).
+    A file that cannot be read, breaks a time or memory bound or crashes its reader becomes an
+    :class:`Unreadable` with its one-line reason; the merge goes on. ``while_waiting`` runs in this
+    process while the workers read (the merge imports the validator there: pandas + pandera take
+    ~0.8 s that would otherwise come after reading).
     """
-    names = [str(p) for p in paths]
-    n = len(names)
-    jobs = default_jobs() if jobs is None else max(1, jobs)
-    out: list[Record | Unreadable | None] = [None] * n
-    done = 0
-    if progress:
-        progress("read", 0, n)
-    if jobs > 1 and n >= SERIAL_BELOW:
-        _warm()
-        size = max(1, min(MAX_CHUNK, n // (jobs * 4)))
-        starts = list(range(0, n, size))
-        ctx = None
-        if sys.platform.startswith("linux"):
-            import multiprocessing
+    from gxsheet.read.batch import read_files
 
-            ctx = multiprocessing.get_context("fork")  # workers inherit the warmed caches
-        try:
-            with ProcessPoolExecutor(max_workers=min(jobs, len(starts)), mp_context=ctx) as ex:
-                futures = {ex.submit(_read_chunk, names[i:i + size], limits): i for i in starts}
-                if while_waiting is not None:
-                    while_waiting()
-                    while_waiting = None
-                for fut in as_completed(futures):
-                    i = futures[fut]
-                    res = fut.result()
-                    out[i:i + len(res)] = res
-                    done += len(res)
-                    if progress:
-                        progress("read", done, n)
-        except BrokenProcessPool:
-            pass  # the rest is read serially below
-    if while_waiting is not None:
-        while_waiting()
-    for i in range(n):
-        if out[i] is None:
-            out[i] = read_one(names[i], limits)
-            done += 1
-            if progress:
-                progress("read", min(done, n), n)
-    return out  # type: ignore[return-value]
+    names = [str(p) for p in paths]
+    results = read_files(names, reader=read_submission, jobs=jobs, limits=limits, progress=progress,
+                         while_waiting=while_waiting)
+    return [Unreadable.from_error(r, path) if isinstance(r, LoadError) else r
+            for path, r in zip(names, results, strict=True)]
 
 
 # ============================================================================ the merge

@@ -12,6 +12,7 @@ from collections import defaultdict
 
 from gxsheet.core.findings import SEVERITY_ZH, Finding, summary
 from gxsheet.core.layout import RESULT_SHEET
+from gxsheet.core.limits import Limits
 from gxsheet.render.book_port import AUTHOR, BookPort
 
 ERROR_FILL = "FFC7CE"
@@ -134,7 +135,7 @@ def _result_sheet(book: BookPort, findings: list[Finding], originals: dict[tuple
     book.activate(RESULT_SHEET)
 
 
-def annotate_file(source: str, findings: list[Finding], lang: str, dest: str) -> int:
+def annotate_file(source: str, findings: list[Finding], lang: str, dest: str, limits: Limits | None = None) -> int:
     """Write the annotated copy of the workbook ``source`` to ``dest``; returns the formulas neutralised.
 
     The copy is what a county passes around, so besides the marks it carries nothing live from the
@@ -145,13 +146,13 @@ def annotate_file(source: str, findings: list[Finding], lang: str, dest: str) ->
     from gxsheet.render.book_port import OpenpyxlBook
     from gxsheet.xlsx.workbook import read_workbook
 
-    book = OpenpyxlBook(source)
+    book = OpenpyxlBook(source, limits)
     cells = None
 
     def cached(sheet: str, row: int, col: int) -> object:
         nonlocal cells
         if cells is None:
-            cells = read_workbook(source)
+            cells = read_workbook(source, limits)
         ws = cells.sheets.get(sheet)
         raw = ws.cells.get((row, col)) if ws is not None else None
         return raw.value if raw is not None else None

@@ -1,0 +1,99 @@
+"""Reading many submitted files: each in a bounded worker process, each failure one file's problem.
+
+Every command that reads submissions (validate, merge, export, import) reads them through
+:func:`read_files`, so every reader - workbooks, text, Word, web pages, JSON - runs under the time
+and memory bounds of :mod:`gxsheet.core.bounded`, and a file that breaks one, or crashes a reader,
+becomes that file's one-line LoadError while the rest of the batch goes on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from gxsheet.core.bounded import Outcome, Pool, error_for
+from gxsheet.core.errors import LoadError
+from gxsheet.core.limits import Limits
+from gxsheet.core.record import Record
+
+__all__ = ["SERIAL_BELOW", "default_jobs", "read_files", "warm"]
+
+#: below this many files one worker reads them all: a second costs more to start than it saves
+#: (benchmarks/merge.py: at 30 files two processes are no faster)
+SERIAL_BELOW = 48
+
+Reader = Callable[[str, Limits | None], Record]
+Progress = Callable[[str, int, int], None]
+
+
+def default_jobs() -> int:
+    """Worker processes: the CPUs this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def warm() -> None:
+    """Import the workbook reader and build the layouts before forking, so every worker inherits
+    them instead of importing and building them again for each command (~1 s)."""
+    from gxsheet.core.layout import workbook_layout
+    from gxsheet.core.spec import editions, load_spec
+    from gxsheet.read import registry, workbook  # noqa: F401 - imported for their side effect
+
+    for e in editions():
+        workbook_layout(load_spec(e))
+
+
+def _read_any(path: str, limits: Limits | None = None) -> Record:
+    from gxsheet.read.registry import read_any
+
+    return read_any(path, limits=limits)
+
+
+def _guarded(reader: Reader, path: str, limits: Limits | None) -> Record | LoadError:
+    """Worker task: the record, or the reader's own LoadError as a value (it crosses the pipe)."""
+    try:
+        return reader(path, limits)
+    except LoadError as e:
+        return e
+
+
+def read_files(paths: Sequence[str | Path], *, reader: Reader = _read_any, jobs: int | None = None,
+               limits: Limits | None = None, progress: Progress | None = None,
+               while_waiting: Callable[[], object] | None = None) -> list[Record | LoadError]:
+    """Read every path (same order) with ``reader(path, limits)``, in bounded worker processes.
+
+    ``jobs`` workers (default: the CPUs, but one below ``SERIAL_BELOW`` files). A reader that
+    raises anything but LoadError, or breaks a bound, gives that file a LoadError ('internal',
+    'too-slow', 'too-much-memory'); the traceback of a crash is kept on it (``trace``) for --debug.
+    ``while_waiting`` runs in this process while the workers read.
+    """
+    names = [str(p) for p in paths]
+    n = len(names)
+    jobs = default_jobs() if jobs is None else max(1, jobs)
+    if n < SERIAL_BELOW:
+        jobs = 1
+    finished = 0
+
+    def done(_i: int, _o: Outcome) -> None:
+        nonlocal finished
+        finished += 1
+        if progress:
+            progress("read", finished, n)
+
+    if progress:
+        progress("read", 0, n)
+    warm()
+    with Pool(_guarded, jobs, limits) as pool:
+        outcomes = pool.map([(reader, p, limits) for p in names], done=done, while_waiting=while_waiting)
+    out: list[Record | LoadError] = []
+    for path, o in zip(names, outcomes, strict=True):
+        if o.ok:
+            out.append(o.value)
+        else:
+            e = error_for(path, o, limits)
+            e.trace = o.trace
+            out.append(e)
+    return out
