@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from gxsheet.cli.config import add_options, limits_of
 from gxsheet.core.atomic import OutputError, check_output
 from gxsheet.core.errors import LoadError
+from gxsheet.core.sanitise import terminal
 
 if TYPE_CHECKING:
     from gxsheet.merge.county import MergeResult
@@ -136,9 +137,9 @@ def run(args: argparse.Namespace) -> int:
                                limits=limits)
         for u in result.unreadable:
             if bar is not None:
-                bar.progress.console.print(u.message(args.lang), markup=False, highlight=False)
+                bar.progress.console.print(terminal(u.message(args.lang)), markup=False, highlight=False)
             else:
-                print(u.message(args.lang), file=sys.stderr)
+                print(terminal(u.message(args.lang)), file=sys.stderr)
         if not result.entries:
             raise LoadError(str(args.inputs[0]), "nothing-to-merge",
                             "没有可汇总的年报工作簿：所有输入文件都无法读取（原因见上）。",
@@ -148,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
         _write(result, out, report, args)
         if bar is not None:
             bar("write", 1, 1)
-    print(_summary(result, out, report, time.perf_counter() - started, en))
+    print(terminal(_summary(result, out, report, time.perf_counter() - started, en)))
     return result.exit_code(strict=args.strict)
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "shown",
     "strip_invisible",
     "terminal",
+    "terminal_lines",
     "txt",
 ]
 
@@ -87,6 +88,11 @@ def terminal(line: str) -> str:
     forge a second result line and an ESC cannot reach the terminal.
     """
     return _MESSAGE_UNSAFE.sub(escape_char, line)
+
+
+def terminal_lines(text: str) -> str:
+    """Several lines a command composed itself (its own ``\n`` kept), each through :func:`terminal`."""
+    return "\n".join(terminal(line) for line in text.split("\n"))
 
 
 def txt(text: str) -> str:

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from gxsheet.core.sanitise import cell as cell_text
 from gxsheet.excel.result import AddinError, ExcelUnreachable, Level
 from gxsheet.render.book_port import AUTHOR
 
@@ -65,9 +66,10 @@ def as_cell_text(value: Any) -> Any:
 
     Excel strips a leading ``'`` (it marks text) and interprets everything else, so every string
     is written with that prefix: ``"'表三'!D5"`` stays ``'表三'!D5``, ``"=1"`` is not a formula.
+    Controls and invisible marks are escaped (:func:`gxsheet.core.sanitise.cell`).
     """
     if isinstance(value, str) and value:
-        return "'" + value
+        return "'" + cell_text(value)
     return value
 
 

@@ -113,9 +113,10 @@ def record_from_json(data: Any, source: str = "<json>") -> Record:
     errs = schema_errors(data)
     if errs:
         e = errs[0]
+        what = e.message if len(e.message) <= 200 else e.message[:199] + "…"  # it quotes the document
         more = f"（另有 {len(errs) - 1} 处）" if len(errs) > 1 else ""
-        raise _fail(source, "json-schema", f"不符合 report.schema.json：{_pointer(e)}：{e.message}{more}",
-                    f"does not match report.schema.json: {_pointer(e)}: {e.message}" + (f" (and {len(errs) - 1} more)" if len(errs) > 1 else ""))
+        raise _fail(source, "json-schema", f"不符合 report.schema.json：{_pointer(e)}：{what}{more}",
+                    f"does not match report.schema.json: {_pointer(e)}: {what}" + (f" (and {len(errs) - 1} more)" if len(errs) > 1 else ""))
     edition = data["edition"]
     if edition not in editions():
         raise _fail(source, "json-edition", f"表格版本“{edition}”未知（已知：{'、'.join(editions())}）。",
