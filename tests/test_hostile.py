@@ -100,6 +100,16 @@ EXPECT: dict[str, Expect] = {
     "sheet-renamed.xlsx": Expect(0, findings=_f(("S-LABEL", "Sheet3"))),
     "sheet-deleted.xlsx": Expect(1, findings=_f(("S-LAYOUT", "表四"))),
     "城关镇 2021年 年报（终稿）.xlsx": Expect(0),
+    # the second round (issue 14; tests/test_hostile_outputs.py follows each through every output)
+    "parent-hyperlink.xlsx": Expect(0),
+    "sheet-named-formula.xlsx": Expect(0, findings=_f(("S-LABEL", '=HYPERLINK("x"&CHAR(58),"y")'))),
+    "formula-chain.xlsx": Expect(0),
+    "formula-huge-number.xlsx": Expect(1, findings=_f(("V-NUMBER", "表三!D5"))),
+    "control-characters.xlsx": Expect(0),
+    "superscript.xlsx": Expect(1, findings=_f(("V-NUMBER", "表三!D5"))),
+    "invisible-marks.xlsx": Expect(0),
+    "newline-in-name.xlsx": Expect(0),
+    "merge-lookalike.xlsx": Expect(0),
 }
 UNREADABLE = sorted(n for n, e in EXPECT.items() if e.code == 2)
 READABLE = sorted(n for n, e in EXPECT.items() if e.code != 2)
@@ -343,6 +353,8 @@ def test_readable_findings_and_values(name):
             "t3.received.natural": ("本单位本年度共收到申请若干件，详见附件说明。" * 1000)[:20_000]
         },
         "sheet-deleted.xlsx": {k: None for k in expected if k.startswith("t4.")},
+        "formula-huge-number.xlsx": {"t3.received.natural": "=1" + "0" * 400},
+        "superscript.xlsx": {"t3.received.natural": "9²"},
     }.get(name, {})
     expected.update(special)
     assert rec.values == expected

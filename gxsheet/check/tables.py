@@ -374,7 +374,7 @@ def _value_finding(rule: str, rec: Record, key: str, v: object) -> F.Finding:
     if len(raw) > QUOTE_MAX:  # a page pasted into a number cell is named, not reprinted
         raw = f"{raw[:QUOTE_MAX]}…（共{len(raw)}字）"
     if isinstance(v, str) and v.startswith("="):
-        raw = f"{v}（公式没有计算结果）"
+        raw = f"{v if len(v) <= QUOTE_MAX else v[:QUOTE_MAX] + '…'}（公式没有计算结果）"
     case = ("too-large" if _is_num(v) else "text") if rule == "V-NUMBER" else None
     return F.make(rule, case=case, keys=[key], cells=cells, sheet=_sheet_of(cells), source=rec.source,
                   where=where_zh, where_en=f"{en} ({cells[0]})" if cells else en, raw=raw)

@@ -161,17 +161,23 @@ def _write(result: MergeResult, out: Path, report: Path | None, args: argparse.N
     """
     from contextlib import ExitStack
 
-    from gxsheet.core.atomic import atomic_path
+    from gxsheet.core.atomic import atomic_path, write_failed
     from gxsheet.merge import workbook as W
 
     with ExitStack() as stack:
         tmp_out = stack.enter_context(atomic_path(out))
         tmp_report = stack.enter_context(atomic_path(report)) if report is not None else None
         started = time.perf_counter()
-        W.build_workbook(result, lang=args.lang).save(tmp_out)
+        try:
+            W.build_workbook(result, lang=args.lang).save(tmp_out)
+        except OSError as e:  # named here: the report's temp file is open around this write too
+            raise write_failed(out, e) from e
         result.timings["write"] = time.perf_counter() - started
-        if tmp_report is not None:
-            W.fill_county_report(result, tmp_report, name=args.name)
+        if tmp_report is not None and report is not None:
+            try:
+                W.fill_county_report(result, tmp_report, name=args.name)
+            except OSError as e:
+                raise write_failed(report, e) from e
 
 
 def _summary(r: MergeResult, out: Path, report: Path | None, seconds: float, en: bool) -> str:

@@ -9,6 +9,7 @@ Values are normalised (normalise.py); anything doubtful is kept as text for the 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -547,9 +548,11 @@ def _evaluate(formula: str, sheet: _Sheet, seen: tuple[tuple[int, int], ...]) ->
     from gxsheet.xlsx.formula import evaluate
 
     try:
-        return evaluate(formula, lambda r, c: _cell_number(sheet, r, c, seen))
+        v = evaluate(formula, lambda r, c: _cell_number(sheet, r, c, seen))
+        float(v)  # no double holds it (=1 followed by 400 zeros): no number Excel would have cached
     except (ValueError, ZeroDivisionError, OverflowError, RecursionError):
         return None
+    return v if math.isfinite(v) else None
 
 
 def _cell_number(sheet: _Sheet, r: int, c: int, seen: tuple[tuple[int, int], ...]) -> int | float | None:

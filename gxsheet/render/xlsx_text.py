@@ -14,6 +14,7 @@ opening the copy can neither run nor fetch anything, nor show a link the town pl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -76,23 +77,43 @@ def inert_formula(formula: str) -> bool:
     return True
 
 
-def _formula_cells(wb: Any) -> Iterator[tuple[Any, Any]]:
+#: how a workbook stores a character XML cannot hold (``_x001B_``); openpyxl keeps it as written
+_OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def _decoded(text: str) -> str:
+    """Cell text as Excel will show it: ``_xHHHH_`` escapes decoded (``_x005F_`` is an underscore)."""
+    return _OOXML_ESCAPE.sub(lambda m: chr(int(m[1], 16)), text) if "_x" in text else text
+
+
+def _cells(wb: Any) -> Iterator[tuple[Any, Any]]:
     for ws in wb.worksheets:
         for row in ws.iter_rows():
             for c in row:
-                if c.data_type == "f" or (isinstance(c.value, str) and c.value.startswith("=")):
+                if c.value is not None:
                     yield ws, c
 
 
 def neutralise(wb: Any, cached: Callable[[str, int, int], object]) -> int:
-    """Make every formula of ``wb`` that is not :func:`inert_formula` inert; returns how many.
+    """Make every formula of ``wb`` that is not :func:`inert_formula` inert, and every text safe;
+    returns how many cells, names and rules were changed.
 
-    A cell gets ``cached(sheet, row, col)`` — the value the file stored for it — or, when there is
-    none, the formula's text as a string cell. Defined names, data validations and conditional
-    formats with such formulas are removed (they have no value to keep).
+    A formula cell gets ``cached(sheet, row, col)`` — the value the file stored for it — or, when
+    there is none, the formula's text as a string cell. A text cell holding controls or invisible
+    marks (raw, or as Excel's ``_x001B_``) gets them escaped (:func:`gxsheet.core.sanitise.cell`).
+    Defined names, data validations and conditional formats with outside-reaching formulas are
+    removed (they have no value to keep).
     """
     n = 0
-    for ws, c in _formula_cells(wb):
+    for ws, c in _cells(wb):
+        if c.data_type == "s" and isinstance(c.value, str):
+            shown = cell_text(_decoded(c.value))
+            if shown != c.value and shown != _decoded(c.value):
+                put_text(c, shown)
+                n += 1
+            continue
+        if c.data_type != "f" and not (isinstance(c.value, str) and c.value.startswith("=")):
+            continue
         text = c.value if isinstance(c.value, str) else getattr(c.value, "text", None)
         if isinstance(text, str) and inert_formula(text):
             continue
