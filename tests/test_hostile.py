@@ -296,6 +296,8 @@ def test_safety_doc_lists_every_limit_with_its_default():
             name, shown = f.name.removesuffix("_bytes") + "_mb", f"{value // MB} MB"
         elif f.name == "max_ratio":
             shown = f"{value:g} 倍"
+        elif f.name == "max_seconds":
+            shown = f"{value:g} 秒"
         else:
             shown = f"{value} 个"
         assert rows.get(name) == shown, (name, rows.get(name), shown)
