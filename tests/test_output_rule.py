@@ -23,9 +23,9 @@ from xml.etree import ElementTree as ET
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from test_hostile import cli, make_corpus
 
 from gxsheet.core.sanitise import CONTROL, INVISIBLE
-from test_hostile import cli, make_corpus
 
 MARK = "〔标记〕"
 #: characters no output may hold raw (tabs and line breaks are allowed where noted)
