@@ -228,17 +228,39 @@ def test_a_record_with_an_int_beyond_any_double_is_a_finding():
         assert found == [("V-NUMBER", "too-large", ["表三!D5"])], (v, found)
 
 
-def many_styles(path: Path, n: int = 700_000) -> Path:
-    """A valid report whose styles.xml holds ``n`` cell formats (~4.5 MB on disk)."""
-    rnd = random.Random(7)
-    xfs = "".join(f'<xf numFmtId="{rnd.randrange(100_000)}" fontId="0" fillId="0" borderId="0" xfId="{rnd.randrange(1000)}"/>'
-                  for _ in range(n))
-
-    def styles(xml: str) -> str:
-        return re.sub(r'<cellXfs count="(\d+)">', lambda m: f'<cellXfs count="{int(m[1]) + n}">' + xfs, xml, count=1)
-
-    path.write_bytes(make_corpus.zip_bytes(make_corpus.edit(make_corpus.filled_report(), "xl/styles.xml", styles)))
+def _zip_streaming(path: Path, members: dict[str, bytes], name: str, pieces) -> Path:
+    """``members`` zipped as ``make_corpus.zip_bytes`` does, member ``name`` written from ``pieces`` as they
+    come (a file of millions of elements is built without holding it: pytest's own peak memory would
+    otherwise show up in every later measurement)."""
+    with zipfile.ZipFile(path, "w") as zf:
+        for member, data in members.items():
+            info = zipfile.ZipInfo(member, make_corpus.ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            if member == name:
+                with zf.open(info, "w") as out:
+                    for piece in pieces:
+                        out.write(piece.encode("utf-8"))
+            else:
+                zf.writestr(info, data)
     return path
+
+
+def many_styles(path: Path, n: int = 700_000) -> Path:
+    """A valid report whose styles.xml holds ``n`` more cell formats (~4.5 MB on disk)."""
+    members = make_corpus.filled_report()
+    xml = members["xl/styles.xml"].decode("utf-8")
+    m = re.search(r'<cellXfs count="(\d+)">', xml)
+    assert m is not None
+    rnd = random.Random(7)
+
+    def pieces():
+        yield xml[:m.start()] + f'<cellXfs count="{int(m[1]) + n}">'
+        for _ in range(n // 1000):
+            yield "".join(f'<xf numFmtId="{rnd.randrange(100_000)}" fontId="0" fillId="0" borderId="0" '
+                          f'xfId="{rnd.randrange(1000)}"/>' for _ in range(1000))
+        yield xml[m.end():]
+
+    return _zip_streaming(path, members, "xl/styles.xml", pieces())
 
 
 @posix_only
@@ -265,19 +287,22 @@ def test_styles_a_library_would_choke_on_are_refused_before_annotating(tmp_path)
 
 def big_word_table(path: Path, rows: int = 1_400_000) -> Path:
     """A Word report with a table of ``rows`` rows (~10 MB, varied enough to pass the ratio check)."""
-    assert cli("export", GOOD, "--to", "docx", "-o", path.with_suffix(".base.docx")).code == 0
     base = path.with_suffix(".base.docx")
-    rnd = random.Random(3)
-    body = "".join(f"<w:tr><w:tc><w:p><w:r><w:t>{rnd.getrandbits(40):x}</w:t></w:r></w:p></w:tc></w:tr>"
-                   for _ in range(rows))
-    with zipfile.ZipFile(base) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename == "word/document.xml":
-                data = data.replace(b"<w:body>", b"<w:body><w:tbl>" + body.encode() + b"</w:tbl>", 1)
-            dst.writestr(info.filename, data)
+    assert cli("export", GOOD, "--to", "docx", "-o", base).code == 0
+    with zipfile.ZipFile(base) as src:
+        members = {i.filename: src.read(i) for i in src.infolist()}
     base.unlink()
-    return path
+    head, tail = members["word/document.xml"].decode("utf-8").split("<w:body>", 1)
+    rnd = random.Random(3)
+
+    def pieces():
+        yield head + "<w:body><w:tbl>"
+        for _ in range(rows // 1000):
+            yield "".join(f"<w:tr><w:tc><w:p><w:r><w:t>{rnd.getrandbits(40):x}</w:t></w:r></w:p></w:tc></w:tr>"
+                          for _ in range(1000))
+        yield "</w:tbl>" + tail
+
+    return _zip_streaming(path, members, "word/document.xml", pieces())
 
 
 @posix_only
@@ -336,13 +361,13 @@ def test_the_bounds_are_enforced_by_the_system():
     assert time.process_time() - started < 5  # the parent only waited
 
 
-def _slow_reader(path: str):
+def _slow_reader(path: str, limits: Limits | None = None):
     if path.endswith("slow.xlsx"):
         while True:
             pass
     from gxsheet.read.registry import read_any
 
-    return read_any(path)
+    return read_any(path, limits=limits)
 
 
 @posix_only
