@@ -630,7 +630,7 @@ def test_merge_writes_both_outputs_or_neither(tmp_path, monkeypatch):
     def no_space(*_a, **_k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(W, "fill_county_report", no_space)
+    monkeypatch.setattr(W, "county_report_bytes", no_space)
     out, report = tmp_path / "汇总.xlsx", tmp_path / "年报.xlsx"
     run = cli("merge", src.parent, "-o", out, "--report", report)
     assert run.code == 2 and len(run.err.splitlines()) == 1 and "磁盘空间不足" in run.err, run.err

@@ -169,13 +169,13 @@ def _write(result: MergeResult, out: Path, report: Path | None, args: argparse.N
         tmp_report = stack.enter_context(atomic_path(report)) if report is not None else None
         started = time.perf_counter()
         try:
-            W.build_workbook(result, lang=args.lang).save(tmp_out)
+            W.write_county_workbook(result, tmp_out, lang=args.lang)
         except OSError as e:  # named here: the report's temp file is open around this write too
             raise write_failed(out, e) from e
         result.timings["write"] = time.perf_counter() - started
         if tmp_report is not None and report is not None:
             try:
-                W.fill_county_report(result, tmp_report, name=args.name)
+                tmp_report.write_bytes(W.county_report_bytes(result, name=args.name, source=str(report)))
             except OSError as e:
                 raise write_failed(report, e) from e
 

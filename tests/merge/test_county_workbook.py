@@ -20,8 +20,8 @@ import pytest
 import xlsxwriter
 from openpyxl import load_workbook
 
-from gxsheet.core.sanitise import MAX_CELL_TEXT
 from gxsheet.core.record import Record
+from gxsheet.core.sanitise import MAX_CELL_TEXT
 from gxsheet.core.spec import load_spec
 from gxsheet.merge import county as M
 from gxsheet.merge import workbook as W
@@ -107,12 +107,14 @@ def test_text_reads_back_exactly_and_stays_text(odd):
         assert c.hyperlink is None  # a URL typed by a town is not made a link
 
 
-def test_illegal_characters_dropped_and_long_text_cut(odd):
+def test_illegal_characters_shown_escaped_and_long_text_cut(odd):
+    """Characters a workbook cannot hold are shown escaped (the one output rule: a town's control
+    character is worth seeing, and escaped it can neither break the file nor act)."""
     result, out, probes = odd
     ws = load_workbook(out)[M.SUMMARY_SHEET]
     r = _row(result, "甲镇")
     by_text = {v: k for k, v in probes.items() if isinstance(v, str)}
-    assert ws.cell(r, _col(result, by_text[CONTROL])).value == "abcd"
+    assert ws.cell(r, _col(result, by_text[CONTROL])).value == "a\\x07b\\x00c\\x1f\\ud800d\\ufffe"
     assert ws.cell(r, _col(result, by_text[LONG])).value == "长" * MAX_CELL_TEXT
 
 
