@@ -239,10 +239,6 @@ class Pool:
         self._slots.append(slot)
         return slot
 
-    def pids(self) -> list[int]:
-        """Process ids of the live workers (for tests and diagnostics)."""
-        return [s.process.pid for s in self._slots]
-
     # -- work
     def map(self, tasks: Sequence[tuple[Any, ...]], *, done: Callable[[int, Outcome], None] | None = None,
             while_waiting: Callable[[], object] | None = None) -> list[Outcome]:
