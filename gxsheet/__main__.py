@@ -4,4 +4,5 @@ import sys
 
 from gxsheet.cli.app import main
 
-sys.exit(main())
+if __name__ == "__main__":  # worker processes (``serve``'s pool) import this module again: do not rerun the command
+    sys.exit(main())

@@ -24,6 +24,11 @@ for _p in (_HERE, _HERE.parent):
 #: No config file changes what the suite sees: not a developer's ~/.config/gxsheet/gxsheet.toml, not a
 #: gxsheet.toml left in the checkout (tests of the config loader set their own, see tests/cli/test_config.py).
 os.environ["GXSHEET_CONFIG"] = ""
+#: Messages are Chinese unless a test asks for English: not a developer's LANG=en_US (the command line
+#: follows the locale, see gxsheet/cli/usage.py; tests of that set their own).
+for _var in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+    os.environ.pop(_var, None)
+os.environ["LANG"] = "C.UTF-8"
 
 #: Tests write workbooks and start LibreOffice; wall-clock deadlines would only make them flaky.
 settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)

@@ -77,6 +77,9 @@ def convert(src: str | Path, target: str, outdir: str | Path) -> Path:
     cmd = [SOFFICE, f"-env:UserInstallation={profile().as_uri()}", "--headless", "--norestore",
            "--nologo", "--nodefault", "--nolockcheck", "--convert-to", target, "--outdir", str(outdir), str(src)]
     proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=TIMEOUT)
+    if not out.exists():  # a CSV of one named sheet is written as <stem>-<sheet>.csv
+        named = list(outdir.glob(f"{src.stem}-*.{ext}"))
+        out = named[0] if len(named) == 1 else out
     if proc.returncode != 0 or not out.exists():
         raise RuntimeError(f"soffice failed ({proc.returncode}): {proc.stdout}\n{proc.stderr}")
     return out
@@ -151,6 +154,66 @@ def read_pgm(path: str | Path) -> Page:
     return Page(w, h, data[m.end():m.end() + w * h])
 
 
+def pdf_pages(pdf: str | Path) -> list[str]:
+    """The text of every page of ``pdf`` (pdftotext -layout), in page order."""
+    exe = shutil.which("pdftotext")
+    if exe is None:
+        raise RuntimeError("pdftotext not found")
+    out = subprocess.run([exe, "-layout", str(pdf), "-"], check=True, capture_output=True, timeout=TIMEOUT).stdout
+    pages = out.decode("utf-8").split("\f")
+    return pages[:-1] if pages and not pages[-1].strip() else pages
+
+
+def pdf_text_raw(pdf: str | Path) -> str:
+    """The text of ``pdf`` in content order (pdftotext -raw): a cell's wrapped lines stay together."""
+    exe = shutil.which("pdftotext")
+    if exe is None:
+        raise RuntimeError("pdftotext not found")
+    return subprocess.run([exe, "-raw", str(pdf), "-"], check=True, capture_output=True, timeout=TIMEOUT).stdout.decode()
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """One line of text on a PDF page, with its box in points (origin top left)."""
+
+    page: int
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    text: str
+
+
+def pdf_lines(pdf: str | Path) -> list[TextLine]:
+    """Every text line of ``pdf`` with its box (``pdftotext -bbox-layout``), pages numbered from 1."""
+    exe = shutil.which("pdftotext")
+    if exe is None:
+        raise RuntimeError("pdftotext not found")
+    out = subprocess.run([exe, "-bbox-layout", str(pdf), "-"], check=True, capture_output=True, timeout=TIMEOUT).stdout
+    doc = lxml_html.fromstring(out.decode("utf-8"))
+    lines: list[TextLine] = []
+    for n, page in enumerate(doc.xpath("//page"), start=1):
+        for line in page.xpath(".//line"):
+            words = " ".join(w.text_content() for w in line.xpath(".//word"))
+            lines.append(TextLine(n, *(float(line.get(k)) for k in ("xmin", "ymin", "xmax", "ymax")), words))
+    return lines
+
+
+def overlapping_lines(lines: list[TextLine], tolerance: float = 3.0) -> list[tuple[TextLine, TextLine]]:
+    """Pairs of lines on one page whose boxes overlap: wrapped text in a row too short for it
+    runs into the next row (LibreOffice draws it anyway, over the row below)."""
+    out = []
+    for i, a in enumerate(lines):
+        for b in lines[i + 1:]:
+            if a.page != b.page:
+                continue
+            dx = min(a.x1, b.x1) - max(a.x0, b.x0)
+            dy = min(a.y1, b.y1) - max(a.y0, b.y0)
+            if dx > tolerance and dy > tolerance:
+                out.append((a, b))
+    return out
+
+
 @dataclass(frozen=True)
 class HtmlCell:
     text: str
@@ -188,3 +251,48 @@ def html_cells(path: str | Path) -> dict[str, dict[tuple[int, int], HtmlCell]]:
                 c += cs
         out[name] = cells
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# LibreOffice driven through Python-UNO (tests/uno_calc.py, run by the Python python3-uno is for)
+
+UNO_PYTHON = "/usr/bin/python3"
+UNO_SCRIPT = Path(__file__).with_name("uno_calc.py")
+UNO_TIMEOUT = 480
+
+
+def uno_available() -> bool:
+    """soffice and Debian's python3-uno (the bridge is built for the system interpreter only)."""
+    if SOFFICE is None or not Path(UNO_PYTHON).exists():
+        return False
+    probe = subprocess.run([UNO_PYTHON, "-c", "import uno"], capture_output=True, timeout=60, check=False)
+    return probe.returncode == 0
+
+
+requires_uno = pytest.mark.skipif(not uno_available(), reason="LibreOffice with python3-uno is not installed")
+
+
+def run_uno(jobs: list[dict], workdir: str | Path) -> list[dict]:
+    """Run ``jobs`` (see tests/uno_calc.py) in one LibreOffice session; one result per job.
+
+    Bounded in time: the script ends its soffice in ``finally``; should the script itself hang,
+    its whole process group (soffice included) is killed here.
+    """
+    import json
+    import os
+    import signal
+
+    workdir = Path(workdir)
+    spec, out = workdir / "uno-jobs.json", workdir / "uno-result.json"
+    spec.write_text(json.dumps({"soffice": SOFFICE, "jobs": jobs}, ensure_ascii=False), encoding="utf-8")
+    proc = subprocess.Popen([UNO_PYTHON, str(UNO_SCRIPT), str(spec), str(out)], start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        log, _ = proc.communicate(timeout=UNO_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise RuntimeError(f"LibreOffice (UNO) did not finish in {UNO_TIMEOUT} s") from None
+    if proc.returncode != 0 or not out.exists():
+        raise RuntimeError(f"uno_calc.py failed ({proc.returncode}):\n{log}")
+    return json.loads(out.read_text(encoding="utf-8"))["results"]

@@ -253,7 +253,7 @@ def text_table_findings(rec: Record) -> list[F.Finding]:
             "N-TEXT-TABLE", case="placed" if where else "unplaced", keys=[f"prose.{fig.section}", *keys], cells=cells,
             source=rec.source, prose=fig.value, table=table_value, section=sec_zh, section_en=sec_en, where=where,
             quote=fig.text, topic=topic.zh, topic_en=topic.en,
-            cells_words="＋".join(describe(spec, k)[0] for k in keys), cells_words_en=", ".join(keys)))
+            cells_words="＋".join(describe(spec, k)[0] for k in keys), cells_words_en=" + ".join(describe(spec, k)[1] for k in keys)))
         done.add(fig.topic)
     return out
 

@@ -30,7 +30,7 @@ with warnings.catch_warnings():
 
 from gxsheet.core import findings as F
 from gxsheet.core.layout import META_SHEET
-from gxsheet.core.normalise import parse_amount
+from gxsheet.core.normalise import normalise_value, parse_amount
 from gxsheet.core.record import META_PREFIX, Record
 from gxsheet.core.spec import Cell, Equation, Spec, edition_for_year, load_spec
 from gxsheet.core.wording import column_words, describe, row_words
@@ -375,7 +375,14 @@ def _value_finding(rule: str, rec: Record, key: str, v: object) -> F.Finding:
         raw = f"{raw[:QUOTE_MAX]}…（共{len(raw)}字）"
     if isinstance(v, str) and v.startswith("="):
         raw = f"{v if len(v) <= QUOTE_MAX else v[:QUOTE_MAX] + '…'}（公式没有计算结果）"
-    case = ("too-large" if _is_num(v) else "text") if rule == "V-NUMBER" else None
+    case = None
+    if rule == "V-NUMBER":
+        if _is_num(v):
+            case = "too-large"
+        elif isinstance(v, str) and _is_num(normalise_value(v)):
+            case = "number-as-text"
+        else:
+            case = "not-a-number"
     return F.make(rule, case=case, keys=[key], cells=cells, sheet=_sheet_of(cells), source=rec.source,
                   where=where_zh, where_en=f"{en} ({cells[0]})" if cells else en, raw=raw)
 

@@ -13,43 +13,77 @@ import argparse
 import sys
 from pathlib import Path
 
+from gxsheet.cli.usage import Example, Parser, Text, usage_line
 
-def register(sub: argparse._SubParsersAction) -> None:
+EXAMPLES = (
+    Example("gxsheet addin install", "安装到 Excel（Windows/macOS），之后重启 Excel", "install into Excel (Windows/macOS), then restart Excel"),
+    Example("gxsheet addin build -o gxsheet.xlam", "生成加载项文件", "build the add-in file"),
+    Example("gxsheet addin bundle -o 离线安装包", "为不能上网的 Windows 电脑生成离线安装包", "an offline install bundle for a PC without internet"),
+    Example("gxsheet addin uninstall", "卸载", "uninstall"),
+)
+
+
+def register(sub: argparse._SubParsersAction, T: Text) -> None:
     p = sub.add_parser(
-        "addin", help="Excel 加载项：生成、安装、卸载 / the Excel add-in: build, install, uninstall",
-        description="Excel 加载项（功能区“政务公开年报”选项卡：校验、导出文本、新建模板）。"
-                    "需要 Windows 或 macOS 上的 Microsoft Excel 和 pip install \"gxsheet[addin]\"；详见 docs/addin.md。")
-    actions = p.add_subparsers(dest="addin_action", metavar="ACTION")
-    b = actions.add_parser("build", help="由 macros/ 源文件生成 gxsheet.xlam（可重现） / build the .xlam",
-                           description="由 macros/ 中的 VBA、功能区 XML 和配置生成加载项；相同输入得到逐字节相同的文件。")
-    b.add_argument("-o", "--output", required=True, metavar="FILE.xlam")
-    b.add_argument("--force", action="store_true", help="覆盖已存在的文件")
+        "addin", help=T("Excel 加载项：生成、安装、卸载、离线安装包", "the Excel add-in: build, install, uninstall, bundle"),
+        description=T("Excel 加载项（功能区“政务公开年报”选项卡：校验、导出文本、新建模板）。"
+                      "需要 Windows 或 macOS 上的 Microsoft Excel 和 pip install \"gxsheet[addin]\"；详见 docs/addin.md。",
+                      "The Excel add-in (a ribbon tab: validate, export text, new template). Needs Microsoft Excel on "
+                      "Windows or macOS and pip install \"gxsheet[addin]\"; see docs/addin.md."))
+    actions = p.add_subparsers(dest="addin_action", metavar="ACTION", title=T("操作", "actions"))
+    b = actions.add_parser("build", help=T("由 macros/ 源文件生成 gxsheet.xlam（可重现）", "build the .xlam from macros/ (reproducible)"),
+                           description=T("由 macros/ 中的 VBA、功能区 XML 和配置生成加载项；相同输入得到逐字节相同的文件。",
+                                         "Build the add-in from the VBA, ribbon XML and config in macros/; the same "
+                                         "inputs give the same bytes."))
+    b.add_argument("-o", "--output", required=True, metavar="FILE.xlam",
+                   help=T("加载项文件名（必填，.xlam）", "the add-in file to write (required, .xlam)"))
+    b.add_argument("--force", action="store_true", help=T("覆盖已存在的文件", "overwrite an existing file"))
+    b.set_examples(EXAMPLES[1:2])
     b.set_defaults(func=run_build)
-    i = actions.add_parser("install", help="安装到当前用户的 Excel 启动文件夹 / install for this user",
-                           description="把加载项（写入本机 Python 的路径）放进 Excel 的启动文件夹（XLSTART）；之后重启 Excel。")
+    i = actions.add_parser("install", help=T("安装到当前用户的 Excel 启动文件夹", "install for this user"),
+                           description=T("把加载项（写入本机 Python 的路径）放进 Excel 的启动文件夹（XLSTART）；之后重启 Excel。",
+                                         "Put the add-in (with this machine's Python path) into Excel's startup folder "
+                                         "(XLSTART); then restart Excel."))
     i.add_argument("--udf-server", action="store_true",
-                   help="（仅 Windows）让 Python 在后台常驻，之后每次点按钮不必重新启动 Python（见 docs/addin.md）")
+                   help=T("（仅 Windows）让 Python 在后台常驻，之后每次点按钮不必重新启动 Python（见 docs/addin.md）",
+                          "(Windows only) keep Python running in the background so later clicks start faster "
+                          "(see docs/addin.md)"))
+    i.set_examples(EXAMPLES[0:1])
     i.set_defaults(func=run_install)
-    u = actions.add_parser("uninstall", help="从 Excel 启动文件夹删除 / uninstall",
-                           description="从 Excel 的启动文件夹删除加载项；之后重启 Excel。")
+    u = actions.add_parser("uninstall", help=T("从 Excel 启动文件夹删除", "uninstall"),
+                           description=T("从 Excel 的启动文件夹删除加载项；之后重启 Excel。",
+                                         "Remove the add-in from Excel's startup folder; then restart Excel."))
+    u.set_examples(EXAMPLES[3:4])
     u.set_defaults(func=run_uninstall)
     from gxsheet.excel.bundle import PLATFORMS, PYTHONS
 
-    o = actions.add_parser("bundle", help="离线安装包：给不能上网的 Windows 电脑 / offline install bundle",
-                           description="在能上网的电脑上生成离线安装包（gxsheet 及全部依赖的 wheel、install.cmd、"
-                                       "安装说明），拷到不能上网的 Windows 电脑上双击 install.cmd 安装。"
-                                       "依赖按目标平台和 Python 版本下载；详见 docs/addin.md。")
-    o.add_argument("-o", "--output", required=True, metavar="DIR", help="安装包文件夹（新的或空的）")
-    o.add_argument("--platform", choices=PLATFORMS, default=PLATFORMS[0], help="目标平台（默认 %(default)s）")
+    o = actions.add_parser("bundle", help=T("离线安装包：给不能上网的 Windows 电脑", "an offline install bundle"),
+                           description=T("在能上网的电脑上生成离线安装包（gxsheet 及全部依赖的 wheel、install.cmd、"
+                                         "安装说明），拷到不能上网的 Windows 电脑上双击 install.cmd 安装。"
+                                         "依赖按目标平台和 Python 版本下载；详见 docs/addin.md。",
+                                         "On a PC with internet, build an offline install bundle (wheels of gxsheet and "
+                                         "every dependency, install.cmd, instructions); copy it to the Windows PC and "
+                                         "double-click install.cmd. See docs/addin.md."))
+    o.add_argument("-o", "--output", required=True, metavar="DIR",
+                   help=T("安装包文件夹（必填；新的或空的）", "the bundle folder (required; new or empty)"))
+    o.add_argument("--platform", choices=PLATFORMS, default=PLATFORMS[0],
+                   help=T("目标平台（默认 %(default)s）", "target platform (default %(default)s)"))
     o.add_argument("--python", choices=PYTHONS, default="3.13",
-                   help="目标电脑上 Python 的版本（默认 %(default)s）；wheel 按这个版本挑选，装时会核对")
-    o.add_argument("--force", action="store_true", help="替换已存在的安装包文件夹")
+                   help=T("目标电脑上 Python 的版本（默认 %(default)s）；wheel 按这个版本挑选，装时会核对",
+                          "the target PC's Python version (default %(default)s); wheels are picked for it and checked "
+                          "at install"))
+    o.add_argument("--force", action="store_true",
+                   help=T("替换已存在的安装包文件夹", "replace an existing bundle folder"))
+    o.set_examples(EXAMPLES[2:3])
     o.set_defaults(func=run_bundle)
-    p.set_defaults(func=lambda _args: _usage(p))
+    p.set_examples(EXAMPLES)
+    p.set_defaults(func=lambda _args: _usage(p, T))
 
 
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
+def _usage(parser: Parser, T: Text) -> int:
+    """``gxsheet addin`` without an action: one line naming the actions (exit 2)."""
+    names = "、".join(("build", "install", "uninstall", "bundle"))
+    _say(usage_line(parser, problem=T(f"请指定操作（{names}）", f"name an action ({names})")))
     return 2
 
 

@@ -1,9 +1,10 @@
 """The ``gxsheet`` command line.
 
-Each command lives in ``gxsheet/cli/<name>.py`` with ``register(subparsers)``; this module
-only dispatches and turns every failure into one line and an exit code — a clerk or a county
-script never sees a traceback. Exit codes: 0 fine (warnings allowed), 1 findings of severity
-error (or a refused action), 2 unreadable input, bad output path, bad setting or misuse.
+Each command lives in ``gxsheet/cli/<name>.py`` with ``register(subparsers, T)`` (``T`` picks the
+text of the user's language, :mod:`gxsheet.cli.usage`); this module only dispatches and turns every
+failure into one line and an exit code — a clerk or a county script never sees a traceback, nor
+argparse's English usage text. Exit codes: 0 fine (warnings allowed), 1 findings of severity error
+(or a refused action), 2 unreadable input, bad output path, bad setting or misuse.
 """
 
 from __future__ import annotations
@@ -14,22 +15,38 @@ import os
 import sys
 
 from gxsheet import __version__
+from gxsheet.cli.usage import Example, Parser, Text, language, make_parser_class, usage_line
 
 #: command modules, in the order ``--help`` lists them
-COMMANDS = ("validate", "template", "export", "import_", "merge", "config", "addin")
+COMMANDS = ("validate", "template", "export", "import_", "merge", "config", "serve", "addin")
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 
+EXAMPLES = (
+    Example("gxsheet template --edition 2021 -o 某镇2021年报.xlsx", "生成空白的 2021 版标准模板",
+            "write a blank template of the 2021 edition"),
+    Example("gxsheet validate 某镇2021年报.xlsx", "校验一份年报，指出每个问题所在的单元格",
+            "check one report; every problem names its cell"),
+    Example("gxsheet merge 收件箱/ -o 全县汇总.xlsx", "把文件夹里各单位的年报汇总成一张表",
+            "merge the reports in a folder into one county workbook"),
+    Example("gxsheet validate --help", "查看某个命令的全部选项和示例", "every option and example of a command"),
+)
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+
+def build_parser(lang: str = "zh") -> Parser:
+    T = Text(lang)
+    parser = make_parser_class(lang)(
         prog="gxsheet",
-        description="政府信息公开工作年度报告：标准模板、校验、导入导出与汇总。 "
-                    "Annual government-information-disclosure reports: templates, validation, import/export, merge.",
+        description=T("政府信息公开工作年度报告：标准模板、校验、导入导出与汇总。",
+                      "Annual government-information-disclosure reports: templates, validation, import/export, merge."),
     )
-    parser.add_argument("--version", action="version", version=f"gxsheet {__version__}")
-    parser.add_argument("--debug", action="store_true", help="出错时显示完整的技术信息 / show tracebacks")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"gxsheet {__version__}",
+                        help=T("显示版本号并退出", "show the version and exit"))
+    parser.add_argument("--lang", dest="main_lang", choices=("zh", "en"), default=argparse.SUPPRESS,
+                        help=T("消息语言（也可写在命令之后）：zh 中文，en 英文", "language of messages (also after the command)"))
+    parser.add_argument("--debug", action="store_true",
+                        help=T("出错时显示完整的技术信息（给维护者看）", "show the full traceback of an internal error"))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title=T("命令", "commands"))
     for name in COMMANDS:
         try:
             module = importlib.import_module(f"gxsheet.cli.{name}")
@@ -37,7 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
             if e.name == f"gxsheet.cli.{name}":
                 continue  # a command not built into this version
             raise
-        module.register(sub)
+        module.register(sub, T)
+    parser.commands = list(sub.choices)
+    parser.set_examples(EXAMPLES, T("每个命令的选项：gxsheet 命令 --help。English: --lang en。",
+                                    "Options of a command: gxsheet COMMAND --help."))
     return parser
 
 
@@ -54,12 +74,17 @@ def main(argv: list[str] | None = None) -> int:
             stream.reconfigure(encoding="utf-8", errors="replace")  # type: ignore[attr-defined]
         except (AttributeError, ValueError):
             pass
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    lang = language(argv)
+    parser = build_parser(lang)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, --version (0) or a usage error already said in one line (2)
+        return e.code if isinstance(e.code, int) else EXIT_INPUT
     if not getattr(args, "func", None):
-        parser.print_help(sys.stderr)
+        names = "、".join(parser.commands)
+        _say(usage_line(parser, problem=Text(lang)(f"请指定要执行的命令（{names}）", f"name a command ({names})")))
         return EXIT_INPUT
-    lang = getattr(args, "lang", "zh")
+    lang = getattr(args, "lang", lang) or lang
     from gxsheet.core.atomic import OutputError
     from gxsheet.core.config import ConfigError
     from gxsheet.core.errors import LoadError

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from gxsheet.cli.usage import Example, Text, add_lang
 from gxsheet.core.config import ENV_VAR, FILE_NAME, Settings, load_settings, user_config_file
 from gxsheet.core.display import pad
 from gxsheet.core.limits import DEFAULT_LIMITS, LIMITS, Limits
@@ -20,9 +21,23 @@ FOUND_BY_ZH = {"--config": "--config 指定", ENV_VAR: f"环境变量 {ENV_VAR} 
 FOUND_BY_EN = {"--config": "named by --config", ENV_VAR: f"named by {ENV_VAR}", "cwd": "current folder", "user": "user config"}
 
 
-def limits_help() -> str:
+def limits_help(T: Text | None = None) -> str:
     """The help text on limits shown by every reading command's ``--help`` (built from the Limits fields)."""
+    T = T or Text("zh")
     width = max(map(len, LIMITS)) + 2
+    if T.lang == "en":
+        rows = "\n".join(f"  {name:<{width}}{info.shown(getattr(DEFAULT_LIMITS, info.field)):>8} "
+                         f"{info.unit_en:<3} {info.en}" for name, info in LIMITS.items())
+        return (
+            "Reading limits (they keep a damaged or hostile file from using up time and memory; real reports\n"
+            "stay far below them):\n"
+            "  on the command line: --limit NAME=VALUE (repeatable), e.g. --limit max_file_mb=50\n"
+            f"  in a config file (TOML, one NAME = VALUE per line in a [limits] table), the first that exists of:\n"
+            f"  --config FILE; the file named by ${ENV_VAR} (empty: no config file); ./{FILE_NAME};\n"
+            f"  the user config {user_config_file()}. --limit beats the config file.\n"
+            "  gxsheet config shows the values in force and where they come from; see docs/safety.md.\n"
+            f"Limits (defaults):\n{rows}"
+        )
     rows = "\n".join(f"  {name:<{width}}{info.shown(getattr(DEFAULT_LIMITS, info.field)):>8} {pad(info.unit_zh, 3)} {info.zh}"
                      for name, info in LIMITS.items())
     return (
@@ -36,13 +51,16 @@ def limits_help() -> str:
     )
 
 
-def add_options(p: argparse.ArgumentParser) -> None:
+def add_options(p: argparse.ArgumentParser, T: Text | None = None) -> None:
     """``--config`` and ``--limit`` on a command that reads submissions, with the limits in its --help."""
-    p.add_argument("--config", metavar="FILE", help=f"配置文件（TOML；默认查找 {ENV_VAR}、./{FILE_NAME}、用户配置，见下）")
+    T = T or Text("zh")
+    p.add_argument("--config", metavar="FILE",
+                   help=T(f"配置文件（TOML；默认依次查找 ${ENV_VAR}、./{FILE_NAME}、用户配置，见下）",
+                          f"config file (TOML; by default ${ENV_VAR}, ./{FILE_NAME}, then the user config: see below)"))
     p.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
-                   help="设置一项读取限制，例如 max_file_mb=50（可重复；可设置的限制见下）")
-    p.formatter_class = argparse.RawDescriptionHelpFormatter
-    p.epilog = (p.epilog + "\n\n" if p.epilog else "") + limits_help()
+                   help=T("设置一项读取限制，例如 max_file_mb=50（可重复；可设置的限制见下）",
+                          "set one reading limit, e.g. max_file_mb=50 (repeatable; the limits are listed below)"))
+    p.epilog = (p.epilog + "\n\n" if p.epilog else "") + limits_help(T)
 
 
 def settings_of(args: argparse.Namespace) -> Settings:
@@ -55,11 +73,21 @@ def limits_of(args: argparse.Namespace) -> Limits:
 
 
 # ----------------------------------------------------------------------------- gxsheet config
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("config", help="显示生效的读取限制及其来源 / show the limits in force and where they come from",
-                       description="显示各项读取限制当前生效的值、默认值和来源（配置文件或 --limit），用来核对配置文件。")
-    add_options(p)
-    p.add_argument("--lang", choices=("zh", "en"), default="zh")
+EXAMPLES = (
+    Example("gxsheet config", "显示生效的读取限制和配置文件", "show the limits in force and the config file"),
+    Example("gxsheet config --config 县里.toml", "核对一个配置文件", "check a config file"),
+    Example("gxsheet config --limit max_file_mb=50", "看 --limit 的效果", "see what a --limit does"),
+)
+
+
+def register(sub: argparse._SubParsersAction, T: Text) -> None:
+    p = sub.add_parser("config", help=T("显示生效的读取限制及其来源", "show the limits in force and where they come from"),
+                       description=T("显示各项读取限制当前生效的值、默认值和来源（配置文件或 --limit），用来核对配置文件。",
+                                     "Show every reading limit's value in force, its default and where it comes from "
+                                     "(config file or --limit), to check a config file."))
+    add_lang(p, T)
+    p.set_examples(EXAMPLES)
+    add_options(p, T)
     p.set_defaults(func=run)
 
 
@@ -86,7 +114,7 @@ def describe(settings: Settings, lang: str = "zh") -> str:
     for name, info in LIMITS.items():
         value = info.shown(getattr(settings.limits, info.field))
         default_value = info.shown(getattr(DEFAULT_LIMITS, info.field))
-        unit = {"bytes": "MB", "count": "", "ratio": "", "seconds": "s"}[info.kind] if en else info.unit_zh
+        unit = info.unit_en if en else info.unit_zh
         source = origin.get(settings.sources.get(name, ""), default)
         lines.append("".join(pad(t, w) for t, w in zip((name, value, default_value, unit, source), widths, strict=True)))
     return "\n".join(lines)

@@ -15,27 +15,52 @@ import sys
 from pathlib import Path
 
 from gxsheet.cli.config import add_options, limits_of
+from gxsheet.cli.usage import Example, Text, add_lang
 from gxsheet.core.findings import SEVERITY_ZH, Finding, summary
 from gxsheet.core.sanitise import terminal, terminal_lines
+from gxsheet.core.wording import plural
 
 FORMATS = ("txt", "docx", "json")
 #: findings quoted in a refusal message; the rest are counted
 SHOWN_FINDINGS = 5
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+EXAMPLES = (
+    Example("gxsheet export 某镇2021年报.xlsx --to docx", "导出 Word 文档（默认与输入同名：某镇2021年报.docx）",
+            "export a Word document (default name: 某镇2021年报.docx next to the input)"),
+    Example("gxsheet export 某镇2021年报.xlsx --to txt -o 年报.txt", "导出可粘贴到网站的纯文本",
+            "export plain text to paste into a web page"),
+    Example("gxsheet export 某镇2021年报.xlsx --to json", "导出数据交换用的 JSON（schemas/report.schema.json）",
+            "export JSON for data exchange (schemas/report.schema.json)"),
+    Example("gxsheet export 草稿.xlsx --to docx --force", "有错误也导出草稿（问题列在文末）",
+            "export a draft despite errors (the problems are listed at its end)"),
+)
+
+
+def register(sub: argparse._SubParsersAction, T: Text) -> None:
     p = sub.add_parser(
-        "export", help="导出年报全文：文本 / Word / JSON  / export the report as text, Word or JSON",
-        description="把填好的年报工作簿导出为可发布的年报全文：txt（可粘贴到网站）、docx（Word 文档）或 json（数据交换）。"
-                    "有校验错误时拒绝导出，除非加 --force。")
-    p.add_argument("input", metavar="FILE", help="年报工作簿（.xlsx），或可导入的 .json/.docx/.txt/.html")
-    p.add_argument("--to", required=True, choices=FORMATS, help="导出格式")
-    p.add_argument("-o", "--output", metavar="OUT", help="输出文件（默认：与输入同名、同文件夹，扩展名按格式）")
+        "export", help=T("导出年报全文：文本 / Word / JSON", "export the report as text, Word or JSON"),
+        description=T("把填好的年报工作簿导出为可发布的年报全文：txt（可粘贴到网站）、docx（Word 文档）或 json（数据交换）。"
+                      "有校验错误时拒绝导出（退出码 1），除非加 --force。",
+                      "Export a filled report workbook as the publishable report: txt (to paste into a web page), "
+                      "docx (Word) or json (data exchange). A report with errors is refused (exit 1) unless --force."))
+    p.add_argument("input", metavar="FILE",
+                   help=T("年报工作簿（.xlsx），或可导入的 .json/.docx/.txt/.html/.pdf",
+                          "the report workbook (.xlsx), or an importable .json/.docx/.txt/.html/.pdf"))
+    p.add_argument("--to", required=True, choices=FORMATS,
+                   help=T("导出格式（必填）：txt、docx、json", "format to export (required): txt, docx, json"))
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help=T("输出文件（默认：与输入同名、同文件夹，扩展名按格式）",
+                          "the file to write (default: the input's name and folder, the format's extension)"))
     p.add_argument("--force", action="store_true",
-                   help="有校验错误也导出（问题列在文末 / 写入 JSON），并允许覆盖已存在的输出文件")
-    p.add_argument("--overwrite", action="store_true", help="允许覆盖已存在的输出文件（不放行校验错误）")
-    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="提示信息和问题清单的语言")
-    add_options(p)
+                   help=T("有校验错误也导出（问题列在文末 / 写入 JSON），并允许覆盖已存在的输出文件",
+                          "export despite errors (listed at the end / in the JSON) and overwrite an existing output"))
+    p.add_argument("--overwrite", action="store_true",
+                   help=T("允许覆盖已存在的输出文件（不放行校验错误）",
+                          "overwrite an existing output (errors still refuse the export)"))
+    add_lang(p, T)
+    p.set_examples(EXAMPLES)
+    add_options(p, T)
     p.set_defaults(func=run)
 
 
@@ -50,7 +75,9 @@ def refusal(name: str, findings: list[Finding], lang: str) -> str:
     errors, warnings = summary(findings)
     shown = [f for f in findings if f.is_error][:SHOWN_FINDINGS]
     if lang == "en":
-        lines = [f"{name}: {errors} error(s) and {warnings} warning(s); not exported. The first {len(shown)}:"]
+        lines = [f"{name}: {plural(errors, 'error')} and {plural(warnings, 'warning')}; not exported. "
+                 f"The first {plural(len(shown), 'error')}:" if len(shown) > 1 else f"{name}: {plural(errors, 'error')} "
+                 f"and {plural(warnings, 'warning')}; not exported:"]
         lines += [f"  [error] {f.rule} {f.message_en}" for f in shown]
         lines.append("Correct them and export again, or add --force to export a draft with the findings listed at its end.")
     else:
@@ -99,10 +126,11 @@ def run(args: argparse.Namespace) -> int:
     if args.lang == "en":
         print(terminal(f"exported {out}"))
         if findings and args.force:
-            print(f"{errors} error(s) and {warnings} warning(s) are listed in the export; correct them before publishing.",
+            print(f"{plural(errors, 'error')} and {plural(warnings, 'warning')} are listed in the export; "
+                  "correct them before publishing.",
                   file=sys.stderr)
         elif warnings:
-            print(f"{warnings} warning(s): check them with gxsheet validate {name}.", file=sys.stderr)
+            print(f"{plural(warnings, 'warning')}: check with gxsheet validate {name}.", file=sys.stderr)
     else:
         print(terminal(f"已导出：{out}"))
         if findings and args.force:

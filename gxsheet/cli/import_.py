@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gxsheet.cli.config import add_options, limits_of
+from gxsheet.cli.usage import Example, Text, add_lang
 from gxsheet.core.findings import SEVERITY_ZH, Finding, summary
 from gxsheet.core.sanitise import shown as one_line_text
 from gxsheet.core.sanitise import terminal_lines
 from gxsheet.core.spec import editions
+from gxsheet.core.wording import plural
 
 if TYPE_CHECKING:
     from gxsheet.core.errors import LoadError
@@ -31,18 +33,36 @@ DOCUMENT_RULES = ("S-LABEL", "S-LAYOUT", "S-EDITION", "S-SECTIONS", "N-PERIOD", 
                   "N-FEE", "T2-TOWN-RULES", "V-UNIT")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+EXAMPLES = (
+    Example("gxsheet import 某镇2021年报.docx", "导入 Word 年报为 某镇2021年报.xlsx 并校验",
+            "import a Word report as 某镇2021年报.xlsx and check it"),
+    Example("gxsheet import 年报.html -o 某镇.xlsx", "导入网页上发布的年报", "import a report published as a web page"),
+    Example("gxsheet import 年报.txt --year 2021", "正文中没有年份时指定年度", "give the year when the text has none"),
+)
+
+
+def register(sub: argparse._SubParsersAction, T: Text) -> None:
     p = sub.add_parser(
-        "import", help="导入已发布的年报（文本/Word/网页）为标准工作簿 / import a published report into a workbook",
-        description="把已发布的年度报告（.txt 文本、.docx Word 文档、.html 网页，或 .json）导入为填好的标准工作簿，"
-                    "数值按原样填入（空白仍为空白，带单位的文字照录），以便校验。")
-    p.add_argument("input", metavar="REPORT", help="年度报告文件：.txt / .docx / .html / .htm / .json")
-    p.add_argument("-o", "--output", metavar="OUT.xlsx", help="输出工作簿（默认：与输入同名的 .xlsx）")
-    p.add_argument("--edition", choices=editions(), help="指定表格版本（默认按表格本身识别）")
-    p.add_argument("--year", type=int, metavar="N", help="指定报告年度（标题和正文中没有年份时使用）")
-    p.add_argument("--force", action="store_true", help="允许覆盖已存在的输出文件")
-    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="提示信息的语言")
-    add_options(p)
+        "import", help=T("导入已发布的年报（文本/Word/网页/PDF）为标准工作簿",
+                         "import a published report (text, Word, web page, PDF) into a workbook"),
+        description=T("把已发布的年度报告（.txt 文本、.docx Word 文档、.html 网页、有文字层的 .pdf，或 .json）导入为填好的标准"
+                      "工作簿，数值按原样填入（空白仍为空白，带单位的文字照录），以便校验。",
+                      "Import a published annual report (.txt, .docx, .html, a .pdf with a text layer, or .json) into a "
+                      "filled standard workbook, values exactly as published (blanks stay blank, units stay text), "
+                      "so that it can be checked."))
+    p.add_argument("input", metavar="REPORT",
+                   help=T("年度报告文件：.txt / .docx / .html / .htm / .pdf / .json",
+                          "the report: .txt / .docx / .html / .htm / .pdf / .json"))
+    p.add_argument("-o", "--output", metavar="OUT.xlsx",
+                   help=T("输出工作簿（默认：与输入同名的 .xlsx）", "the workbook to write (default: the input's name, .xlsx)"))
+    p.add_argument("--edition", choices=editions(),
+                   help=T("指定表格版本（默认按表格本身识别）", "the tables' edition (default: recognised from the tables)"))
+    p.add_argument("--year", type=int, metavar="N",
+                   help=T("指定报告年度（标题和正文中没有年份时使用）", "the report year (when title and text give none)"))
+    p.add_argument("--force", action="store_true", help=T("允许覆盖已存在的输出文件", "overwrite an existing output"))
+    add_lang(p, T)
+    p.set_examples(EXAMPLES)
+    add_options(p, T)
     p.set_defaults(func=run)
 
 
@@ -151,7 +171,8 @@ def _summary(imported, findings: list[Finding], src: Path, out: Path, lang: str)
         counts = ", ".join(f"{r} ×{n}" for r, n in sorted(rest.items()))
         lines.append(f"other findings: {counts}" if en else f"其他问题：{counts}")
     if en:
-        lines.append(f"{errors} error(s), {warnings} warning(s) in all; `gxsheet validate {out}` lists every cell.")
+        lines.append(f"{plural(errors, 'error')}, {plural(warnings, 'warning')} in all; "
+                     f"`gxsheet validate {out}` lists every cell.")
     else:
         lines.append(f"共 {errors} 项错误、{warnings} 项疑问；用 gxsheet validate {out} 可逐格查看。")
     return "\n".join(lines)

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gxsheet.cli.config import add_options, limits_of
+from gxsheet.cli.usage import Example, Text, add_lang, positive
 from gxsheet.core.atomic import OutputError, check_output
 from gxsheet.core.errors import LoadError
 from gxsheet.core.sanitise import terminal
+from gxsheet.core.wording import plural
 
 if TYPE_CHECKING:
     from gxsheet.merge.county import MergeResult
@@ -26,30 +28,56 @@ if TYPE_CHECKING:
 PHASES = {"read": ("读取", "reading"), "validate": ("校验", "checking"), "write": ("写出", "writing")}
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+EXAMPLES = (
+    Example("gxsheet merge 收件箱/ -o 全县汇总.xlsx", "汇总文件夹里各单位的年报工作簿（不是工作簿的文件列出并跳过）",
+            "merge the workbooks in a folder (files that are not workbooks are listed and skipped)"),
+    Example("gxsheet merge 收件箱/ -o 全县汇总.xlsx --report 全县年报.xlsx --name 某某县",
+            "另写一份用标准模板填好的全县年报", "also write the county's own report in the standard template"),
+    Example("gxsheet merge 收件箱/ -o 全县汇总.xlsx --previous 去年/", "与上年度的工作簿核对“上年结转”",
+            "check the carry-over against last year's workbooks"),
+    Example("gxsheet merge 收件箱/ -o 全县汇总.xlsx --year 2021 --strict", "只汇总 2021 年度；有无法读取的文件时退出码为 1",
+            "merge 2021 only; exit 1 when some file cannot be read"),
+)
+
+
+def register(sub: argparse._SubParsersAction, T: Text) -> None:
     p = sub.add_parser(
         "merge",
-        help="汇总多个单位的年报工作簿 / merge many report workbooks into one county sheet",
-        description="把各乡镇（街道）、部门报送的年报工作簿汇总成一张表：每个单位一行，附校验结果、问题清单和合计行。"
-                    " Merge the workbooks submitted by towns and departments into one sheet with checks, a problem list and totals.",
-        epilog="按年度汇总：其他年度或版本的工作簿、同一单位的重复报送（只计最后修改的一份）列入问题清单，不计入合计。\n"
-               "金额统一换算为万元。退出码：0 成功；1 有工作簿存在错误（--strict 时含无法读取的文件）；2 用法或输出路径有误。\n"
-               "Merges one year: other years/editions and older duplicates are listed but not counted; amounts in 万元."
-               "\nExit: 0 ok, 1 errors in some workbook (or unreadable files with --strict), 2 misuse.",
+        help=T("把多个单位的年报工作簿汇总成全县一张表", "merge many report workbooks into one county workbook"),
+        description=T("把各乡镇（街道）、部门报送的年报工作簿汇总成一个工作簿：概况（图表、各单位问题一览）、汇总（每个单位一行，"
+                      "附校验结果和合计行）、问题清单，以及可打印的各表汇总。",
+                      "Merge the workbooks submitted by towns and departments into one workbook: an overview (charts, "
+                      "each body's problems at a glance), the data sheet (one row per body, with checks and totals), the "
+                      "problem list, and printable per-table sheets."),
+        epilog=T("按年度汇总：其他年度或版本的工作簿、同一单位的重复报送（只计最后修改的一份）列入问题清单，不计入合计。"
+                 "金额统一换算为万元。\n退出码：0 成功；1 有工作簿存在错误（--strict 时含无法读取的文件）；2 用法或输出路径有误。",
+                 "Merges one year: workbooks of other years or editions and older duplicates are listed but not counted; "
+                 "amounts in 万元.\nExit: 0 merged, 1 errors in some workbook (or unreadable files with --strict), "
+                 "2 misuse or a bad output path."),
     )
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="工作簿或文件夹 / workbooks or folders (every file in a folder is a submission)")
-    p.add_argument("-o", "--output", required=True, metavar="COUNTY.xlsx", help="汇总表输出文件 / the merged workbook to write")
-    p.add_argument("--report", metavar="FILE", help="另写一份用标准模板填好的本行政区域汇总年报 / also write the county-wide report in the standard template")
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help=T("工作簿或文件夹（文件夹里的每个工作簿都是一份报送；不是工作簿的文件列出并跳过）",
+                          "workbooks or folders (every workbook in a folder is a submission; other files are listed "
+                          "and skipped)"))
+    p.add_argument("-o", "--output", required=True, metavar="COUNTY.xlsx",
+                   help=T("汇总工作簿的文件名（必填）", "the county workbook to write (required)"))
+    p.add_argument("--report", metavar="FILE",
+                   help=T("另写一份用标准模板填好的本行政区域汇总年报", "also write the county-wide report in the standard template"))
     p.add_argument("--previous", nargs="+", action="extend", default=[], metavar="DIR_OR_FILE",
-                   help="上年度的工作簿或文件夹，按单位名称核对上年结转（放在 INPUT 之后）/ last year's workbooks or folders "
-                        "for X-CARRY, matched by 单位名称 (give it after the inputs)")
-    p.add_argument("--name", help="本行政区域名称（汇总表标题与汇总年报的单位名称；默认取共同的上级单位）/ the county's name")
-    p.add_argument("--year", type=int, help="汇总年度（默认取多数工作簿的年度）/ the report year to merge (default: the most common)")
-    p.add_argument("--strict", action="store_true", help="有无法读取的文件时以 1 退出 / exit 1 when any input is unreadable")
-    p.add_argument("--force", action="store_true", help="覆盖已存在的输出文件 / overwrite existing outputs")
-    p.add_argument("--jobs", type=int, default=None, metavar="N", help="并行进程数（默认 CPU 数）/ worker processes (default: CPUs)")
-    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="消息语言 / message language")
-    add_options(p)
+                   help=T("上年度的工作簿或文件夹，按单位名称核对上年结转（放在 INPUT 之后）",
+                          "last year's workbooks or folders for X-CARRY, matched by 单位名称 (give it after the inputs)"))
+    p.add_argument("--name", help=T("本行政区域名称（汇总表标题与汇总年报的单位名称；默认取共同的上级单位）",
+                                    "the county's name (titles and the county report; default: the common parent body)"))
+    p.add_argument("--year", type=int, metavar="YEAR",
+                   help=T("汇总年度（默认取多数工作簿的年度）", "the report year to merge (default: the most common)"))
+    p.add_argument("--strict", action="store_true",
+                   help=T("有无法读取的工作簿时以 1 退出", "exit 1 when any workbook cannot be read"))
+    p.add_argument("--force", action="store_true", help=T("覆盖已存在的输出文件", "overwrite existing outputs"))
+    p.add_argument("--jobs", type=positive, default=None, metavar="N",
+                   help=T("并行读取的进程数（默认 CPU 数）", "reader processes (default: the CPUs)"))
+    add_lang(p, T)
+    p.set_examples(EXAMPLES)
+    add_options(p, T)
     p.set_defaults(func=run)
 
 
@@ -124,8 +152,6 @@ def run(args: argparse.Namespace) -> int:
     from gxsheet.merge import county as M
 
     en = args.lang == "en"
-    if args.jobs is not None and args.jobs < 1:
-        raise OutputError(args.output, "--jobs 须为正整数。", "--jobs must be a positive number.")
     limits = limits_of(args)
     out, report = _guard_outputs(args)
     started = time.perf_counter()
@@ -135,15 +161,17 @@ def run(args: argparse.Namespace) -> int:
         result = M.merge_paths(args.inputs, previous=args.previous, year=args.year, name=args.name, jobs=args.jobs,
                                exclude=[p for p in (out, report) if p is not None], progress=bar,
                                limits=limits)
-        for u in result.unreadable:
-            if bar is not None:
-                bar.progress.console.print(terminal(u.message(args.lang)), markup=False, highlight=False)
+        say = bar.progress.console.print if bar is not None else None
+        lines = [u.message(args.lang) for u in result.unreadable]
+        lines += [(f"skipped (not a workbook): {u.message_en}" if en else f"已跳过（不是工作簿）：{u.message_zh}")
+                  for u in result.skipped]
+        for line in lines:
+            if say is not None:
+                say(terminal(line), markup=False, highlight=False)
             else:
-                print(terminal(u.message(args.lang)), file=sys.stderr)
+                print(terminal(line), file=sys.stderr)
         if not result.entries:
-            raise LoadError(str(args.inputs[0]), "nothing-to-merge",
-                            "没有可汇总的年报工作簿：所有输入文件都无法读取（原因见上）。",
-                            "nothing to merge: none of the inputs could be read as a report (reasons above).")
+            raise _nothing_to_merge(args.inputs, result)
         if bar is not None:
             bar("write", 0, 1)
         _write(result, out, report, args)
@@ -180,6 +208,26 @@ def _write(result: MergeResult, out: Path, report: Path | None, args: argparse.N
                 raise write_failed(report, e) from e
 
 
+def _nothing_to_merge(inputs: list[str], r: MergeResult) -> LoadError:
+    """Why there is nothing to merge, in words that match what was (or was not) printed above."""
+    names = ", ".join(map(str, inputs))
+    bad = [u for u in r.unreadable if not u.previous]
+    if not bad and not r.skipped:
+        return LoadError(names, "nothing-to-merge",
+                         f"{names}：没有找到要汇总的文件（文件夹是空的；隐藏文件和 Excel 临时文件 ~$… 不算）。",
+                         f"{names}: no files to merge (the folder is empty; hidden files and Excel's ~$… lock files "
+                         "do not count).")
+    if not bad:
+        return LoadError(names, "nothing-to-merge",
+                         f"没有可汇总的年报工作簿：{len(r.skipped)} 个文件都不是工作簿（见上）。",
+                         f"nothing to merge: {plural(len(r.skipped), 'file')} and none is a workbook (see above).")
+    return LoadError(names, "nothing-to-merge",
+                     f"没有可汇总的年报工作簿：{len(bad)} 个工作簿都无法读取（原因见上）"
+                     + (f"，另有 {len(r.skipped)} 个文件不是工作簿" if r.skipped else "") + "。",
+                     f"nothing to merge: none of {plural(len(bad), 'workbook')} could be read (reasons above)"
+                     + (f"; {plural(len(r.skipped), 'other file')} not workbooks" if r.skipped else "") + ".")
+
+
 def _summary(r: MergeResult, out: Path, report: Path | None, seconds: float, en: bool) -> str:
     """The one line a clerk (or a script's log) reads after the merge."""
     n, k = len(r.entries), len(r.included())
@@ -188,9 +236,12 @@ def _summary(r: MergeResult, out: Path, report: Path | None, seconds: float, en:
     prev_zh = f"；与上年报告核对了{r.previous_matched}个单位" if r.previous_read else ""
     rep = f" and {report}" if report else ""
     rep_zh = f" 和 {report}" if report else ""
+    skipped = len(r.skipped)
     if en:
-        return (f"merged {n} workbooks for {r.year or '?'} ({k} counted in the totals): {r.passed} passed, "
-                f"{r.errors} with errors, {r.warnings_only} with warnings only; {len(bad)} files unreadable{prev}. "
-                f"Wrote {out}{rep} in {seconds:.1f} s.")
+        skip = f"; {plural(skipped, 'file')} skipped (not workbooks)" if skipped else ""
+        return (f"merged {plural(n, 'workbook')} for {r.year or '?'} ({k} counted in the totals): {r.passed} passed, "
+                f"{r.errors} with errors, {r.warnings_only} with warnings only; {plural(len(bad), 'file')} unreadable"
+                f"{skip}{prev}. Wrote {out}{rep} in {seconds:.1f} s.")
+    skip_zh = f"；跳过不是工作簿的文件 {skipped} 个" if skipped else ""
     return (f"汇总完成：{r.year or '?'}年度 {n} 个工作簿（计入合计 {k} 个），通过 {r.passed} 个，有错误 {r.errors} 个，"
-            f"仅有疑问 {r.warnings_only} 个；无法读取的文件 {len(bad)} 个{prev_zh}。已写出 {out}{rep_zh}（{seconds:.1f} 秒）。")
+            f"仅有疑问 {r.warnings_only} 个；无法读取的文件 {len(bad)} 个{skip_zh}{prev_zh}。已写出 {out}{rep_zh}（{seconds:.1f} 秒）。")

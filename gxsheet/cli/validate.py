@@ -13,44 +13,77 @@ from pathlib import Path
 from typing import Any
 
 from gxsheet.cli.config import add_options, limits_of
+from gxsheet.cli.usage import Example, Text, add_lang
 from gxsheet.core.errors import LoadError
 from gxsheet.core.findings import SEVERITY_ZH, Finding, summary
 from gxsheet.core.limits import Limits
 from gxsheet.core.record import Record
 from gxsheet.core.sanitise import json_dumps, shown, terminal
+from gxsheet.core.wording import plural
+from gxsheet.render.findings_report import display_rows, file_entry, findings_document
 
-SCHEMA_VERSION = 1
+EXAMPLES = (
+    Example("gxsheet validate 某镇2021年报.xlsx", "校验一份年报：终端里是表格，指出每个问题的单元格",
+            "check one report: a table naming the cell of every problem"),
+    Example("gxsheet validate 收件箱/", "校验文件夹里的全部年报（不是工作簿的文件列出并跳过）",
+            "check every report in a folder (files that are not workbooks are listed and skipped)"),
+    Example("gxsheet validate 某镇2021年报.xlsx --annotate 标注.xlsx",
+            "另存一份标注副本：问题单元格标红/黄、加批注，首页“校验结果”可打印",
+            "also write an annotated copy: problem cells coloured and commented, a printable 校验结果 sheet"),
+    Example("gxsheet validate 收件箱/ --json > 结果.json", "机器可读的结果（格式见 schemas/findings.schema.json）",
+            "machine-readable results (shape: schemas/findings.schema.json)"),
+    Example("gxsheet validate 某镇2021年报.xlsx --lang en", "英文消息", "messages in English"),
+)
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("validate", help="校验年报工作簿 / validate report workbooks",
-                       description="校验一个或多个年报工作簿（或文件夹），指出每个问题所在的单元格。")
-    p.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR")
-    p.add_argument("--json", action="store_true", help="输出机器可读的 JSON（见 schemas/findings.schema.json）")
-    p.add_argument("--lang", choices=("zh", "en"), default="zh")
+def register(sub: argparse._SubParsersAction, T: Text) -> None:
+    p = sub.add_parser(
+        "validate", help=T("校验年报工作簿，指出每个问题所在的单元格", "check report workbooks; every problem names its cell"),
+        description=T("校验一个或多个年报（工作簿，或可导入的 .txt/.docx/.html/.pdf/.json）及文件夹，指出每个问题的单元格、"
+                      "规则编号和带数字的说明。退出码：0 没有错误（可有疑问）；1 有错误；2 有文件无法读取或用法有误。",
+                      "Check one or more reports (workbooks, or importable .txt/.docx/.html/.pdf/.json) and folders; "
+                      "every problem names its cell, rule and numbers. Exit: 0 no errors (warnings allowed), "
+                      "1 errors, 2 unreadable input or misuse."))
+    p.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR",
+                   help=T("年报文件或文件夹（文件夹中不是工作簿、也读不成年报的文件列出并跳过）",
+                          "report files or folders (a folder's files that are neither workbooks nor reports are "
+                          "listed and skipped)"))
+    p.add_argument("--json", action="store_true",
+                   help=T("输出机器可读的 JSON（见 schemas/findings.schema.json）",
+                          "print machine-readable JSON (see schemas/findings.schema.json)"))
     p.add_argument("--annotate", metavar="OUT",
-                   help="写出标注副本：单个输入时为 .xlsx 文件名，多个输入时为文件夹")
-    p.add_argument("--force", action="store_true", help="允许覆盖已存在的标注输出")
-    add_options(p)
+                   help=T("另写标注副本：单个输入时为 .xlsx 文件名，多个输入时为文件夹；输入文件不会被修改",
+                          "write annotated copies: an .xlsx name for one input, a folder for several; "
+                          "inputs are never changed"))
+    p.add_argument("--force", action="store_true",
+                   help=T("允许覆盖已存在的标注副本", "overwrite existing annotated copies"))
+    add_lang(p, T)
+    p.set_examples(EXAMPLES)
+    add_options(p, T)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from gxsheet.check.validate import validate_records
     from gxsheet.read.batch import read_files
-    from gxsheet.read.registry import expand_inputs
+    from gxsheet.read.registry import folder_files, skipped_in_folder
 
     limits = limits_of(args)
-    paths = expand_inputs(args.inputs)
-    if not paths:
-        raise LoadError(", ".join(args.inputs), "empty", f"{', '.join(args.inputs)}：没有找到可校验的文件。",
-                        f"{', '.join(args.inputs)}: no files to validate.")
+    listed: list[tuple[Path, bool]] = []  # (file, found in a folder)
+    for item in args.inputs:
+        p = Path(item)
+        listed += [(q, True) for q in folder_files(p)] if p.is_dir() else [(p, False)]
+    if not listed:
+        names = ", ".join(args.inputs)
+        raise LoadError(names, "empty", f"{names}：文件夹里没有找到文件（隐藏文件和 Excel 临时文件 ~$… 不算）。",
+                        f"{names}: the folder holds no files (hidden files and Excel's ~$… lock files do not count).")
+    paths = [p for p, _ in listed]
     targets = _annotate_targets(args, paths) if args.annotate else {}
     records: list[Record] = []
     results: list[dict[str, Any]] = []
-    for p, got in zip(paths, read_files(paths, limits=limits), strict=True):
+    for (p, in_folder), got in zip(listed, read_files(paths, limits=limits), strict=True):  # bounded workers
         if isinstance(got, LoadError):
-            results.append({"path": p, "error": got})
+            results.append({"path": p, "error": got, "skipped": in_folder and skipped_in_folder(p, got)})
             if got.trace and getattr(args, "debug", False):
                 sys.stderr.write(got.trace)
         else:
@@ -65,9 +98,13 @@ def run(args: argparse.Namespace) -> int:
         _annotate(args, results, targets)
     if args.json:
         _print_json(results, args.lang)
+        for r in results:  # stdout is the JSON; where the copies went goes to stderr
+            if r.get("annotated"):
+                print(terminal(f"annotated copy: {r['annotated']}" if args.lang == "en" else f"标注副本：{r['annotated']}"),
+                      file=sys.stderr)
     else:
         _print_human(results, args.lang)
-    if any("error" in r for r in results):
+    if any("error" in r and not r["skipped"] for r in results):
         return 2
     if any(f.is_error for r in results for f in r.get("findings", [])):
         return 1
@@ -77,60 +114,51 @@ def run(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- output
 def file_report(r: dict[str, Any], lang: str) -> dict[str, Any]:
     """One file's entry in the JSON report (shape: schemas/findings.schema.json)."""
-    path: Path = r["path"]
     if "error" in r:
-        e: LoadError = r["error"]
-        return {"file": str(path), "status": "unreadable",
-                "error": {"kind": e.kind, "message": e.message_en if lang == "en" else e.message_zh}}
-    rec: Record = r["record"]
-    fs: list[Finding] = r["findings"]
-    errors, warnings = summary(fs)
-    return {
-        "file": str(path), "status": "errors" if errors else ("warnings" if warnings else "ok"),
-        "kind": rec.kind, "edition": rec.edition,
-        "unit_name": rec.role("unit_name"), "year": rec.role("year"),
-        "errors": errors, "warnings": warnings,
-        "findings": [_finding_json(f, lang) for f in fs],
-    }
-
-
-def _finding_json(f: Finding, lang: str) -> dict[str, Any]:
-    return {"rule": f.rule, "severity": f.severity, "sheet": f.sheet, "cells": f.cells, "keys": f.keys,
-            "message": f.message(lang), "message_zh": f.message_zh, "message_en": f.message_en,
-            "numbers": f.to_json()["numbers"]}
+        return file_entry(str(r["path"]), error=r["error"], skipped=r["skipped"], lang=lang)
+    return file_entry(str(r["path"]), record=r["record"], findings=r["findings"], lang=lang)
 
 
 def _print_json(results: list[dict[str, Any]], lang: str) -> None:
-    files = [file_report(r, lang) for r in results]
-    doc = {"gxsheet": SCHEMA_VERSION, "files": files, "summary": {
-        "files": len(files),
-        "ok": sum(1 for f in files if f["status"] in ("ok", "warnings")),
-        "with_errors": sum(1 for f in files if f["status"] == "errors"),
-        "unreadable": sum(1 for f in files if f["status"] == "unreadable"),
-        "errors": sum(f.get("errors", 0) for f in files),
-        "warnings": sum(f.get("warnings", 0) for f in files),
-    }}
+    doc = findings_document([file_report(r, lang) for r in results])
     sys.stdout.write(json_dumps(doc) + "\n")
+
+
+def counts(errors: int, warnings: int, lang: str) -> str:
+    """``3个错误，1个疑问`` / ``3 errors, 1 warning`` (the one place a file's verdict is worded)."""
+    if lang == "en":
+        return f"{plural(errors, 'error')}, {plural(warnings, 'warning')}"
+    return f"{errors}个错误，{warnings}个疑问"
 
 
 def _headline(r: dict[str, Any], lang: str) -> tuple[str, str]:
     """(mark, text) of a file's first line."""
     path: Path = r["path"]
+    en = lang == "en"
     if "error" in r:
         e: LoadError = r["error"]
-        return "!", e.message_en if lang == "en" else e.message_zh
+        message = e.message_en if en else e.message_zh
+        if r["skipped"]:
+            return "-", (f"skipped (not a workbook): {message}" if en else f"已跳过（不是工作簿）：{message}")
+        return "!", message
     rec: Record = r["record"]
     errors, warnings = summary(r["findings"])
     unit, year = rec.role("unit_name"), rec.role("year")
     unit, year = (shown(str(v)) if v not in (None, "") else None for v in (unit, year))
-    who = f"{unit or '（未填单位名称）'} {year or '?'}年（{rec.edition}版）"
-    if lang == "en":
-        who = f"{unit or '(no name)'} {year or '?'} ({rec.edition} edition)"
-        verdict = "passed" if not errors and not warnings else f"{errors} error(s), {warnings} warning(s)"
-    else:
-        verdict = "通过" if not errors and not warnings else f"{errors}个错误，{warnings}个疑问"
     name = shown(path.name)
-    return ("✗" if errors else "?" if warnings else "✓"), f"{name} — {who}：{verdict}" if lang != "en" else f"{name} — {who}: {verdict}"
+    if en:
+        who = f"{unit or '(no name)'} {year or '?'} ({rec.edition} edition)"
+        verdict = "passed" if not errors and not warnings else counts(errors, warnings, lang)
+        line = f"{name} — {who}: {verdict}"
+    else:
+        who = f"{unit or '（未填单位名称）'} {year or '?'}年（{rec.edition}版）"
+        verdict = "通过" if not errors and not warnings else counts(errors, warnings, lang)
+        line = f"{name} — {who}：{verdict}"
+    if r.get("annotated"):
+        line += f" → {r['annotated']}"
+    elif r.get("not_annotated"):
+        line += " (not a workbook: no annotated copy)" if en else "（不是工作簿，没有标注副本）"
+    return ("✗" if errors else "?" if warnings else "✓"), line
 
 
 def _print_human(results: list[dict[str, Any]], lang: str) -> None:
@@ -141,9 +169,10 @@ def _print_human(results: list[dict[str, Any]], lang: str) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    en = lang == "en"
     out = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    sev = (lambda s: s) if lang == "en" else (lambda s: SEVERITY_ZH.get(s, s))
+    sev = (lambda s: s) if en else (lambda s: SEVERITY_ZH.get(s, s))
     for r in results:
         mark, line = _headline(r, lang)
         if "error" in r:
@@ -154,10 +183,10 @@ def _print_human(results: list[dict[str, Any]], lang: str) -> None:
         fs: list[Finding] = r["findings"]
         if not fs:
             continue
-        rows = _display_rows(fs, lang)
+        rows = display_rows(fs, lang)
         if out.is_terminal:
             t = Table(show_header=True, header_style="bold", show_lines=False, expand=False)
-            for h in (("Severity", "Rule", "Cell", "Message") if lang == "en" else ("严重程度", "规则", "位置", "说明")):
+            for h in (("Severity", "Rule", "Cell", "Message") if en else ("严重程度", "规则", "位置", "说明")):
                 t.add_column(h, overflow="fold")
             for severity, rule, cells, message in rows:
                 t.add_row(sev(severity), rule,
@@ -168,46 +197,24 @@ def _print_human(results: list[dict[str, Any]], lang: str) -> None:
             for severity, rule, cells, message in rows:
                 where = ",".join(cells[:4]) + ("…" if len(cells) > 4 else "")
                 out.print("  " + "\t".join(terminal(x) for x in (sev(severity), rule, where, message)), markup=False)
-    n_files = len(results)
-    bad = sum(1 for r in results if "error" in r)
+    skipped = sum(1 for r in results if r.get("skipped"))
+    n_files = len(results) - skipped
+    bad = sum(1 for r in results if "error" in r and not r["skipped"])
     errs = sum(summary(r["findings"])[0] for r in results if "findings" in r)
     warns = sum(summary(r["findings"])[1] for r in results if "findings" in r)
-    if n_files > 1:
-        msg = (f"共 {n_files} 个文件：{errs} 个错误，{warns} 个疑问，{bad} 个无法读取。" if lang != "en" else
-               f"{n_files} files: {errs} errors, {warns} warnings, {bad} unreadable.")
-        out.print(msg, markup=False)
-
-
-#: above this many blank cells in one sheet, a person reads one line, not a page of them
-COLLAPSE_BLANKS = 6
-
-
-def _display_rows(fs: list[Finding], lang: str) -> list[tuple[str, str, list[str], str]]:
-    """(severity, rule, cells, message) lines for a person: many blanks of a sheet become one line.
-
-    JSON and annotated copies keep every finding; only the screen report is condensed.
-    """
-    blanks: dict[str, list[Finding]] = {}
-    for f in fs:
-        if f.rule == "V-BLANK" and f.sheet:
-            blanks.setdefault(f.sheet, []).append(f)
-    rows: list[tuple[str, str, list[str], str]] = []
-    done: set[str] = set()
-    for f in fs:
-        group = blanks.get(f.sheet or "", [])
-        if f.rule == "V-BLANK" and len(group) >= COLLAPSE_BLANKS:
-            if f.sheet in done:
-                continue
-            done.add(f.sheet or "")
-            cells = [c for g in group for c in g.cells]
-            first, last = cells[0].split("!")[-1], cells[-1].split("!")[-1]
-            msg = (f"{f.sheet} 有 {len(group)} 个单元格未填写（{first} 至 {last}）。没有数据请填 0，不要留空或写“无”“-”“/”。"
-                   if lang != "en" else
-                   f"{f.sheet}: {len(group)} cells are empty ({first} to {last}). Enter 0 when there is nothing to report.")
-            rows.append((f.severity, f.rule, [f"{f.sheet}!{first}", "…", f"{f.sheet}!{last}"], msg))
+    if n_files > 1 or skipped:
+        if en:
+            msg = (f"{plural(n_files, 'file')}: {counts(errs, warns, lang)}, {bad} unreadable"
+                   + (f"; {plural(skipped, 'file')} skipped (not workbooks)" if skipped else "") + ".")
         else:
-            rows.append((f.severity, f.rule, f.cells, f.message(lang)))
-    return rows
+            msg = (f"共 {n_files} 个文件：{errs} 个错误，{warns} 个疑问，{bad} 个无法读取"
+                   + (f"；跳过 {skipped} 个不是工作簿的文件" if skipped else "") + "。")
+        out.print(msg, markup=False)
+    annotated = [r["annotated"] for r in results if r.get("annotated")]
+    if len(annotated) > 1:
+        folder = annotated[0].parent
+        out.print(terminal(f"wrote {plural(len(annotated), 'annotated copy', 'annotated copies')} to {folder}" if en
+                           else f"已写出 {len(annotated)} 份标注副本，在 {folder}"), markup=False)
 
 
 def _annotate_targets(args: argparse.Namespace, paths: list[Path]) -> dict[Path, Path]:
@@ -251,9 +258,16 @@ def _annotate(args: argparse.Namespace, results: list[dict[str, Any]], targets: 
     from gxsheet.core.bounded import Pool, error_for
 
     inputs = [r["path"] for r in results]
-    todo = [r for r in results if "record" in r and r["record"].kind in ("xlsx", "xlsm") and r["path"] in targets]
+    todo = []
+    for r in results:
+        if "record" not in r or r["path"] not in targets:
+            continue
+        if r["record"].kind in ("xlsx", "xlsm"):
+            todo.append(r)
+        else:
+            r["not_annotated"] = True  # imported reports have no cells to mark; their findings are printed
     if not todo:
-        return  # imported reports have no cells to mark; their findings are printed
+        return
     for r in todo:
         dest = targets[r["path"]]
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -264,7 +278,7 @@ def _annotate(args: argparse.Namespace, results: list[dict[str, Any]], targets: 
             dest = targets[r["path"]]
 
             def write(tmp: Path, r: dict[str, Any] = r) -> None:
-                outcome = pool.map([(str(r["path"]), r["findings"], args.lang, str(tmp), limits)])[0]
+                outcome = pool.map([(str(r["path"]), r["findings"], args.lang, str(tmp), limits, r["record"])])[0]
                 if not outcome.ok:
                     raise error_for(str(r["path"]), outcome, limits)
                 if isinstance(outcome.value, LoadError):
@@ -275,16 +289,17 @@ def _annotate(args: argparse.Namespace, results: list[dict[str, Any]], targets: 
             except LoadError as e:  # over a bound while annotating: this file is unreadable, the rest go on
                 r.pop("record")
                 r.pop("findings", None)
-                r["error"] = e
+                r["error"], r["skipped"] = e, False
                 continue
             r["annotated"] = dest
 
 
-def _annotate_task(source: str, findings: list[Finding], lang: str, dest: str, limits: Limits) -> int | LoadError:
+def _annotate_task(source: str, findings: list[Finding], lang: str, dest: str, limits: Limits,
+                   record: Record) -> int | LoadError:
     """Worker task: the annotated copy, or the loader's refusal as a value (it crosses the pipe)."""
     from gxsheet.render.annotate import annotate_file
 
     try:
-        return annotate_file(source, findings, lang, dest, limits)
+        return annotate_file(source, findings, lang, dest, limits, record=record)
     except LoadError as e:
         return e

@@ -109,13 +109,12 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "sheet-too-large": (
         (
-            "{path}：工作表「{sheet}」的范围过大（{detail}，上限 {max_rows} 行 × {max_cols} 列），"
-            "请删除表格范围以外的多余内容（包括空白格式）后另存再提交。"
+            "{path}：工作表「{sheet}」的 {detail} 有内容，超出了读取范围（上限 {max_rows} 行 × {max_cols} 列），"
+            "请删除表格以外的这些内容后另存再提交。"
         ),
         (
-            "{path}: sheet '{sheet}' is too large ({detail}, limit {max_rows} rows x {max_cols} "
-            "columns); delete stray content (including blank formatting) outside the table, "
-            "save and resubmit."
+            "{path}: sheet '{sheet}' has content at {detail}, beyond what is read (limit {max_rows} rows x "
+            "{max_cols} columns); delete that content outside the table, save and resubmit."
         ),
     ),
     "too-slow": (

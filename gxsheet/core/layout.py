@@ -11,6 +11,7 @@ per row relation to its right.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -289,13 +290,66 @@ def workbook_layout(spec: Spec) -> WorkbookLayout:
     return WorkbookLayout(spec, sheets)
 
 
+def rects(cells: Iterable[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
+    """Cover a set of (row, col) cells with rectangles (r1, c1, r2, c2): runs down each column, then
+    merged across — so a formula or a format names a table's inputs in a few ranges, not hundreds of cells."""
+    by_col: dict[int, list[int]] = {}
+    for r, c in cells:
+        by_col.setdefault(c, []).append(r)
+    runs: list[tuple[int, int, int]] = []  # (col, r1, r2)
+    for c in sorted(by_col):
+        rows = sorted(by_col[c])
+        start = prev = rows[0]
+        for r in rows[1:]:
+            if r != prev + 1:
+                runs.append((c, start, prev))
+                start = r
+            prev = r
+        runs.append((c, start, prev))
+    out: list[list[int]] = []  # [r1, c1, r2, c2]
+    for c, r1, r2 in runs:
+        for rect in out:
+            if rect[0] == r1 and rect[2] == r2 and rect[3] == c - 1:
+                rect[3] = c
+                break
+        else:
+            out.append([r1, c, r2, c])
+    return [(r1, c1, r2, c2) for r1, c1, r2, c2 in out]
+
+
+def rect_ref(rect: tuple[int, int, int, int]) -> str:
+    """``D5`` or ``D5:J27``."""
+    r1, c1, r2, c2 = rect
+    return a1(r1, c1) if (r1, c1) == (r2, c2) else f"{a1(r1, c1)}:{a1(r2, c2)}"
+
+
+#: the summary's first character in its three states besides √ and ✗: nothing entered yet, partly entered
+EMPTY_MARK = "○"
+PARTLY_MARK = "△"
+
+
 def summary_formula(layout: WorkbookLayout) -> str:
-    """The 基本信息 summary cell: counts broken checks across all table sheets."""
+    """The 基本信息 summary cell: whether the tables are filled in, and how many checks are broken.
+
+    A blank form must not say "√ 表内勾稽关系全部相符" (0 = 0 holds for every check of an empty
+    table): with nothing entered it says so (○), with cells still blank it counts them (△), and
+    only a complete form whose checks all hold gets the √.
+    """
     parts = []
+    inputs: list[str] = []
+    n_inputs = 0
     for s in layout.sheets:
         for c in s.checks:
             parts.append(f'--(LEFT({quote_sheet(s.name)}!{a1(c.row, c.col)},1)="{BAD_MARK}")')
+        if s.kind == "table":
+            cells = list(s.inputs.values())
+            n_inputs += len(cells)
+            inputs += [f"{quote_sheet(s.name)}!{rect_ref(r)}" for r in rects(cells)]
     if not parts:
         return f'="{OK_MARK}"'
     n = "+".join(parts)
-    return f'=IF(({n})=0,"{OK_MARK} 表内勾稽关系全部相符","{BAD_MARK} 有"&({n})&"处勾稽关系不符，见各表红色单元格")'
+    filled = f"COUNTA({','.join(inputs)})"
+    broken = f'"{BAD_MARK} 有"&({n})&"处勾稽关系不符，见各表红色单元格"'
+    return (f'=IF({filled}=0,"{EMPTY_MARK} 尚未填写：各表还没有数据",IF(({n})>0,{broken},'
+            f'IF({filled}<{n_inputs},"{PARTLY_MARK} 还有"&({n_inputs}-{filled})&"个单元格未填写（黄色），已填部分勾稽关系相符",'
+            f'"{OK_MARK} 表内勾稽关系全部相符")))')

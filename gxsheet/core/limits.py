@@ -113,6 +113,10 @@ class LimitInfo:
     def unit_zh(self) -> str:
         return {BYTES: "MB", COUNT: "个", RATIO: "倍", SECONDS: "秒"}[self.kind]
 
+    @property
+    def unit_en(self) -> str:
+        return {BYTES: "MB", COUNT: "", RATIO: "", SECONDS: "s"}[self.kind]
+
 
 def _info(f: Any) -> LimitInfo:
     name = f.name.removesuffix("_bytes") + "_mb" if f.metadata["kind"] == BYTES else f.name

@@ -97,10 +97,16 @@ def parse_year(raw: Any) -> int | None:
 
 
 _EXCEL_EPOCH = datetime(1899, 12, 30)
+#: serial 0 of the 1904 date system (Excel for Mac's old default, ``<workbookPr date1904="1">``)
+_EXCEL_EPOCH_1904 = datetime(1904, 1, 1)
 
 
-def parse_date(raw: Any) -> str | None:
-    """A date as ISO text from an Excel serial, a datetime or the usual written forms."""
+def parse_date(raw: Any, *, date1904: bool = False) -> str | None:
+    """A date as ISO text from an Excel serial, a datetime or the usual written forms.
+
+    A serial counts days from 1899-12-30, or from 1904-01-01 in a workbook that uses the 1904
+    date system: the same serial is 1,462 days later there.
+    """
     if raw is None or isinstance(raw, bool):
         return None
     if isinstance(raw, datetime):
@@ -109,7 +115,8 @@ def parse_date(raw: Any) -> str | None:
         return raw.isoformat()
     if isinstance(raw, (int, float)):
         if 1 <= raw < 2958466:
-            return (_EXCEL_EPOCH + timedelta(days=float(raw))).date().isoformat()
+            epoch = _EXCEL_EPOCH_1904 if date1904 else _EXCEL_EPOCH
+            return (epoch + timedelta(days=float(raw))).date().isoformat()
         return None
     t = clean_text(str(raw))
     m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:T?\d{1,2}:\d{2}(?::\d{2})?)?", t)

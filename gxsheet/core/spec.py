@@ -13,7 +13,6 @@ import json
 import os
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +20,10 @@ import jsonschema
 
 
 def schemas_dir() -> Path:
-    """Where the spec files live: ``schemas/`` beside the package (source tree or installed copy)."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "schemas", here / "schemas"):
-        if (candidate / "format.schema.json").is_file():
-            return candidate
-    return Path(str(resources.files("gxsheet") / "schemas"))
+    """Where the spec files live: ``gxsheet/schemas`` (source tree, editable or wheel install)."""
+    from gxsheet.core.data import data_dir
+
+    return data_dir("schemas")
 
 
 class SpecError(ValueError):

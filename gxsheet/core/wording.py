@@ -10,7 +10,7 @@ import re
 
 from gxsheet.core.spec import Grid, Node, Spec
 
-__all__ = ["column_words", "describe", "location_en", "row_words"]
+__all__ = ["column_words", "describe", "location_en", "plural", "row_words"]
 
 
 def describe(spec: Spec, key: str) -> tuple[str, str]:
@@ -56,3 +56,8 @@ def location_en(text: str) -> str:
     t = re.sub(r"第(\d+)个标题", r"heading \1", t)
     t = re.sub(r"表格(\d+)", r"document table \1", t)
     return t.replace("末尾缺格", " (missing cell at the end of the row)")
+
+
+def plural(n: int, noun: str, nouns: str | None = None) -> str:
+    """``1 error``, ``2 errors``, ``0 errors``: English counts without "(s)"."""
+    return f"{n} {noun if n == 1 else (nouns or noun + 's')}"

@@ -136,7 +136,7 @@ def validate_book(book: BookPort) -> Result:
 
     record = snapshot_record(book)
     findings = validate_record(record)
-    annotate(book, findings, "zh")
+    annotate(book, findings, "zh", record=record)
     errors, warnings = summary(findings)
     name = display_name(book)
     if not findings:

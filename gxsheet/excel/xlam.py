@@ -656,11 +656,12 @@ _XML_DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 
 def default_macros_dir() -> Path:
-    """``macros/`` beside the package (source tree), or inside it (installed copy)."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "macros", here / "macros"):
-        if (candidate / "customUI.xml").is_file():
-            return candidate
+    """``gxsheet/macros`` (source tree, editable or wheel install)."""
+    from gxsheet.core.data import data_dir
+
+    candidate = data_dir("macros")
+    if (candidate / "customUI.xml").is_file():
+        return candidate
     raise FileNotFoundError(
         "macros/ (VBA, ribbon and config sources of the Excel add-in) not found next to gxsheet"
     )

@@ -29,7 +29,7 @@ from typing import Any
 
 from gxsheet.core.sanitise import cell as cell_text
 from gxsheet.excel.result import AddinError, ExcelUnreachable, Level
-from gxsheet.render.book_port import AUTHOR
+from gxsheet.render.book_port import AUTHOR, PrintSetup
 
 #: first line of every note gxsheet writes: how its notes are told apart from a clerk's own
 NOTE_MARK = f"【{AUTHOR} 校验】\n"
@@ -37,6 +37,8 @@ NOTE_MARK = f"【{AUTHOR} 校验】\n"
 NOTE_KEPT = "\n\n—— 原批注 ——\n"
 #: note box size in points (Excel's default box is too small for a finding's message)
 NOTE_SIZE = (270, 120)
+#: Excel constants (XlPageOrientation, XlPaperSize, XlVAlign)
+XL_PORTRAIT, XL_LANDSCAPE, XL_PAPER_A4, XL_TOP = 1, 2, 9, -4160
 #: Worksheet.Protection flags Excel forgets on Unprotect/Protect; names are Protect()'s arguments
 _ALLOW = (
     "AllowFormattingCells", "AllowFormattingColumns", "AllowFormattingRows", "AllowInsertingColumns",
@@ -159,6 +161,44 @@ class XlwingsBook:
         else:  # a link inside the workbook is a SubAddress with an empty Address (Excel's VBA docs)
             rng.api.Hyperlinks.Add(Anchor=rng.api, Address="", SubAddress=sub, ScreenTip=tip,
                                    TextToDisplay=text)
+
+    # -- a sheet a person prints (校验结果) ---------------------------------------------------
+    def set_wrap(self, sheet: str, ref: str) -> None:
+        rng = self._cell(sheet, ref)
+        try:
+            if self.mac:
+                rng.api.wrap_text.set(True)
+            else:
+                rng.api.WrapText = True
+                rng.api.VerticalAlignment = XL_TOP
+        except Exception:  # noqa: BLE001 - cosmetic: the text is there, only not wrapped
+            pass
+
+    def set_row_height(self, sheet: str, row: int, points: float) -> None:
+        self._sheet(sheet).range(f"{row}:{row}").row_height = points
+
+    def set_print(self, sheet: str, setup: PrintSetup) -> None:
+        """Page setup through Excel's PageSetup object (Windows). Mac Excel's AppleScript page setup is
+        slow and differs by version, so there the sheet prints with Excel's defaults — the findings are
+        on the sheet either way."""
+        if self.mac:
+            return
+        try:
+            ps = self._sheet(sheet).api.PageSetup
+            ps.PrintArea = setup.area
+            ps.PrintTitleRows = f"${setup.title_rows[0]}:${setup.title_rows[1]}" if setup.title_rows else ""
+            ps.Orientation = XL_LANDSCAPE if setup.landscape else XL_PORTRAIT
+            ps.PaperSize = XL_PAPER_A4
+            ps.Zoom = False
+            ps.FitToPagesWide = 1
+            ps.FitToPagesTall = False
+            ps.CenterHorizontally = True
+            ps.PrintGridlines = setup.gridlines
+            font = f'&"{setup.font}"&9'
+            ps.LeftHeader, ps.CenterHeader, ps.RightHeader = (font + t if t else "" for t in setup.header)
+            ps.CenterFooter = font + setup.footer
+        except Exception:  # noqa: BLE001 - a printer-less PC can refuse PageSetup; printing is not the finding
+            pass
 
     # -- notes (legacy comments) -------------------------------------------------------------
     def set_comment(self, sheet: str, a1: str, text: str | None) -> None:

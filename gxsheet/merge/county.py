@@ -50,9 +50,6 @@ from gxsheet.core.record import Record, Value
 from gxsheet.core.spec import Cell, Spec, edition_for_year, editions, load_spec
 from gxsheet.read.batch import SERIAL_BELOW, default_jobs  # noqa: F401 - part of this module's API
 
-#: files in a folder that are never submissions (Windows/macOS housekeeping, Excel lock files)
-JUNK_NAMES = frozenset({"thumbs.db", "desktop.ini", ".ds_store"})
-
 #: the custom document property the county workbook carries: how a rerun recognises its own earlier
 #: output in an input folder (sheet names would not do: a town's workbook may well have a 汇总)
 MERGE_SIGNATURE = ("gxsheet", "county-merge")
@@ -89,29 +86,26 @@ class Unreadable:
         return cls(path, e.kind, e.message_zh, e.message_en)
 
 
-def _hidden(p: Path) -> bool:
-    return p.name.startswith((".", "~$")) or p.name.lower() in JUNK_NAMES
-
-
 def collect_inputs(items: Iterable[str | Path], *, exclude: Iterable[str | Path] = ()) -> list[Path]:
-    """The files to merge: files as given, folders expanded to *every* file in them.
+    """The files to merge: files as given, folders expanded to every file in them.
 
-    Unlike ``sources.expand_inputs`` a folder contributes files of any suffix: a town that sent
-    ``城关镇.xls`` or a PDF must show up as a problem, not vanish silently. Hidden files, Excel
-    lock files (``~$…``) and OS housekeeping files are skipped; so are ``exclude`` (the merge's
-    own outputs, which a rerun would otherwise find in the input folder) and repeats. Folders
-    are not searched recursively. County workbooks of an earlier merge (:func:`is_merge_output`) in
-    a folder are outputs, not submissions, and are skipped too. A named path that does not exist is a typo, not a submission:
-    LoadError (the command exits 2).
+    A folder contributes files of any suffix (``registry.folder_files``, as ``validate`` does): a
+    town that sent ``城关镇.xls`` must show up as a problem, and a stray 说明.txt as skipped, not
+    vanish silently. Hidden files, Excel lock files (``~$…``) and OS housekeeping files are
+    skipped; so are ``exclude`` (the merge's own outputs, which a rerun would otherwise find in the
+    input folder), county workbooks of an earlier merge in a folder (:func:`is_merge_output`: they
+    are outputs, not submissions) and repeats. Folders are not searched recursively. A named path
+    that does not exist is a typo, not a submission: LoadError (the command exits 2).
     """
+    from gxsheet.read.registry import folder_files
+
     skip = {_resolved(p) for p in exclude}
     seen: set[Path] = set()
     out: list[Path] = []
     for item in items:
         p = Path(item)
         if p.is_dir():
-            candidates = sorted((q for q in p.iterdir() if q.is_file() and not _hidden(q) and not _ours(q)),
-                                key=lambda q: q.name)
+            candidates = [q for q in folder_files(p) if not _ours(q)]
         elif p.exists() or p.is_symlink():
             candidates = [p]
         else:
@@ -272,6 +266,9 @@ class MergeResult:
     edition: str
     entries: list[Entry]
     unreadable: list[Unreadable] = field(default_factory=list)
+    #: files found in an input folder that are not workbooks and could not be read as a report
+    #: (说明.txt, a photo): listed, not counted as failed submissions
+    skipped: list[Unreadable] = field(default_factory=list)
     name: str | None = None  # the county (--name, else the common 上级单位)
     previous_matched: int = 0  # bodies checked against last year's report
     previous_read: int = 0
@@ -326,6 +323,14 @@ class MergeResult:
 def norm_name(name: object) -> str:
     """单位名称 for matching: whitespace and full-width variants do not make a different body."""
     return clean_text(str(name)) if name not in (None, "") else ""
+
+
+def pinyin_key(name: str) -> tuple[str, ...]:
+    """Sort key of a Chinese name by its pinyin (大河乡 < 东湖街道 < 古城街道), as a county office lists
+    its towns; code-point order (东 < 古 < 大) reads as random. Polyphones take pypinyin's reading."""
+    from pypinyin import Style, lazy_pinyin
+
+    return tuple(lazy_pinyin(name, style=Style.TONE3, errors="default"))
 
 
 def choose_year(records: Iterable[Record]) -> int | None:
@@ -427,7 +432,8 @@ def merge_records(items: Sequence[tuple[Path, Record]], *, unreadable: Sequence[
             e.findings += carry_findings(e.record, prev[1], prev[0].name)
     for e in entries:
         e.findings.sort(key=finding_order)
-    entries.sort(key=lambda e: (e.unit_name is None, norm_name(e.unit_name), e.path.name, str(e.path)))
+    entries.sort(key=lambda e: (e.unit_name is None, pinyin_key(norm_name(e.unit_name)), norm_name(e.unit_name),
+                                e.path.name, str(e.path)))
     county = name or _common_parent(e.record for e in entries if e.included)
     t2 = time.perf_counter()
     return MergeResult(year=merge_year, edition=edition, entries=entries, unreadable=list(unreadable), name=county,
@@ -484,6 +490,13 @@ def _common_parent(records: Iterable[Record]) -> str | None:
     return parents.pop() if len(parents) == 1 else None
 
 
+def _skipped(u: Unreadable, named: set[Path]) -> bool:
+    """A file found in a folder (not named) that is not a workbook: skipped, as ``validate`` does."""
+    from gxsheet.read.registry import skipped_in_folder
+
+    return _resolved(u.path) not in named and skipped_in_folder(u.path, LoadError(u.path, u.kind, "", ""))
+
+
 def _import_validator() -> None:
     """Import the validator (pandas, pandera) and build its schemas while the workers read."""
     from gxsheet.check import prose  # noqa: F401 - imported for its cost
@@ -500,6 +513,7 @@ def merge_paths(inputs: Sequence[str | Path], *, previous: Sequence[str | Path] 
 
     ``limits`` bound every file read (default: :data:`~gxsheet.core.limits.DEFAULT_LIMITS`)."""
     exclude = list(exclude)
+    named = {_resolved(p) for p in (*inputs, *previous) if not Path(p).is_dir()}
     files = collect_inputs(inputs, exclude=exclude)
     prev_files = collect_inputs(previous, exclude=exclude + files) if previous else []
     t0 = time.perf_counter()
@@ -516,6 +530,8 @@ def merge_paths(inputs: Sequence[str | Path], *, previous: Sequence[str | Path] 
             prev_items.append((p, r))
         else:
             items.append((p, r))
-    result = merge_records(items, unreadable=bad, previous=prev_items, year=year, name=name, progress=progress)
+    result = merge_records(items, unreadable=[u for u in bad if not _skipped(u, named)], previous=prev_items,
+                           year=year, name=name, progress=progress)
+    result.skipped = [u for u in bad if _skipped(u, named)]
     result.timings = {"read": t1 - t0, **result.timings}
     return result

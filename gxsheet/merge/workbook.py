@@ -41,6 +41,7 @@ from gxsheet.merge.county import (
     INCLUDED_YES,
     MERGE_SIGNATURE,
     PROBLEM_SHEET,
+    STATUS_OK,
     SUMMARY_SHEET,
     MergeResult,
     rule_title,
@@ -127,8 +128,8 @@ AMOUNT_FORMAT = "#,##0.00####"
 COUNT_FORMAT = "0"
 DATE_FORMAT = "yyyy-mm-dd"
 PROBLEM_COLUMNS: tuple[tuple[str, float], ...] = (
-    ("序号", 6.0), ("文件名", 24.0), ("单位名称", 22.0), ("规则", 14.0), ("规则名称", 22.0),
-    ("严重程度", 8.0), ("单元格", 22.0), ("问题说明", 80.0), ("汇总表位置", 12.0),
+    ("序号", 6.0), ("文件名", 20.0), ("单位名称", 18.0), ("规则", 14.0), ("规则名称", 16.0),
+    ("严重程度", 6.0), ("处数", 5.0), ("单元格", 24.0), ("问题说明", 70.0), ("汇总表位置", 11.0),
 )
 SEVERITY_ZH = F.SEVERITY_ZH
 #: how XlsxWriter is told to write: a str is always text (never a formula, link or number), and
@@ -173,7 +174,8 @@ STYLES: dict[str, dict[str, object]] = {
     "head": {"font_size": 10, "bold": True, **_fill(_HEAD_FILL), **_BORDER, **_CENTER},
     "key": {"font_size": 8, **_GREY, **_fill(_HEAD_FILL), **_BORDER, **_CENTER},
     "not_counted": _GREY,
-    "link": _LINK_FONT,
+    "link": {**_LINK_FONT, **_BORDER, "valign": "top"},
+    "note": {"bold": True, "font_color": "#9C0006", **_fill("#FFC7CE"), "text_wrap": True, "valign": "vcenter"},
     "message": _LEFT,
     "date": {"num_format": DATE_FORMAT},
     "total_label": {"bold": True, **_fill(_TOTAL_FILL), **_BORDER},
@@ -194,6 +196,11 @@ class _Formats:
         self.amount = {f: wb.add_format({**_fill(f), "num_format": AMOUNT_FORMAT}) for f in (None, BAD_FILL, WARN_FILL)}
         self.status = {(f, linked): wb.add_format({**(_LINK_FONT if linked else {}), **_fill(f)})
                        for f in (OK_FILL, WARN_FILL, BAD_FILL) for linked in (False, True)}
+        #: 问题清单 and 问题一览: wrapped, top-aligned, bordered; severity and counts coloured
+        self.cell = wb.add_format({**_BORDER, "text_wrap": True, "valign": "top"})
+        self.sev = {f: wb.add_format({**_BORDER, **_fill(f), "valign": "top"}) for f in (BAD_FILL, WARN_FILL)}
+        self.grid = {f: wb.add_format({**_BORDER, **_fill(f), "align": "center", "valign": "vcenter"})
+                     for f in (None, OK_FILL, BAD_FILL, WARN_FILL)}
 
 
 def _put(ws: Worksheet, r: int, c: int, v: object, fmt: Format | None = None, date_fmt: Format | None = None) -> None:
@@ -248,31 +255,53 @@ def summary_layout(result: MergeResult) -> dict[str, Any]:
     """Row numbers of the 汇总 sheet (1-based), shared by the writer, the links and the tests."""
     slots = column_slots(result.spec)
     levels = len(slots[0][1]) if slots else 0
-    header_top = 2
-    key_row = header_top + levels
-    first = key_row + 1
+    # the machine keys (t3.received.natural …) sit in a hidden row above the labels: there for scripts
+    # that read the merge back, never on screen or paper; the filter buttons sit on the lowest label row
+    key_row = 2
+    header_top = 3
+    first = header_top + levels
     last = first + len(result.entries) - 1
     return {"title_row": 1, "header_top": header_top, "levels": levels, "key_row": key_row, "first_row": first,
             "last_row": last, "total_row": last + 1, "first_value_col": len(META_COLUMNS) + 1, "slots": slots}
 
 
+#: rows Excel has on a sheet; the problem list stops one row short of it, for its closing note
+EXCEL_ROWS = 1_048_576
+#: cells named in one 问题清单 row before "等N处": a row stays readable on paper
+CELLS_SHOWN = 12
+
+
 def _problem_rows(result: MergeResult, lang: str) -> tuple[list[tuple], dict[int, int]]:
-    """问题清单 rows (after its header), and entry index → its first row there."""
+    """问题清单 rows (after its header): one per unreadable file and one per workbook × rule, with the
+    cells of every finding of that rule; and entry index → its first row there.
+
+    A row: (file, unit, rule, rule title, severity, count, cells, message, 汇总 row). Grouping keeps a
+    blank form's 200 empty cells on one line and a county's list short enough to print.
+    """
     rows: list[tuple] = []
     first_of: dict[int, int] = {}
     start = 3  # title row, header row
     for u in result.unreadable:
         name = ("上年：" if u.previous else "") + Path(u.path).name
         rows.append((name, "", "X-UNREADABLE", rule_title("X-UNREADABLE"),
-                     "疑问" if u.previous else "错误", "", u.message(lang), None))
+                     "疑问" if u.previous else "错误", 1, "", u.message(lang), None))
     lay = summary_layout(result)
     for i, e in enumerate(result.entries):
-        row = lay["first_row"] + i
+        srow = lay["first_row"] + i
+        groups: dict[str, list[F.Finding]] = {}
         for f in e.findings:
+            groups.setdefault(f.rule, []).append(f)
+        for rule, fs in groups.items():
             if i not in first_of:
                 first_of[i] = start + len(rows)
-            rows.append((e.path.name, e.unit_name or "", f.rule, rule_title(f.rule), SEVERITY_ZH.get(f.severity, f.severity),
-                         "、".join(f.cells), f.message(lang), row))
+            cells = [c for f in fs for c in f.cells]
+            shown = " ".join(cells[:CELLS_SHOWN]) + (f" 等{len(cells)}处" if len(cells) > CELLS_SHOWN else "")
+            message = fs[0].message(lang)
+            if len(fs) > 1:
+                message += (f" (and {len(fs) - 1} more like it)" if lang == "en" else f"（另有{len(fs) - 1}处同类问题）")
+            severity = "error" if any(f.severity == "error" for f in fs) else fs[0].severity
+            rows.append((e.path.name, e.unit_name or "", rule, rule_title(rule), SEVERITY_ZH.get(severity, severity),
+                         len(fs), shown, message, srow))
     return rows, first_of
 
 
@@ -307,6 +336,7 @@ def _write_header(ws: Worksheet, fm: _Formats, result: MergeResult, lay: dict[st
                 ws.write_blank(top + lv, c, None, fm.head)
     for c, k in enumerate([m for m, _, _ in META_COLUMNS] + keys):
         ws.write_string(key_row, c, k, fm.key)
+    ws.set_row(key_row, None, None, {"hidden": True})
 
 
 def _write_summary(wb: xlsxwriter.Workbook, fm: _Formats, result: MergeResult, first_problem: dict[int, int]) -> None:
@@ -320,8 +350,13 @@ def _write_summary(wb: xlsxwriter.Workbook, fm: _Formats, result: MergeResult, f
     ws = wb.add_worksheet(SUMMARY_SHEET)
     ws.freeze_panes(first - 1, 1)
     if result.entries:
-        ws.autofilter(lay["key_row"] - 1, 0, last - 1, ncols - 1)
-    ws.repeat_rows(lay["header_top"] - 1, lay["key_row"] - 1)
+        ws.autofilter(first - 2, 0, last - 1, ncols - 1)
+    # printed: labels on every page, the unit column on every page, pages across before down (a
+    # town's row stays on one band of pages); the full sheet is for filtering, the 概况 and 表 sheets
+    # are what a county prints
+    _print_setup(ws, result, first_row=lay["header_top"] - 1, last_row=last, last_col=ncols - 1,
+                 title_rows=(lay["header_top"] - 1, first - 2), repeat_cols=1, fit_width=False)
+    ws.set_print_scale(70)
     _write_header(ws, fm, result, lay, ncols)
 
     amounts = {k for k in keys if spec.cells[k].type == "amount"}
@@ -385,32 +420,93 @@ def _write_summary(wb: xlsxwriter.Workbook, fm: _Formats, result: MergeResult, f
             ws.write_number(t, c, 0, fmt)
 
 
-def _write_problems(wb: xlsxwriter.Workbook, fm: _Formats, result: MergeResult, rows: list[tuple]) -> None:
-    """Sheet 问题清单: every unreadable file and finding, each linked to its workbook's row in 汇总."""
+def _lines(text: str, width: float) -> int:
+    """Lines ``text`` takes wrapped in a column ``width`` characters wide."""
+    usable = max(width - 1.5, 1.0)
+    return sum(max(1, math.ceil(_units(part) / usable)) for part in text.split("\n"))
+
+
+def _write_problems(wb: xlsxwriter.Workbook, fm: _Formats, result: MergeResult, rows: list[tuple],
+                    max_rows: int | None = None) -> None:
+    """Sheet 问题清单: every unreadable file and each workbook's findings by rule, linked to its 汇总 row.
+
+    Rows are as tall as their wrapped text. Past ``max_rows`` (Excel's sheet minus the title, header
+    and a closing note) the list stops with a note saying how many rows were left out and where the
+    whole list is — the merge completes instead of failing at the end.
+    """
+    cap = (EXCEL_ROWS - 3) if max_rows is None else max_rows
     ps = wb.add_worksheet(PROBLEM_SHEET)
-    _set_widths(ps, 0, [w for _, w in PROBLEM_COLUMNS])
+    widths = [w for _, w in PROBLEM_COLUMNS]
+    _set_widths(ps, 0, widths)
     ps.freeze_panes(2, 0)
-    if rows:
-        ps.autofilter(1, 0, 1 + len(rows), len(PROBLEM_COLUMNS) - 1)
+    shown = rows[:cap]
+    if shown:
+        ps.autofilter(1, 0, 1 + len(shown), len(PROBLEM_COLUMNS) - 1)
     n_err = sum(1 for r in rows if r[4] == "错误")
+    n_findings = sum(r[5] for r in rows)
     _set_height(ps, 0, 24)
-    ps.merge_range(0, 0, 0, len(PROBLEM_COLUMNS) - 1,
-                   f"问题清单：共{len(rows)}条，其中错误{n_err}条、疑问{len(rows) - n_err}条"
+    last_col = len(PROBLEM_COLUMNS) - 1
+    ps.merge_range(0, 0, 0, last_col,
+                   f"问题清单：{len(rows)}行（{n_findings}处问题，同一单位同一规则合为一行），其中错误{n_err}行、疑问{len(rows) - n_err}行"
                    f"（无法读取的文件{len(result.unreadable)}个）", fm.title)
     for c, (h, _) in enumerate(PROBLEM_COLUMNS):
         ps.write_string(1, c, h, fm.head)
-    for n, (fname, unit, rule, title_zh, sev, cells_text, msg, srow) in enumerate(rows, start=1):
+    for n, (fname, unit, rule, title_zh, sev, count, cells_text, msg, srow) in enumerate(shown, start=1):
         r = n + 1
-        ps.write_number(r, 0, n)
-        _put(ps, r, 1, fname)
-        _put(ps, r, 2, unit)
-        _put(ps, r, 3, rule)
-        _put(ps, r, 4, title_zh)
-        _put(ps, r, 5, sev, fm.flagged[BAD_FILL if sev == "错误" else WARN_FILL])
-        _put(ps, r, 6, cells_text)
-        _put(ps, r, 7, msg, fm.message)
+        ps.write_number(r, 0, n, fm.cell)
+        _put(ps, r, 1, fname, fm.cell)
+        _put(ps, r, 2, unit, fm.cell)
+        _put(ps, r, 3, rule, fm.cell)
+        _put(ps, r, 4, title_zh, fm.cell)
+        _put(ps, r, 5, sev, fm.sev[BAD_FILL if sev == "错误" else WARN_FILL])
+        ps.write_number(r, 6, count, fm.cell)
+        _put(ps, r, 7, cells_text, fm.cell)
+        _put(ps, r, 8, msg, fm.cell)
         if srow:
-            _put_link(ps, r, 8, _link(SUMMARY_SHEET, f"A{srow}"), f"{SUMMARY_SHEET}!A{srow}", fm.link)
+            _put_link(ps, r, 9, _link(SUMMARY_SHEET, f"A{srow}"), f"{SUMMARY_SHEET}!A{srow}", fm.link)
+        lines = max(_lines(_safe(msg), widths[8]), _lines(cells_text, widths[7]), _lines(fname, widths[1]),
+                    _lines(unit, widths[2]), _lines(title_zh, widths[4]))
+        _set_height(ps, r, lines * LINE_PT + ROW_PAD_PT)
+    last = len(shown) + 1
+    if len(rows) > cap:
+        left = rows[cap:]
+        units = len({(r[0], r[1]) for r in left})
+        last += 1
+        ps.merge_range(last, 0, last, last_col,
+                       f"问题清单已到 Excel 工作表的行数上限：另有 {len(left)} 行（{sum(r[5] for r in left)} 处问题，涉及 {units} 个文件）"
+                       "未列出。完整的逐条问题请用 gxsheet validate 文件夹 --json 导出。", fm.note)
+        _set_height(ps, last, 2 * LINE_PT + ROW_PAD_PT)
+    _print_setup(ps, result, last_row=last, last_col=last_col, title_rows=(1, 1), title=PROBLEM_SHEET)
+
+
+#: a wrapped line of 11 pt text (points), the tallest of Excel, WPS and LibreOffice (Noto CJK); row padding
+LINE_PT = 15.5
+ROW_PAD_PT = 4.0
+
+
+def _print_setup(ws: Worksheet, result: MergeResult, *, last_row: int, last_col: int, first_row: int = 0,
+                 title_rows: tuple[int, int] | None = None, repeat_cols: int = 0, title: str = "",
+                 fit_width: bool = True, landscape: bool = True) -> None:
+    """A4, landscape, fitted to the page width (or not), title rows and the unit column repeated, the
+    county and year in the page header, 第N页，共M页 below (0-based rows and columns)."""
+    ws.set_paper(9)
+    if landscape:
+        ws.set_landscape()
+    ws.set_margins(left=0.4, right=0.4, top=0.7, bottom=0.6)
+    ws.print_area(first_row, 0, last_row, last_col)
+    if title_rows:
+        ws.repeat_rows(*title_rows)
+    if repeat_cols:
+        ws.repeat_columns(0, repeat_cols - 1)
+    if fit_width:
+        ws.fit_to_pages(1, 0)
+    else:
+        ws.print_across()
+    year = f"{result.year}年度" if result.year else ""
+    who = f"{result.name or ''}{year}政府信息公开工作年度报告汇总".replace("&", "&&")
+    # a font size code takes the digits after it: a space keeps "&9" apart from "2021版"
+    ws.set_header(f'&L&"宋体"&9 {who}&C&"宋体"&9 {title or "&A"}&R&"宋体"&9 {result.edition}版')
+    ws.set_footer('&C&"宋体"&9 第 &P 页，共 &N 页')
 
 
 def value_widths(blocks: Sequence[HeaderBlock], n: int) -> list[float]:
@@ -434,6 +530,204 @@ def _header_heights(blocks: Sequence[HeaderBlock], levels: int, widths: Sequence
     return need
 
 
+OVERVIEW_SHEET = "概况"
+GRID_SHEET = "问题一览"
+#: rule families (the id's prefix) as a clerk names them; T2/T3/T4 are named by their table's sheet
+FAMILY_TITLES = {"M": "基本信息", "V": "数值填写", "S": "格式版本", "N": "正文", "X": "汇总核对"}
+
+
+def _family(rule: str) -> str:
+    return rule.split("-", 1)[0]
+
+
+def _family_title(spec: Spec, family: str) -> str:
+    if family in FAMILY_TITLES:
+        return FAMILY_TITLES[family]
+    table = next((t for t in spec.tables if t.key.upper() == family), None)
+    return f"{table.sheet}勾稽" if table is not None else family
+
+
+def _topic_keys(spec: Spec, name: str) -> tuple[str, ...]:
+    """The cells of a narrative topic (spec.narrative_topics): what 'applications received' means in this edition."""
+    topic = next((t for t in spec.narrative_topics if t.name == name), None)
+    return topic.alternatives[0] if topic is not None else ()
+
+
+def _col_of(result: MergeResult, key: str) -> str:
+    lay = summary_layout(result)
+    return xl_col_to_name(lay["first_value_col"] - 1 + list(result.spec.cells).index(key))
+
+
+def _total_ref(result: MergeResult, keys: Sequence[str]) -> str:
+    t = summary_layout(result)["total_row"]
+    return "+".join(f"'{SUMMARY_SHEET}'!${_col_of(result, k)}${t}" for k in keys)
+
+
+def _write_overview(wb: xlsxwriter.Workbook, fm: _Formats, result: MergeResult) -> None:
+    """Sheet 概况: the county at a glance — who reported and how they fared, the county's key figures,
+    and native charts (live: they read the 汇总 sheet and its 合计 row, so flipping 计入合计 or fixing a
+    number in Excel moves them). Laid out to print on one or two landscape pages."""
+    from gxsheet.core.wording import column_words, row_words
+
+    spec = result.spec
+    lay = summary_layout(result)
+    first, last = lay["first_row"], lay["last_row"]
+    n = len(result.entries)
+    totals = result.totals()
+    ws = wb.add_worksheet(OVERVIEW_SHEET)
+    # A-B 报送情况 · D-G 全县合计 and 行政复议/诉讼 · I-J 办理结果
+    _set_widths(ws, 0, [22.0, 8.0, 2.0, 34.0, 10.0, 10.0, 10.0, 2.0, 44.0, 8.0])
+    year = f"{result.year}年度" if result.year else ""
+    ws.merge_range(0, 0, 0, 9, _safe(f"{result.name or ''}{year}政府信息公开工作年度报告汇总 · 概况"), fm.title)
+    _set_height(ws, 0, 28)
+    status = f"'{SUMMARY_SHEET}'!$F${first}:$F${last}"
+    counted = f"'{SUMMARY_SHEET}'!$G${first}:$G${last}"
+    passed, with_errors = result.passed, result.errors
+    facts: list[tuple[str, str | None, int]] = [
+        ("报送的工作簿", f"=ROWS({status})" if n else None, n),
+        ("计入合计", f'=COUNTIF({counted},"{INCLUDED_YES}")' if n else None, len(result.included())),
+        ("通过", f'=COUNTIF({status},"{STATUS_OK}")' if n else None, passed),
+        ("有错误", f'=COUNTIF({status},"*错误*")' if n else None, with_errors),
+        ("仅有疑问", "=B4-B6-B7" if n else None, result.warnings_only),
+        ("无法读取的文件", None, sum(1 for u in result.unreadable if not u.previous)),
+        ("跳过的文件（不是工作簿）", None, len(result.skipped)),
+    ]
+    ws.write_string(2, 0, "报送情况", fm.head)
+    ws.write_string(2, 1, "个数", fm.head)
+    for i, (label, formula, value) in enumerate(facts):
+        ws.write_string(3 + i, 0, label, fm.cell)
+        if formula:
+            ws.write_formula(3 + i, 1, formula, fm.cell, value)
+        else:
+            ws.write_number(3 + i, 1, value, fm.cell)
+    # the county's key figures, from the 合计 row
+    figures = [name for name in ("received", "carried", "handled", "disclosed_partial", "carry_forward", "review",
+                                 "litigation") if _topic_keys(spec, name)]
+    ws.write_string(2, 3, "全县合计（计入合计的单位）", fm.head)
+    ws.write_string(2, 4, "件", fm.head)
+    topics = {tp.name: tp for tp in spec.narrative_topics}
+    for i, name in enumerate(figures):
+        keys = _topic_keys(spec, name)
+        ws.write_string(3 + i, 3, topics[name].zh, fm.cell)
+        if n:
+            ws.write_formula(3 + i, 4, "=" + _total_ref(result, keys), fm.cell, sum(totals[k] for k in keys))
+        else:
+            ws.write_number(3 + i, 4, 0, fm.cell)
+    # outcome and case tables: the charts' data, and a printed summary of their own
+    handled = _topic_keys(spec, "handled")
+    parts = next((e.rhs for e in spec.equations if handled and e.lhs == handled), ())
+    ws.write_string(2, 8, "办理结果", fm.head)
+    ws.write_string(2, 9, "件", fm.head)
+    for i, k in enumerate(parts):
+        ws.write_string(3 + i, 8, _safe(row_words(spec.cells[k].row)), fm.cell)
+        if n:
+            ws.write_formula(3 + i, 9, "=" + _total_ref(result, [k]), fm.cell, totals[k])
+        else:
+            ws.write_number(3 + i, 9, 0, fm.cell)
+    review = [k for name in ("review", "litigation") for k in _topic_keys(spec, name)]
+    groups = [e for e in spec.equations if len(e.lhs) == 1 and e.lhs[0] in review]
+    case_row = 3 + max(len(facts), len(figures)) + 1
+    if groups:
+        cats = [column_words(spec.grid(spec.cells[k].grid), spec.cells[k].column).split("·")[-1] for k in groups[0].rhs]
+        ws.write_string(case_row, 3, "行政复议和行政诉讼", fm.head)
+        for j, cat in enumerate(cats):
+            ws.write_string(case_row + 1 + j, 3, _safe(cat), fm.cell)
+        for g, eq in enumerate(groups):
+            c = spec.cells[eq.lhs[0]]
+            label = column_words(spec.grid(c.grid), c.column).split("·")[0]
+            ws.write_string(case_row, 4 + g, _safe(label), fm.head)
+            for j, k in enumerate(eq.rhs):
+                if n:
+                    ws.write_formula(case_row + 1 + j, 4 + g, "=" + _total_ref(result, [k]), fm.cell, totals[k])
+                else:
+                    ws.write_number(case_row + 1 + j, 4 + g, 0, fm.cell)
+    charts_row = max(case_row + len(groups[0].rhs) + 3 if groups else case_row, 3 + len(parts) + 2)
+    ov = f"'{OVERVIEW_SHEET}'"
+    # 1. how the workbooks fared
+    pie = wb.add_chart({"type": "pie"})
+    pie.add_series({"name": "校验结果", "categories": f"={ov}!$A$6:$A$8", "values": f"={ov}!$B$6:$B$8",
+                    "points": [{"fill": {"color": "#63BE7B"}}, {"fill": {"color": "#F8696B"}},
+                               {"fill": {"color": "#FFD966"}}],
+                    "data_labels": {"value": True, "category": True}})
+    pie.set_title({"name": "各单位校验结果", "name_font": {"size": 11}})
+    pie.set_legend({"position": "bottom"})
+    ws.insert_chart(charts_row, 0, pie, {"x_scale": 0.75, "y_scale": 0.9})
+    # 2. outcomes of the county's applications
+    if parts:
+        bar = wb.add_chart({"type": "bar"})
+        bar.add_series({"name": "办理结果", "categories": f"={ov}!$I$4:$I${3 + len(parts)}",
+                        "values": f"={ov}!$J$4:$J${3 + len(parts)}", "data_labels": {"value": True},
+                        "fill": {"color": "#5B9BD5"}})
+        bar.set_title({"name": "全县办理结果（件）", "name_font": {"size": 11}})
+        bar.set_legend({"none": True})
+        bar.set_y_axis({"reverse": True, "num_font": {"size": 8}})
+        bar.set_size({"width": 620, "height": 60 + 18 * len(parts)})
+        ws.insert_chart(charts_row, 3, bar)
+    # 3. review and litigation
+    if groups:
+        col = wb.add_chart({"type": "column"})
+        for g in range(len(groups)):
+            cname = xl_col_to_name(4 + g)
+            col.add_series({"name": f"={ov}!${cname}${case_row + 1}",
+                            "categories": f"={ov}!$D${case_row + 2}:$D${case_row + 1 + len(groups[0].rhs)}",
+                            "values": f"={ov}!${cname}${case_row + 2}:${cname}${case_row + 1 + len(groups[0].rhs)}"})
+        col.set_title({"name": "行政复议和行政诉讼（件）", "name_font": {"size": 11}})
+        col.set_legend({"position": "bottom"})
+        ws.insert_chart(charts_row + 16, 0, col, {"x_scale": 0.75, "y_scale": 0.9})
+    # 4. applications per unit, read from 汇总 (one bar per row, so it grows with the county)
+    received = _topic_keys(spec, "received")
+    if n and len(received) == 1:
+        x = _col_of(result, received[0])
+        per = wb.add_chart({"type": "bar"})
+        per.add_series({"name": "本年新收申请", "categories": f"='{SUMMARY_SHEET}'!$A${first}:$A${last}",
+                        "values": f"='{SUMMARY_SHEET}'!${x}${first}:${x}${last}", "fill": {"color": "#ED7D31"},
+                        "data_labels": {"value": True} if n <= 60 else {}})
+        per.set_title({"name": "各单位本年新收政府信息公开申请（件）", "name_font": {"size": 11}})
+        per.set_legend({"none": True})
+        per.set_y_axis({"reverse": True, "num_font": {"size": 8}})
+        per.set_size({"width": 620, "height": min(80 + 16 * n, 4000)})
+        ws.insert_chart(charts_row + (16 if parts else 0) + max(0, len(parts) - 12), 3, per)
+    ws.hide_gridlines(2)
+    _print_setup(ws, result, last_row=charts_row + 40 + (n * 16) // 20, last_col=9, title=OVERVIEW_SHEET)
+
+
+def _write_grid(wb: xlsxwriter.Workbook, fm: _Formats, result: MergeResult) -> None:
+    """Sheet 问题一览: one row per workbook, one column per rule family, the number of findings in
+    each — red where there are errors, yellow where only warnings, green where none."""
+    spec = result.spec
+    fams = sorted({_family(f.rule) for e in result.entries for f in e.findings} | {"M", "V", "S", "N"},
+                  key=lambda f: ("MVT2T3T4SNX".find(f[:2] if f.startswith("T") else f[0]), f))
+    ws = wb.add_worksheet(GRID_SHEET)
+    heads = ["单位名称", "文件名", "校验结果"] + [_family_title(spec, f) for f in fams]
+    _set_widths(ws, 0, [22.0, 22.0, 14.0] + [9.0] * len(fams))
+    ws.merge_range(0, 0, 0, len(heads) - 1, "问题一览：各单位各类问题的处数（红：有错误；黄：只有疑问；绿：没有问题）", fm.title)
+    _set_height(ws, 0, 24)
+    for c, h in enumerate(heads):
+        ws.write_string(1, c, h, fm.head)
+    _set_height(ws, 1, 2 * LINE_PT + ROW_PAD_PT)
+    ws.freeze_panes(2, 1)
+    for i, e in enumerate(result.entries):
+        r = 2 + i
+        _put(ws, r, 0, e.unit_name or "", fm.cell)
+        _put(ws, r, 1, e.path.name, fm.cell)
+        _put(ws, r, 2, e.status, fm.status[(BAD_FILL if e.errors else WARN_FILL if e.warnings else OK_FILL, False)])
+        counts: dict[str, list[int]] = {}
+        for f in e.findings:
+            c = counts.setdefault(_family(f.rule), [0, 0])
+            c[0 if f.severity == "error" else 1] += 1
+        for j, fam in enumerate(fams):
+            errs, warns = counts.get(fam, [0, 0])
+            fill = BAD_FILL if errs else WARN_FILL if warns else OK_FILL
+            ws.write_number(r, 3 + j, errs + warns, fm.grid[fill])
+        lines = max(_lines(e.unit_name or "", 22.0), _lines(e.path.name, 22.0))
+        if lines > 1:
+            _set_height(ws, r, lines * LINE_PT + ROW_PAD_PT)
+    if result.entries:
+        ws.autofilter(1, 0, 1 + len(result.entries), len(heads) - 1)
+    _print_setup(ws, result, last_row=1 + len(result.entries), last_col=len(heads) - 1, title_rows=(1, 1),
+                 repeat_cols=1, title=GRID_SHEET)
+
+
 def write_county_workbook(result: MergeResult, target: str | Path, *, lang: str = "zh") -> None:
     """The county workbook (汇总, 问题清单) written to ``target`` with XlsxWriter (not atomic: see write_merge)."""
     problem_rows, first_problem = _problem_rows(result, lang)
@@ -444,8 +738,10 @@ def write_county_workbook(result: MergeResult, target: str | Path, *, lang: str 
                            "author": "gxsheet", "created": FIXED_TIME})
         wb.set_custom_property(*MERGE_SIGNATURE)  # how a rerun knows its own earlier output
         fm = _Formats(wb)
+        _write_overview(wb, fm, result)
         _write_summary(wb, fm, result, first_problem)
         _write_problems(wb, fm, result, problem_rows)
+        _write_grid(wb, fm, result)
     finally:
         wb.close()
 

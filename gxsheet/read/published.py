@@ -14,7 +14,7 @@ from pathlib import Path
 from gxsheet.core.errors import LoadError
 from gxsheet.core.limits import Limits
 from gxsheet.read.blocks import Imported
-from gxsheet.read.registry import kind_of, read_any, read_empty
+from gxsheet.read.registry import WORKBOOK_KINDS, kind_of, read_any, read_empty
 
 __all__ = ["IMPORT_KINDS", "Imported", "import_report"]
 
@@ -37,7 +37,7 @@ def import_report(path: str | Path, *, limits: Limits | None = None, edition: st
         module, func = IMPORT_KINDS[kind]
         fn = getattr(importlib.import_module(module), func)
         return fn(path, limits=limits, edition=edition, year=year)
-    if kind in ("xlsx", "xlsm", "json"):
+    if kind in (*WORKBOOK_KINDS, "json"):
         rec = read_any(path, limits=limits)
         if year is not None:
             rec.set_role("year", year)

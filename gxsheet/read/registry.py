@@ -26,12 +26,17 @@ from gxsheet.xlsx.loader import EXCEL_SUFFIXES, sniff
 __all__ = [
     "IMPORTERS",
     "INPUT_SUFFIXES",
+    "JUNK_NAMES",
     "REPORTED_SUFFIXES",
+    "SPREADSHEET_SUFFIXES",
     "WORKBOOK_KINDS",
     "expand_inputs",
+    "folder_files",
     "kind_of",
     "read_any",
     "register",
+    "skipped_in_folder",
+    "spreadsheet_like",
 ]
 
 Importer = Callable[..., Record]
@@ -47,12 +52,18 @@ IMPORTERS: dict[str, str] = {
     "empty": "gxsheet.read.registry:read_empty",
 }
 
-WORKBOOK_KINDS = ("xlsx", "xlsm")
-#: file name endings offered when a folder is given
-INPUT_SUFFIXES = (".xlsx", ".xlsm", ".txt", ".docx", ".html", ".htm", ".pdf", ".json")
-#: endings of files a folder may hold that gxsheet cannot read but that look like submissions:
-#: listed too, so an old .xls or a .doc gets its one-line advice instead of vanishing silently
-REPORTED_SUFFIXES = (".xls", ".xlsb", ".xltx", ".xltm", ".et", ".ett", ".ods", ".csv", ".doc", ".wps", ".pdf")
+WORKBOOK_KINDS = ("xlsx", "xlsm", "ods")
+#: what a folder's file is, by name or content, when it is meant as a workbook (a town that sent an
+#: old .xls, a CSV "export to Excel" or an encrypted file made a submission that failed to read)
+SPREADSHEET_SUFFIXES = (*EXCEL_SUFFIXES, ".xlsb", ".ods", ".csv")
+SPREADSHEET_KINDS = ("xlsx", "xlsm", "xls", "xlsb", "ods", "encrypted")
+#: files a folder may hold that are never submissions (Windows/macOS housekeeping)
+JUNK_NAMES = frozenset({"thumbs.db", "desktop.ini", ".ds_store"})
+#: file name endings gxsheet reads (the collection page keeps uploads with these endings)
+INPUT_SUFFIXES = (".xlsx", ".xlsm", ".ods", ".txt", ".docx", ".html", ".htm", ".pdf", ".json")
+#: endings gxsheet cannot read but that look like submissions: an upload with one is kept, so an
+#: old .xls or a .doc gets its one-line advice instead of vanishing silently
+REPORTED_SUFFIXES = (".xls", ".xlsb", ".xltx", ".xltm", ".et", ".ett", ".csv", ".doc", ".wps")
 #: text content under these names is answered by the loader, not the text importer
 _SPREADSHEET_NAMES = (*EXCEL_SUFFIXES, ".csv", ".xlsb", ".ods")
 
@@ -111,32 +122,52 @@ def read_empty(path: str | Path, **_: object) -> Record:
 
 
 def _listed(q: Path) -> bool:
-    """Whether a folder entry is offered: report-like name, not hidden, not an Excel lock file.
+    """Whether a folder entry is looked at: not hidden, not an Excel lock file, not OS housekeeping.
 
     Symbolic links are offered even when broken or looping, so they get a message rather
     than being skipped without a word (``is_file`` is False for them).
     """
-    if q.name.startswith((".", "~$")):
-        return False
-    if q.suffix.lower() not in INPUT_SUFFIXES + REPORTED_SUFFIXES:
+    if q.name.startswith((".", "~$")) or q.name.lower() in JUNK_NAMES:
         return False
     return q.is_symlink() or q.is_file()
 
 
-def expand_inputs(items: list[str]) -> list[Path]:
-    """Files as given, folders expanded to their report files (sorted, hidden/temp files skipped).
+def folder_files(folder: str | Path) -> list[Path]:
+    """Every file of a folder a person might have put there as a submission, sorted by name.
 
-    A folder that cannot be listed is a LoadError ('unreadable'), like a file that cannot be read.
+    Any suffix: a stray 说明.txt or a photo is *looked at* and, not being a report, listed as
+    skipped (:func:`skipped_in_folder`) — validate and merge treat a folder the same way. Not
+    recursive. A folder that cannot be listed is a LoadError ('unreadable').
     """
+    p = Path(folder)
+    try:
+        entries = list(p.iterdir())
+    except OSError as e:
+        raise LoadError.make(str(p), "unreadable", e.strerror or type(e).__name__) from None
+    return sorted((q for q in entries if _listed(q)), key=lambda q: q.name)
+
+
+def expand_inputs(items: list[str]) -> list[Path]:
+    """Files as given, folders expanded to their files (:func:`folder_files`)."""
     out: list[Path] = []
     for item in items:
         p = Path(item)
-        if p.is_dir():
-            try:
-                entries = list(p.iterdir())
-            except OSError as e:
-                raise LoadError.make(str(p), "unreadable", e.strerror or type(e).__name__) from None
-            out += sorted(q for q in entries if _listed(q))
-        else:
-            out.append(p)
+        out += folder_files(p) if p.is_dir() else [p]
     return out
+
+
+def spreadsheet_like(path: str | Path) -> bool:
+    """Whether a file is meant as a workbook: a spreadsheet name, or spreadsheet content."""
+    if Path(path).suffix.lower() in SPREADSHEET_SUFFIXES:
+        return True
+    try:
+        return sniff(path) in SPREADSHEET_KINDS
+    except LoadError:
+        return False
+
+
+def skipped_in_folder(path: str | Path, error: LoadError) -> bool:
+    """An unreadable file found in a folder that is not a workbook at all (说明.txt, a photo, a cover
+    letter): listed as skipped, with its reason, and not counted as a failed submission. A workbook
+    that fails (an old .xls, a damaged .xlsx) is a submission that needs fixing, and stays one."""
+    return error.kind != "internal" and not spreadsheet_like(path)

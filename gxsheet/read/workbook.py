@@ -22,6 +22,7 @@ from gxsheet.core.layout import (
     META_SHEET,
     PROSE_SHEET,
     SUMMARY_KEY,
+    Box,
     SheetLayout,
     WorkbookLayout,
     a1,
@@ -233,6 +234,13 @@ def _match_table(sheet: _Sheet, lay: SheetLayout, spec: Spec, source: str) -> _T
                 "S-LAYOUT", case="row-inserted" if txt else "row-inserted-unlabelled", sheet=sheet_name,
                 cells=[f"{sheet_name}!A{r}"], source=source, row=r, label=txt))
 
+    reported = {f.cells[0] for f in out.findings}
+    for fr in _empty_gaps(out.rowmap, first, max(last, first)):
+        where = f"{sheet_name}!A{fr}"
+        if where not in reported:
+            out.findings.append(F.make("S-LAYOUT", case="row-inserted-empty", sheet=sheet_name, cells=[where],
+                                       source=source, row=fr))
+
     # columns, per grid, from its header rows
     for gkey, hrows in lay.header_rows.items():
         leaf_cols = lay.value_cols[gkey]
@@ -262,6 +270,13 @@ def _match_table(sheet: _Sheet, lay: SheetLayout, spec: Spec, source: str) -> _T
                     out.findings.append(F.make(
                         "S-LAYOUT", case="column-inserted", sheet=sheet_name, cells=[f"{sheet_name}!{a1(frows[-1], c)}"],
                         source=source, cell=a1(frows[-1], c), label=s))
+        if frows:
+            named = {c for c in fcols if c not in matched}
+            for fc in _empty_gaps(out.colmap[gkey]):
+                if fc not in named:
+                    where = f"{sheet_name}!{a1(frows[-1], fc)}"
+                    out.findings.append(F.make("S-LAYOUT", case="column-inserted-empty", sheet=sheet_name,
+                                               cells=[where], source=source, cell=a1(frows[-1], fc)))
         for c in exp_cols:
             if c not in out.colmap[gkey]:
                 lab = next((b.text for b in lay.boxes if b.grid == gkey and b.role == "header" and b.col == c and b.key in leaf_cols), "")
@@ -269,12 +284,16 @@ def _match_table(sheet: _Sheet, lay: SheetLayout, spec: Spec, source: str) -> _T
                     "S-LAYOUT", case="column-missing", sheet=sheet_name, cells=[f"{sheet_name}!{a1(hrows[-1], c)}"],
                     source=source, label=lab))
 
-    # removed rows
+    # removed rows: one finding per row, naming its deepest label (a group label such as
+    # 三、本年度办理结果 sits in its first sub-row and goes with it)
+    deepest: dict[int, Box] = {}
     for b in lay.boxes:
-        if b.role == "label" and b.row not in out.rowmap:
-            out.findings.append(F.make(
-                "S-LAYOUT", case="row-missing", sheet=sheet_name, cells=[f"{sheet_name}!{a1(b.row, b.col)}"],
-                source=source, label=b.text))
+        if b.role == "label" and b.row not in out.rowmap and (b.row not in deepest or b.col > deepest[b.row].col):
+            deepest[b.row] = b
+    for b in deepest.values():
+        out.findings.append(F.make(
+            "S-LAYOUT", case="row-missing", sheet=sheet_name, cells=[f"{sheet_name}!{a1(b.row, b.col)}"],
+            source=source, label=b.text))
 
     # labels changed (compare exact text, whitespace aside)
     for b in lay.boxes:
@@ -304,11 +323,12 @@ def _match_table(sheet: _Sheet, lay: SheetLayout, spec: Spec, source: str) -> _T
         fc = out.colmap.get(cell.grid, {}).get(c)
         if fr is None or fc is None:
             out.missing.add(key)
-    # check formulas overwritten
+    # check formulas overwritten (a check column is where its label is: it moves with the columns)
+    check_cols = _check_columns(sheet, lay, out.rowmap)
     for chk in lay.checks:
         fr = out.rowmap.get(chk.row)
         cm = out.colmap.get(chk.equation.grid, {})
-        fc = cm.get(chk.col, chk.col + _shift(cm))
+        fc = check_cols.get(chk.col) or cm.get(chk.col, chk.col + _shift(cm))
         if fr is None:
             continue
         raw = sheet.value(fr, fc)
@@ -316,6 +336,43 @@ def _match_table(sheet: _Sheet, lay: SheetLayout, spec: Spec, source: str) -> _T
             where = f"{sheet_name}!{a1(fr, fc)}"
             out.findings.append(F.make("S-LAYOUT", case="check-formula", sheet=sheet_name, cells=[where], source=source,
                                        where=where))
+    return out
+
+
+def _empty_gaps(mapping: dict[int, int], lo: int = 1, hi: int | None = None) -> list[int]:
+    """File rows (or columns) inserted between two matched neighbours that the template has next
+    to each other: the first of each such gap (one finding per insertion, not per row)."""
+    out = []
+    pairs = sorted((e, f) for e, f in mapping.items() if lo <= f and (hi is None or f <= hi))
+    for (e1, f1), (e2, f2) in zip(pairs, pairs[1:], strict=False):
+        if f2 - f1 > e2 - e1 and f2 > f1:
+            out.append(f1 + (e2 - e1))
+    return out
+
+
+def _check_columns(sheet: _Sheet, lay: SheetLayout, rowmap: dict[int, int]) -> dict[int, int]:
+    """Layout column → file column of each check column right of a grid, found by its label.
+
+    A spacer column deleted (or a column inserted) left of the checks moves them; they are still
+    the template's formulas, not deleted ones. Columns with the same label pair up in order.
+    """
+    out: dict[int, int] = {}
+    by_row: dict[int, list[tuple[int, str]]] = {}
+    for b in lay.boxes:
+        if b.role == "check_label" and b.row in rowmap and b.col > lay.label_cols:
+            by_row.setdefault(b.row, []).append((b.col, label_key(b.text)))
+    for r, wanted in by_row.items():
+        fr = rowmap[r]
+        found = sorted((c, label_key(cell.value)) for (rr, c), cell in sheet.cells.cells.items()
+                       if rr == fr and isinstance(cell.value, str))
+        pos = 0
+        for col, text in sorted(wanted):
+            while pos < len(found) and found[pos][1] != text:
+                pos += 1
+            if pos == len(found):
+                break
+            out[col] = found[pos][0]
+            pos += 1
     return out
 
 
@@ -454,7 +511,7 @@ def _read_cells(wb: WorkbookCells, source: str) -> Record:
     spec = load_spec(structural)
     layout = workbook_layout(spec)
     rec = Record(edition=spec.edition, source=source, kind=wb.kind if hasattr(wb, "kind") else "xlsx")
-    _read_meta(rec, spec, layout, meta_sheet, prose_sheet)
+    _read_meta(rec, spec, layout, meta_sheet, prose_sheet, date1904=getattr(wb, "date1904", False))
     if declared and declared != spec.edition:
         where = rec.where.get(EDITION_KEY, META_SHEET)
         rec.structure.append(F.make(
@@ -488,14 +545,15 @@ def _read_cells(wb: WorkbookCells, source: str) -> Record:
             tr.missing |= set(lay.inputs)
         rec.structure += tr.findings
         rec.missing.update(tr.missing)
-        _read_values(rec, spec, lay, sheet, tr)
+        _read_values(rec, spec, lay, sheet, tr, trust_cache=not getattr(wb, "full_calc_on_load", False))
     _check_summary(rec, layout, meta_sheet, source)
     if CARRIED_SHEET in wb.sheets:  # an imported report: what the import found that cells cannot say
         restore(rec, wb.sheets[CARRIED_SHEET])
     return rec
 
 
-def _read_meta(rec: Record, spec: Spec, layout: WorkbookLayout, meta_sheet: _Sheet | None, prose_sheet: _Sheet | None) -> None:
+def _read_meta(rec: Record, spec: Spec, layout: WorkbookLayout, meta_sheet: _Sheet | None, prose_sheet: _Sheet | None,
+               *, date1904: bool = False) -> None:
     mlay = layout.sheet(META_SHEET)
     raw, where = _meta_value(meta_sheet, mlay, EDITION_KEY)
     if where:
@@ -508,7 +566,7 @@ def _read_meta(rec: Record, spec: Spec, layout: WorkbookLayout, meta_sheet: _She
             y = parse_year(raw)
             rec.meta[f.key] = y if y is not None else (None if raw is None else str(raw))
         elif f.type == "date":
-            d = parse_date(raw)
+            d = parse_date(raw, date1904=date1904)
             rec.meta[f.key] = d if d is not None else (None if raw is None else str(raw))
         else:
             rec.meta[f.key] = None if raw is None else (clean_text(str(raw)) if f.type == "choice" else str(raw).strip() or None)
@@ -520,7 +578,11 @@ def _read_meta(rec: Record, spec: Spec, layout: WorkbookLayout, meta_sheet: _She
         rec.prose[s.key] = None if raw is None else str(raw).strip() or None
 
 
-def _read_values(rec: Record, spec: Spec, lay: SheetLayout, sheet: _Sheet, tr: _TableRead) -> None:
+def _read_values(rec: Record, spec: Spec, lay: SheetLayout, sheet: _Sheet, tr: _TableRead, *,
+                 trust_cache: bool = True) -> None:
+    """Each value cell's content. A formula's cached result is used unless the workbook asks for a
+    full recalculation on load (``trust_cache`` False): generators such as XlsxWriter then store
+    a placeholder (``<f>90+7</f><v>0</v>``), so the formula is computed, or reported when it cannot be."""
     cells = sheet.cells.cells
     values, where, missing = rec.values, rec.where, tr.missing
     for key, pos, address in tr.plan:
@@ -531,45 +593,57 @@ def _read_values(rec: Record, spec: Spec, lay: SheetLayout, sheet: _Sheet, tr: _
         raw = cells.get(pos)
         if raw is None:
             values[key] = None
-        elif raw.value is None and raw.formula:
-            v = _evaluate(raw.formula, sheet, ())
+        elif raw.formula and (raw.value is None or not trust_cache):
+            v = _evaluate(raw.formula, sheet, (), trust_cache)
             values[key] = v if v is not None else "=" + raw.formula
         else:
             v = raw.value
-            values[key] = v if type(v) is int else normalise_value(v)
+            values[key] = v if type(v) is int else _cell_value(v)
+
+
+def _cell_value(v: object) -> object:
+    """A value cell as the validator sees it. A number stored as *text* stays text: every
+    spreadsheet program's SUM skips it, so the workbook's own totals and live checks do not count
+    it, and reading it as a number would give a verdict opposite to the one the clerk sees."""
+    n = normalise_value(v)
+    if isinstance(v, str) and isinstance(n, (int, float)):
+        return v.strip(" \t\r\n\u3000\u00a0")
+    return n
 
 
 class _NotComputable(ValueError):
     """A formula that cannot be computed here: text, a cycle, too deep or over the budget."""
 
 
-def _evaluate(formula: str, sheet: _Sheet, seen: tuple[tuple[int, int], ...]) -> int | float | None:
-    """Compute a simple formula with no cached value (=3+4, =SUM(D5:D9), =D5+D6) or give up (None)."""
+def _evaluate(formula: str, sheet: _Sheet, seen: tuple[tuple[int, int], ...],
+              trust_cache: bool = True) -> int | float | None:
+    """Compute a simple formula with no (trustworthy) cached value (=3+4, =SUM(D5:D9), =D5+D6) or give up (None)."""
     from gxsheet.xlsx.formula import evaluate
 
     try:
-        v = evaluate(formula, lambda r, c: _cell_number(sheet, r, c, seen))
+        v = evaluate(formula, lambda r, c: _cell_number(sheet, r, c, seen, trust_cache))
         float(v)  # no double holds it (=1 followed by 400 zeros): no number Excel would have cached
     except (ValueError, ZeroDivisionError, OverflowError, RecursionError):
         return None
     return v if math.isfinite(v) else None
 
 
-def _cell_number(sheet: _Sheet, r: int, c: int, seen: tuple[tuple[int, int], ...]) -> int | float | None:
+def _cell_number(sheet: _Sheet, r: int, c: int, seen: tuple[tuple[int, int], ...],
+                 trust_cache: bool = True) -> int | float | None:
     sheet._steps_left -= 1
     if sheet._steps_left < 0:
         raise _NotComputable("over budget")
     cell = sheet.value(r, c)
     if cell is None:
         return 0
-    if cell.value is None and cell.formula:
+    if cell.formula and (cell.value is None or not trust_cache):
         pos = (r, c)
         if pos in sheet._computed:
             v = sheet._computed[pos]
         elif pos in seen or len(seen) >= FORMULA_DEPTH:
             raise _NotComputable("circular or too deep")
         else:
-            v = sheet._computed[pos] = _evaluate(cell.formula, sheet, (*seen, pos))
+            v = sheet._computed[pos] = _evaluate(cell.formula, sheet, (*seen, pos), trust_cache)
         if v is None:
             raise _NotComputable("not computable")
         return v

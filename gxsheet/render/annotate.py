@@ -8,12 +8,17 @@ clearing restores the workbook exactly instead of guessing.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 
 from gxsheet.core.findings import SEVERITY_ZH, Finding, summary
 from gxsheet.core.layout import RESULT_SHEET
 from gxsheet.core.limits import Limits
-from gxsheet.render.book_port import AUTHOR, BookPort
+from gxsheet.core.record import Record
+from gxsheet.core.wording import plural
+from gxsheet.render.book_port import AUTHOR, BookPort, PrintSetup
+from gxsheet.render.findings_report import display_rows
+from gxsheet.render.template import header_escape
 
 ERROR_FILL = "FFC7CE"
 WARNING_FILL = "FFEB9C"
@@ -71,8 +76,11 @@ def _with_unprotected(book: BookPort, sheet: str, action) -> None:
             book.protect(sheet, True)
 
 
-def annotate(book: BookPort, findings: list[Finding], lang: str = "zh") -> None:
-    """Mark every cell a finding names and write the 校验结果 sheet (previous marks cleared)."""
+def annotate(book: BookPort, findings: list[Finding], lang: str = "zh", *, record: Record | None = None) -> None:
+    """Mark every cell a finding names and write the 校验结果 sheet (previous marks cleared).
+
+    ``record`` (the report the findings are about) names the unit and year on the sheet and its pages.
+    """
     clear_marks(book)
     names = set(book.sheet_names())
     per_cell: dict[tuple[str, str], list[Finding]] = defaultdict(list)
@@ -94,48 +102,105 @@ def annotate(book: BookPort, findings: list[Finding], lang: str = "zh") -> None:
                 text = "\n".join(f"[{f.rule}] {f.message(lang)}" for f in fs)
                 book.set_comment(sheet, a1, text)
         _with_unprotected(book, sheet, mark)
-    _result_sheet(book, findings, originals, lang)
+    _result_sheet(book, findings, originals, lang, record)
 
 
-def _result_sheet(book: BookPort, findings: list[Finding], originals: dict[tuple[str, str], str | None], lang: str) -> None:
-    book.add_sheet(RESULT_SHEET, first=True)
-    errors, warnings = summary(findings)
+#: column widths of 校验结果 (characters): 序号, 严重程度, 规则, 位置 (wrapped), 说明 (wrapped)
+WIDTHS = {"A": 6.0, "B": 9.0, "C": 15.0, "D": 24.0, "E": 90.0}
+#: a wrapped line of 11 pt text, in points, as the tallest of Excel, WPS and LibreOffice (Noto CJK) draws it
+LINE_PT = 15.5
+ROW_PAD_PT = 4.0
+
+
+def _units(text: str) -> float:
+    """Width of ``text`` in column units: a CJK character is two, anything else about one."""
+    return sum(2.0 if ord(ch) > 0x2E7F else 1.1 for ch in text)
+
+
+def _lines(text: str, width: float) -> int:
+    """Lines ``text`` takes when wrapped in a column ``width`` characters wide (explicit breaks count)."""
+    usable = max(width - 1.5, 1.0)
+    return sum(max(1, math.ceil(_units(part) / usable)) for part in text.split("\n"))
+
+
+def _who(record: Record | None, lang: str) -> str:
+    """``王店镇 2019年度（2019版）`` — the unit and year this copy is about, for its title and page header."""
+    if record is None:
+        return ""
+    unit, year = record.role("unit_name"), record.role("year")
     if lang == "en":
-        title = "Validation passed: no problems found." if not findings else f"Validation: {errors} error(s), {warnings} warning(s). Click a cell reference to jump to it."
+        return f"{unit or '(no name)'}{f' {year}' if year else ''} ({record.edition} edition)"
+    return f"{unit or '（未填单位名称）'}{f' {year}年度' if year else ''}（{record.edition}版）"
+
+
+def _result_sheet(book: BookPort, findings: list[Finding], originals: dict[tuple[str, str], str | None], lang: str,
+                  record: Record | None = None) -> None:
+    """The 校验结果 sheet: one row per finding — a sheet's many blank cells in one row, as on the screen —
+    each linked to its cell; wrapped text in rows tall enough to show it; printable on A4 landscape
+    with the header row repeated and the unit, year and page number on every page."""
+    book.add_sheet(RESULT_SHEET, first=True)
+    en = lang == "en"
+    errors, warnings = summary(findings)
+    who = _who(record, lang)
+    if en:
+        verdict = "passed: no problems found." if not findings else f"{plural(errors, 'error')}, {plural(warnings, 'warning')}."
+        title = f"Validation {verdict}"
+        hint = "Click a cell reference to jump to it; validate again after correcting."
     else:
-        title = "校验通过：未发现问题。" if not findings else f"校验结果：{errors}个错误，{warnings}个疑问。点击“位置”可跳到对应单元格；改正后请重新校验。"
+        title = "校验通过：未发现问题。" if not findings else f"校验结果：{errors}个错误，{warnings}个疑问。"
+        hint = "点击“位置”可跳到对应单元格（已标红/黄并加批注）；改正后请重新校验。"
     book.set_value(RESULT_SHEET, "A1", title, bold=True)
-    for i, h in enumerate(HEADER_EN if lang == "en" else HEADER):
+    book.set_value(RESULT_SHEET, "A2", f"{who} · {hint}" if who else hint)
+    for i, h in enumerate(HEADER_EN if en else HEADER):
         book.set_value(RESULT_SHEET, f"{'ABCDE'[i]}3", h, bold=True)
+    book.set_row_height(RESULT_SHEET, 1, LINE_PT + ROW_PAD_PT + 4)
     row = FIRST_ROW
-    marked = list(originals.items())
-    for n, f in enumerate(findings, 1):
+    names = set(book.sheet_names())
+    for n, (severity, rule, cells, message) in enumerate(display_rows(findings, lang), 1):
         book.set_value(RESULT_SHEET, f"A{row}", n)
-        book.set_value(RESULT_SHEET, f"B{row}", f.severity if lang == "en" else SEVERITY_ZH.get(f.severity, f.severity))
-        book.set_value(RESULT_SHEET, f"C{row}", f.rule)
-        target = next((t for t in (_split(c) for c in f.cells) if t and t[0] in book.sheet_names()), None)
-        where = "、".join(f.cells) if f.cells else (f.sheet or "")
+        book.set_value(RESULT_SHEET, f"B{row}", severity if en else SEVERITY_ZH.get(severity, severity))
+        book.set_value(RESULT_SHEET, f"C{row}", rule)
+        target = next((t for t in (_split(c) for c in cells) if t and t[0] in names), None)
         if target:
+            # LibreOffice does not wrap a cell holding a link: the link names one place, short enough
+            # for its column; a finding about several cells lists them all under its message
+            first = next(c for c in cells if _split(c) == target)
+            others = len([c for c in cells if c != "…"]) - 1
+            where = first + ((f" +{others}" if en else f" 等{others + 1}处") if others and "…" not in cells else "")
             book.set_link(RESULT_SHEET, f"D{row}", where, target[0], target[1])
+            if others and "…" not in cells:
+                message += ("\ncells: " if en else "\n单元格：") + " ".join(cells)
         else:
+            where = " ".join(cells)  # a space between places: every program may break the line there
             book.set_value(RESULT_SHEET, f"D{row}", where)
-        book.set_value(RESULT_SHEET, f"E{row}", f.message(lang))
+        book.set_value(RESULT_SHEET, f"E{row}", message)
+        lines = max(_lines(where, WIDTHS["D"]), _lines(message, WIDTHS["E"]))
+        book.set_row_height(RESULT_SHEET, row, lines * LINE_PT + ROW_PAD_PT)
         row += 1
+    last = row - 1
+    if last >= FIRST_ROW:
+        book.set_wrap(RESULT_SHEET, f"A{FIRST_ROW}:E{last}")
     # bookkeeping for the next run's clear_marks: one marked cell per row, from FIRST_ROW
+    marked = list(originals.items())
     for i, ((sheet, a1), orig) in enumerate(marked):
         r = FIRST_ROW + i
         book.set_value(RESULT_SHEET, f"{MARK_COL}{r}", f"'{sheet}'!{a1}")
         book.set_value(RESULT_SHEET, f"{ORIG_COL}{r}", orig or "")
         if r >= row and not book.get_value(RESULT_SHEET, f"A{r}"):
             book.set_value(RESULT_SHEET, f"A{r}", " ")  # keeps clear_marks scanning to the end
-    for col, width in zip("ABCDE", (6, 10, 16, 24, 100), strict=False):
+    for col, width in WIDTHS.items():
         book.set_width(RESULT_SHEET, col, width)
     book.hide_column(RESULT_SHEET, MARK_COL)
     book.hide_column(RESULT_SHEET, ORIG_COL)
+    book.set_print(RESULT_SHEET, PrintSetup(
+        area=f"A1:E{max(last, 3)}", title_rows=(3, 3), landscape=True,
+        header=(header_escape(who), RESULT_SHEET, "政府信息公开工作年度报告" if not en else "annual disclosure report"),
+        footer="第 &P 页，共 &N 页" if not en else "page &P of &N"))
     book.activate(RESULT_SHEET)
 
 
-def annotate_file(source: str, findings: list[Finding], lang: str, dest: str, limits: Limits | None = None) -> int:
+def annotate_file(source: str, findings: list[Finding], lang: str, dest: str, limits: Limits | None = None, *,
+                  record: Record | None = None) -> int:
     """Write the annotated copy of the workbook ``source`` to ``dest``; returns the formulas neutralised.
 
     The copy is what a county passes around, so besides the marks it carries nothing live from the
@@ -158,6 +223,6 @@ def annotate_file(source: str, findings: list[Finding], lang: str, dest: str, li
         return raw.value if raw is not None else None
 
     n = book.neutralise(cached)
-    annotate(book, findings, lang)
+    annotate(book, findings, lang, record=record)
     book.save(dest)
     return n

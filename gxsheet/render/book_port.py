@@ -9,12 +9,13 @@ that runs behind the Excel ribbon runs in the Linux tests through the openpyxl i
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from openpyxl import load_workbook
 from openpyxl.comments import Comment
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from gxsheet.core.limits import Limits
@@ -23,6 +24,23 @@ from gxsheet.render.xlsx_text import neutralise, put_text
 from gxsheet.xlsx.loader import open_package
 
 AUTHOR = "gxsheet"
+
+
+@dataclass(frozen=True)
+class PrintSetup:
+    """How a sheet prints: A4, fitted to the page width, title rows repeated on every page.
+
+    Header and footer texts may use the codes every spreadsheet program knows (``&P`` page, ``&N``
+    pages, ``&A`` sheet); a literal ``&`` in them must be doubled by the caller.
+    """
+
+    area: str  # A1:E20
+    title_rows: tuple[int, int] | None = None  # first, last (1-based)
+    landscape: bool = False
+    header: tuple[str, str, str] = ("", "", "")  # left, centre, right
+    footer: str = "第 &P 页，共 &N 页"
+    font: str = "宋体"
+    gridlines: bool = True  # a list without borders reads as a table on paper
 
 
 class BookPort(Protocol):
@@ -42,6 +60,10 @@ class BookPort(Protocol):
     def is_protected(self, sheet: str) -> bool: ...
     def protect(self, sheet: str, on: bool) -> None: ...
     def activate(self, sheet: str) -> None: ...
+    # A sheet a person prints (校验结果): wrapped text, row heights that show it, a page setup.
+    def set_wrap(self, sheet: str, ref: str) -> None: ...
+    def set_row_height(self, sheet: str, row: int, points: float) -> None: ...
+    def set_print(self, sheet: str, setup: PrintSetup) -> None: ...
     # The add-in reads the workbook the clerk has open, unsaved edits included, by snapshotting it
     # to a temporary file for the reader, and writes exports next to it.
     def full_name(self) -> str: ...
@@ -56,10 +78,14 @@ class OpenpyxlBook:
     """
 
     def __init__(self, path: str | Path, limits: Limits | None = None):
+        from gxsheet.xlsx.strict import is_strict, transitional
+
         self.path = Path(path)
         with open_package(self.path, limits) as pkg:
             pkg.vet_shape()
-        self.wb = load_workbook(self.path, keep_vba=False, keep_links=False)
+        # openpyxl knows only Transitional names: a Strict workbook is renamed for it first
+        source = transitional(self.path) if is_strict(self.path) else self.path
+        self.wb = load_workbook(source, keep_vba=False, keep_links=False)
 
     def neutralise(self, cached: Callable[[str, int, int], object]) -> int:
         """Make the submission's formulas that reach outside the workbook inert (see :mod:`xlsx_text`)."""
@@ -115,7 +141,9 @@ class OpenpyxlBook:
 
     def commented_cells(self, sheet: str) -> list[str]:
         ws = self.wb[sheet]
-        return [c.coordinate for row in ws.iter_rows() for c in row if c.comment is not None]
+        # the cells openpyxl holds, not iter_rows(): that walks every row and column up to the
+        # furthest formatted cell, and LibreOffice formats rows to 1,048,576
+        return [c.coordinate for c in ws._cells.values() if c.comment is not None]
 
     def set_link(self, sheet: str, a1: str, text: str, target_sheet: str, target_a1: str) -> None:
         cell = self.wb[sheet][a1]
@@ -138,6 +166,32 @@ class OpenpyxlBook:
 
     def activate(self, sheet: str) -> None:
         self.wb.active = self.wb.sheetnames.index(sheet)
+
+    def set_wrap(self, sheet: str, ref: str) -> None:
+        for row in self.wb[sheet][ref]:
+            for cell in row if isinstance(row, tuple) else (row,):
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+
+    def set_row_height(self, sheet: str, row: int, points: float) -> None:
+        self.wb[sheet].row_dimensions[row].height = round(points, 1)
+
+    def set_print(self, sheet: str, setup: PrintSetup) -> None:
+        ws = self.wb[sheet]
+        ws.print_area = setup.area
+        if setup.title_rows:
+            ws.print_title_rows = f"{setup.title_rows[0]}:{setup.title_rows[1]}"
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.orientation = "landscape" if setup.landscape else "portrait"
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.print_options.horizontalCentered = True
+        ws.print_options.gridLines = setup.gridlines
+        for part, text in zip(("left", "center", "right"), setup.header, strict=True):
+            h = getattr(ws.oddHeader, part)
+            h.text, h.font, h.size = text or None, setup.font, 9
+        f = ws.oddFooter.center
+        f.text, f.font, f.size = setup.footer, setup.font, 9
 
     def full_name(self) -> str:
         """The workbook's absolute file path (what Excel calls FullName)."""

@@ -22,7 +22,6 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -43,6 +42,8 @@ from gxsheet.core.layout import (
     SheetLayout,
     WorkbookLayout,
     a1,
+    rect_ref,
+    rects,
     summary_formula,
     workbook_layout,
 )
@@ -263,29 +264,43 @@ def _cell_dv(spec: Spec, cell: Cell) -> tuple[str, DataValidation]:
                                  error="金额只能填写非负数字（可带小数，不要写单位；没有请填 0）。")
 
 
-def _field_dv(f: Field) -> DataValidation:
+def example_year(spec: Spec) -> int:
+    """A report year this edition is used for, to show in hints (2019 版: 2020; 2021 版: 2021)."""
+    return spec.last_year or spec.first_year
+
+
+def years_words(spec: Spec) -> str:
+    """The report years an edition covers: ``2019—2020 年度`` / ``2021 年度起``."""
+    return f"{spec.first_year}—{spec.last_year} 年度" if spec.last_year else f"{spec.first_year} 年度起"
+
+
+def _field_dv(spec: Spec, f: Field) -> DataValidation:
+    y = example_year(spec)
     if f.type == "choice":
         return _dv("list", formula1='"' + ",".join(f.choices) + '"', title=f.label,
                    prompt="请从下拉列表中选择。", error=f"请从下拉列表中选择：{'、'.join(f.choices)}。")
     if f.type == "year":
-        return _dv("whole", operator="between", formula1="2000", formula2="2100", title=f.label,
-                   prompt="请填写四位数年份，如 2021。", error="报告年度应为 2000—2100 之间的四位数年份。")
+        last = spec.last_year or 2100
+        return _dv("whole", operator="between", formula1=str(spec.first_year), formula2=str(last), title=f.label,
+                   prompt=f"请填写四位数年份，如 {y}。",
+                   error=f"本模板是 {spec.edition} 版，用于 {years_words(spec)}的年报；请填写 {spec.first_year}—{last} "
+                         "之间的年份，其他年度请使用对应版本的模板。")
     if f.type == "date":
         lo = (dt.date(2000, 1, 1) - dt.date(1899, 12, 30)).days
         hi = (dt.date(2100, 12, 31) - dt.date(1899, 12, 30)).days
         return _dv("date", operator="between", formula1=str(lo), formula2=str(hi), title=f.label,
-                   prompt="请填写日期，格式 yyyy-mm-dd，如 2021-12-31。",
-                   error="请填写有效日期，格式 yyyy-mm-dd，如 2021-12-31。")
+                   prompt=f"请填写日期，格式 yyyy-mm-dd，如 {y}-12-31。",
+                   error=f"请填写有效日期，格式 yyyy-mm-dd，如 {y}-12-31。")
     return _dv("textLength", operator="lessThanOrEqual", formula1="200", title=f.label,
                prompt="请填写文字。" + ("（必填）" if f.required else ""), error="内容过长（不超过 200 字）。")
 
 
-def _field_hint(f: Field) -> str:
+def _field_hint(spec: Spec, f: Field) -> str:
     parts = [f.hint] if f.hint else []
     if f.type == "choice":
         parts.append("从下拉列表选择")
     elif f.type == "year":
-        parts.append("四位数年份，如 2021")
+        parts.append(f"四位数年份，如 {example_year(spec)}（本模板用于 {years_words(spec)}）")
     elif f.type == "date":
         parts.append("日期，格式 yyyy-mm-dd")
     parts.append("必填" if f.required else "选填")
@@ -304,37 +319,6 @@ def absolute(expr: str) -> str:
     return _REF.sub(lambda m: f"${m.group(1)}${m.group(2)}", expr)
 
 
-def _rects(cells: Iterable[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
-    """Cover a set of cells with rectangles (runs down each column, then merged across)."""
-    by_col: dict[int, list[int]] = {}
-    for r, c in cells:
-        by_col.setdefault(c, []).append(r)
-    runs: list[tuple[int, int, int]] = []  # (col, r1, r2)
-    for c in sorted(by_col):
-        rows = sorted(by_col[c])
-        start = prev = rows[0]
-        for r in rows[1:]:
-            if r != prev + 1:
-                runs.append((c, start, prev))
-                start = r
-            prev = r
-        runs.append((c, start, prev))
-    rects: list[list[int]] = []  # [r1, c1, r2, c2]
-    for c, r1, r2 in runs:
-        for rect in rects:
-            if rect[0] == r1 and rect[2] == r2 and rect[3] == c - 1:
-                rect[3] = c
-                break
-        else:
-            rects.append([r1, c, r2, c])
-    return [(r1, c1, r2, c2) for r1, c1, r2, c2 in rects]
-
-
-def _ref(rect: tuple[int, int, int, int]) -> str:
-    r1, c1, r2, c2 = rect
-    return a1(r1, c1) if (r1, c1) == (r2, c2) else f"{a1(r1, c1)}:{a1(r2, c2)}"
-
-
 def _input_rules(ws: Worksheet, groups: dict[str, list[tuple[int, int]]]) -> None:
     """Flag bad input while typing: text, negatives, fractions in red; blanks in yellow.
 
@@ -344,8 +328,8 @@ def _input_rules(ws: Worksheet, groups: dict[str, list[tuple[int, int]]]) -> Non
     """
     blanks: list[str] = []
     for kind in sorted(groups):
-        for rect in _rects(groups[kind]):
-            ref, top = _ref(rect), a1(rect[0], rect[1])
+        for rect in rects(groups[kind]):
+            ref, top = rect_ref(rect), a1(rect[0], rect[1])
             conds = [f"ISTEXT({top})"]
             if kind in ("count", "amount"):
                 conds.append(f"AND(ISNUMBER({top}),{top}<0)")
@@ -365,7 +349,30 @@ def _input_rules(ws: Worksheet, groups: dict[str, list[tuple[int, int]]]) -> Non
 # sheets
 
 
-def _print_setup(ws: Worksheet, s: SheetLayout, widths: dict[int, float], last_col: int,
+def header_escape(text: str) -> str:
+    """Text for a page header: ``&`` doubled (a lone ``&`` starts a header code such as &P)."""
+    return text.replace("&", "&&")
+
+
+def page_furniture(ws: Worksheet, edition: str | None, unit: object = None, year: object = None) -> None:
+    """Page header and footer of a printed sheet: who and which year on the left, the sheet in the
+    middle, the edition on the right; 第 N 页，共 M 页 below.
+
+    A blank template knows no unit (a header cannot refer to a cell in Excel, WPS or LibreOffice),
+    so it leaves a line to write it on; a filled workbook (the county report, an import) names it.
+    """
+    who = f"{unit} {year}年度" if unit else "单位：________________"
+    parts = {"left": header_escape(who)[:100], "center": "&A",
+             "right": f"政府信息公开工作年度报告（{edition}版）" if edition else "政府信息公开工作年度报告"}
+    for where, text in parts.items():
+        h = getattr(ws.oddHeader, where)
+        h.text, h.font, h.size = text, SONG, 9
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    ws.oddFooter.center.font = SONG
+    ws.oddFooter.center.size = 9
+
+
+def _print_setup(ws: Worksheet, edition: str, widths: dict[int, float], last_col: int,
                  last_row: int, title_rows: tuple[int, int] | None, orientation: str | None = None) -> None:
     """A4, fit to the page width, the orientation that prints the form on fewest pages."""
     w_pt = sum(widths.get(c, 9.0) for c in range(1, last_col + 1)) * PT_PER_UNIT
@@ -391,9 +398,7 @@ def _print_setup(ws: Worksheet, s: SheetLayout, widths: dict[int, float], last_c
     ws.print_area = f"A1:{a1(last_row, last_col)}"
     if title_rows:
         ws.print_title_rows = f"{title_rows[0]}:{title_rows[1]}"
-    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
-    ws.oddFooter.center.font = SONG
-    ws.oddFooter.center.size = 9
+    page_furniture(ws, edition)
 
 
 def _protect(ws: Worksheet) -> None:
@@ -432,10 +437,10 @@ def _meta_sheet(ws: Worksheet, spec: Spec, layout: WorkbookLayout, s: SheetLayou
             f = spec.field(key.split(".", 1)[1])
             _apply(cell, _Style(_font(), LEFT, INPUT_FILL, BOX, UNLOCKED,
                                 DATE_FORMAT if f.type == "date" else "0" if f.type == "year" else "@"))
-            dv = _field_dv(f)
+            dv = _field_dv(spec, f)
             ws.add_data_validation(dv)
             dv.add(a1(r, c))
-            hint = _field_hint(f)
+            hint = _field_hint(spec, f)
             if f.required:
                 ws.conditional_formatting.add(a1(r, c), FormulaRule(
                     formula=[f"ISBLANK({a1(r, c)})"], fill=BLANK_FILL, stopIfTrue=True))
@@ -449,10 +454,10 @@ def _meta_sheet(ws: Worksheet, spec: Spec, layout: WorkbookLayout, s: SheetLayou
     # the rows between the fields and the summary stay outside the form: no border
     _row_heights(ws, s, widths, base)
     ws.freeze_panes = "A3"
-    _print_setup(ws, s, widths, s.width, s.last_row, (1, 2), "portrait")
+    _print_setup(ws, spec.edition, widths, s.width, s.last_row, (1, 2), "portrait")
 
 
-def _prose_sheet(ws: Worksheet, s: SheetLayout) -> None:
+def _prose_sheet(ws: Worksheet, spec: Spec, s: SheetLayout) -> None:
     for b in s.boxes:
         _write_box(ws, b)
     heading_w = 22.0
@@ -468,7 +473,7 @@ def _prose_sheet(ws: Worksheet, s: SheetLayout) -> None:
         dv.add(a1(r, c))
     _row_heights(ws, s, widths, base)
     ws.freeze_panes = "A3"
-    _print_setup(ws, s, widths, s.width, s.last_row, (1, 2), "portrait")
+    _print_setup(ws, spec.edition, widths, s.width, s.last_row, (1, 2), "portrait")
 
 
 def _table_sheet(ws: Worksheet, spec: Spec, s: SheetLayout) -> None:
@@ -537,7 +542,7 @@ def _table_sheet(ws: Worksheet, spec: Spec, s: SheetLayout) -> None:
     header_end = s.header_rows[first_grid][-1]
     ws.freeze_panes = a1(header_end + 1, 1) if len(s.header_rows) == 1 else "A2"
     title_rows = (1, header_end) if len(s.header_rows) == 1 else (1, 1)
-    _print_setup(ws, s, widths, s.width, form_last, title_rows)
+    _print_setup(ws, spec.edition, widths, s.width, form_last, title_rows)
 
 
 def build_template(spec: Spec) -> Workbook:
@@ -550,7 +555,7 @@ def build_template(spec: Spec) -> Workbook:
         if s.kind == "meta":
             _meta_sheet(ws, spec, layout, s)
         elif s.kind == "prose":
-            _prose_sheet(ws, s)
+            _prose_sheet(ws, spec, s)
         else:
             _table_sheet(ws, spec, s)
         _protect(ws)
@@ -604,8 +609,10 @@ def write_template(edition: str, path: str | Path, *, force: bool = False) -> Pa
 
 
 def templates_dir() -> Path:
-    """``workbook_templates/`` of the source tree, where the committed templates live."""
-    return Path(__file__).resolve().parent.parent / "workbook_templates"
+    """The committed templates: ``gxsheet/workbook_templates`` (source tree, editable or wheel install)."""
+    from gxsheet.core.data import data_dir
+
+    return data_dir("workbook_templates")
 
 
 def template_name(edition: str) -> str:

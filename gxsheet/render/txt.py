@@ -33,6 +33,7 @@ from gxsheet.core.display import char_width, display_width, pad, slice_columns
 from gxsheet.core.findings import SEVERITY_ZH, Finding, finding_text, fmt_number, summary
 from gxsheet.core.record import Record, Value
 from gxsheet.core.spec import Grid, Node, Spec, Table
+from gxsheet.core.wording import plural
 
 #: the widest a table may get before header labels are wrapped harder (display columns)
 MAX_WIDTH = 100
@@ -332,7 +333,7 @@ def render_findings(findings: Sequence[Finding], lang: str = "zh") -> list[str]:
     errors, warnings = summary(list(findings))
     if lang == "en":
         lines = ["Validation findings",
-                 f"Exported with --force: {errors} error(s), {warnings} warning(s). Correct them before publishing."]
+                 f"Exported with --force: {plural(errors, 'error')}, {plural(warnings, 'warning')}. Correct them before publishing."]
     else:
         lines = ["校验结果",
                  f"本报告按 --force 导出，仍有错误 {errors} 项、疑问 {warnings} 项，发布前请更正。"]

@@ -31,7 +31,7 @@ _MAIN_NS = (
 
 _LOCALS = (
     "c", "v", "f", "row", "is", "t", "rPh", "dimension", "mergeCell", "si", "sheet",
-    "workbookPr", "sheetData", "mergeCells", "r",
+    "workbookPr", "sheetData", "mergeCells", "r", "calcPr",
 )  # fmt: skip
 
 # Qualified element name -> local name, for the names we care about.  Elements in other
@@ -177,7 +177,10 @@ class WorkbookCells:
     sheets: dict[str, SheetCells]
     external_links: int  # externalLink parts: reported, never followed
     has_macros: bool
-    date1904: bool = field(default=False)  # serial dates count from 1904 (old Mac files)
+    date1904: bool = field(default=False)  # serial dates count from 1904 (Excel for Mac's old default)
+    #: <calcPr fullCalcOnLoad="1">: the writer asks for every formula to be recalculated on
+    #: opening, so cached results are placeholders (XlsxWriter stores 0) and must not be trusted
+    full_calc_on_load: bool = field(default=False)
 
 
 class _Memo(dict[Any, Any]):

@@ -227,8 +227,8 @@ def _looks_like_text(head: bytes) -> bool:
 def _classify_zip(zf: zipfile.ZipFile) -> tuple[str, str | None, bytes | None]:
     """Classify an opened zip by member names.
 
-    Returns ('xlsx'|'xlsm', workbook part, content-types bytes) for workbooks, else
-    ('xlsb'|'docx'|'ods'|'zip', None, None).  Only tiny parts are inflated (the content
+    Returns ('xlsx'|'xlsm', workbook part, content-types bytes) for workbooks, ('ods',
+    content part, None) for OpenDocument spreadsheets, else ('xlsb'|'docx'|'zip', None, None).  Only tiny parts are inflated (the content
     types, ``mimetype``), and only after the caller vetted their declared sizes.
     """
     lower = {n.replace("\\", "/").lower(): n for n in zf.namelist()}
@@ -246,8 +246,8 @@ def _classify_zip(zf: zipfile.ZipFile) -> tuple[str, str | None, bytes | None]:
         return "docx", None, None
     if "mimetype" in lower:
         mime = _read_small(zf, lower["mimetype"], 200)
-        if mime is not None and b"opendocument.spreadsheet" in mime:
-            return "ods", None, None
+        if mime is not None and b"opendocument.spreadsheet" in mime and "content.xml" in lower:
+            return "ods", lower["content.xml"], None
     return "zip", None, None
 
 
@@ -531,7 +531,7 @@ class Package:
 
         Readers call this as they go (per row, or when a streamed part ends / overruns)
         so a workbook that is huge without breaking any other limit still stops in about
-        a second.  Over budget: 'sheet-too-large' naming ``sheet``, else 'too-large'.
+        a second.  Over budget: 'too-many-cells' naming ``sheet``, else 'too-large'.
         """
         self.elements_left -= elements
         if self.elements_left < 0:
@@ -541,11 +541,10 @@ class Package:
                 raise _error(self.path, "too-large", detail)
             raise _error(
                 self.path,
-                "sheet-too-large",
+                "too-many-cells",
                 detail,
-                sheet=sheet,
-                max_rows=self.limits.max_rows,
-                max_cols=self.limits.max_cols,
+                detail_zh=f"工作表「{sheet}」的 XML 元素（行和单元格，包括空白的）超过 {limit} 个",
+                detail_en=f"sheet '{sheet}' has more than {limit} XML elements (rows and cells, blank ones included)",
             )
 
     # -- naming

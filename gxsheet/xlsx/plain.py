@@ -380,7 +380,7 @@ def _read_plain_cells(text: str, parts: list[str | None], declared: frozenset[st
                 col += 1
                 pos = (row, col)
             if row > max_rows or col > max_cols:
-                sheet.check_pos((row, col))  # raises, even for an empty cell
+                sheet.check_pos((row, col))  # beyond the format: damage; else kept only if it holds something
             if vt and ("&" in vt or special in vt):
                 vt = chars(vt) or _xml_chars(vt)
                 if vt is None:
@@ -403,7 +403,7 @@ def _read_plain_cells(text: str, parts: list[str | None], declared: frozenset[st
                     value = _MISSING
                 if value is None:
                     continue  # nothing to keep
-                if value is not _MISSING and len(cells) < max_cells:
+                if value is not _MISSING and len(cells) < max_cells and row <= max_rows and col <= max_cols:
                     cells[pos] = RawCell(value, None, t or "", index)
                     continue
             fattrs = None

@@ -304,38 +304,33 @@ class _Sheet:
             raise self.bad(f"bad cell reference {ref!r}") from None
 
     def row_number(self, r: str) -> int:
-        """A ``<row r>``, refused beyond the limits even when the row holds nothing.
+        """A ``<row r>``: any row the format allows, empty or not.
 
-        An empty row or cell far down is harmless to us but not to what reads the file
-        next: openpyxl (``--annotate``) walks every row and column up to the furthest
-        element, so one formatted cell at XFD1048576 would keep it busy for hours.
+        An empty row is not content, wherever it is: LibreOffice writes ``<row r="1048576">``
+        (and ``<dimension ref="A1:L1048576">``) after a row is deleted, and a clerk can do
+        nothing about it.  The limits apply to cells that hold something (:meth:`cell`).
         """
         try:
             n = int(r)
         except ValueError:
             raise self.bad(f"bad row number {r!r}") from None
-        if n < 1:
+        if not 1 <= n <= MAX_ROW:
             raise self.bad(f"bad row number {r!r}")
-        if n > self.max_rows:
-            raise self.too_large(f"row {n}")
         return n
 
     def check_pos(self, pos: tuple[int, int]) -> None:
-        """Refuse any ``<c>`` - empty or not - beyond the limits (see :meth:`row_number`)."""
-        if pos[0] > self.max_rows or pos[1] > self.max_cols:
-            raise self.too_large(f"cell {a1(*pos)}")
+        """An empty ``<c>`` beyond the limits is harmless; beyond the format it is damage."""
+        if not (1 <= pos[0] <= MAX_ROW and 1 <= pos[1] <= MAX_COL):
+            raise self.bad(f"cell beyond the sheet's last row or column ({pos[0]}, {pos[1]})")
 
     def dimension(self, ref: str | None) -> None:
-        """Refuse a sheet whose declared extent is beyond the limits, before reading cells."""
+        """Keep the declared extent: a hint only, never a reason to refuse (the cells decide).
+
+        Programs declare what they once touched, not what holds content (LibreOffice:
+        ``A1:L1048576`` after deleting one row), so only cells with a value or formula are
+        held to the limits.
+        """
         self.ref = ref
-        if not ref:
-            return
-        try:
-            _, _, max_r, max_c = _range(ref)
-        except ValueError:
-            return  # a malformed dimension is only a hint; the cells decide
-        if max_r > self.max_rows or max_c > self.max_cols:
-            raise self.too_large(f"<dimension ref={ref}>")
 
     def merge(self, ref: str | None) -> None:
         """Keep a merged range; its extent and the total merged area are limited.
@@ -351,7 +346,7 @@ class _Sheet:
         except ValueError:
             raise self.bad(f"bad merged range {ref!r}") from None
         if r2 > self.max_rows or c2 > self.max_cols:
-            raise self.too_large(f"merged range {ref}")
+            raise self.too_large(ref)
         self.merged.append(rng)
         if len(self.merged) > self.max_cells:
             raise self.too_many("merged ranges")
@@ -420,7 +415,7 @@ class _Sheet:
         if formula is None and not waiting and (value is None or value == ""):
             return
         if pos[0] > self.max_rows or pos[1] > self.max_cols:
-            raise self.too_large(f"cell {a1(*pos)}")
+            raise self.too_large(a1(*pos))
         cells = self.cells
         if len(cells) >= self.max_cells and pos not in cells:
             raise self.too_many("cells")
@@ -502,7 +497,7 @@ def _walk_tree(pkg: Package, root: ET.Element, sheet: _Sheet) -> None:
                         col += 1
                         pos = (row or 1, col)
                     if row > max_rows or col > max_cols:
-                        sheet.check_pos(pos)  # raises, even for an empty cell
+                        sheet.check_pos(pos)  # beyond the format: damage; else kept only if it holds something
                     n = len(c)
                     if not n:
                         continue  # formatted but empty
@@ -586,7 +581,7 @@ def _stream(pkg: Package, part: str, sheet: _Sheet) -> None:
                 col += 1
                 pos = (row or 1, col)
             if pos[0] > sheet.max_rows or pos[1] > sheet.max_cols:
-                sheet.check_pos(pos)  # raises, even for an empty cell
+                sheet.check_pos(pos)  # beyond the format: damage; else kept only if it holds something
             ctype = attrs.get("t", "")
             cstyle = attrs.get("s")
             vtext = ftext = fattrs = inline = None

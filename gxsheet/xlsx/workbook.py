@@ -135,7 +135,7 @@ def _is_relationship(tag: str) -> bool:
 
 
 def _is_sheet_or_workbook_pr(tag: str) -> bool:
-    return _LOCAL.get(tag) in ("sheet", "workbookPr")
+    return _LOCAL.get(tag) in ("sheet", "workbookPr", "calcPr")
 
 
 def _read_rels(pkg: Package, part: str) -> list[tuple[str, str, str | None]]:
@@ -168,19 +168,23 @@ def _resolve(pkg: Package, folder: str, target: str) -> str | None:
     return found
 
 
-def _read_workbook_xml(pkg: Package, part: str) -> tuple[list[tuple[str, str, str]], bool]:
-    """Sheets as (name, state, relationship id) in workbook order, and the date1904 flag."""
+def _read_workbook_xml(pkg: Package, part: str) -> tuple[list[tuple[str, str, str]], bool, bool]:
+    """Sheets as (name, state, relationship id) in workbook order, the date1904 flag and
+    whether the writer asked for a full recalculation on load (cached results are placeholders)."""
     sheets: list[tuple[str, str, str]] = []
-    date1904 = False
+    date1904 = full_calc = False
     for tag, attrs in _scan_memo(pkg, part, _is_sheet_or_workbook_pr):
-        if _LOCAL[tag] == "sheet":
+        local = _LOCAL[tag]
+        if local == "sheet":
             rid = next((attrs[key] for key in _REL_ID_ATTRS if key in attrs), "")
             if not rid:  # unknown relationships namespace: take any '... id' attribute
                 rid = next((v for key, v in attrs.items() if key.endswith(" id")), "")
             sheets.append((attrs.get("name", ""), attrs.get("state", "visible"), rid))
+        elif local == "calcPr":
+            full_calc = attrs.get("fullCalcOnLoad", "").lower() in ("1", "true")
         else:
             date1904 = attrs.get("date1904", "").lower() in ("1", "true")
-    return sheets, date1904
+    return sheets, date1904, full_calc
 
 
 def _too_many_strings(pkg: Package, limit: int) -> LoadError:
@@ -285,7 +289,11 @@ def read_workbook(
     limits = limits or DEFAULT_LIMITS
     wanted = None if sheets is None else set(sheets)
     with open_package(path, limits) as pkg:
-        entries, date1904 = _read_workbook_xml(pkg, pkg.workbook_part)
+        if pkg.kind == "ods":
+            from gxsheet.xlsx.ods import read_ods
+
+            return read_ods(pkg, limits, wanted)
+        entries, date1904, full_calc = _read_workbook_xml(pkg, pkg.workbook_part)
         rels = _read_rels(pkg, pkg.workbook_part)
         by_id = {rid: (typ, target) for rid, typ, target in rels}
 
@@ -326,4 +334,5 @@ def read_workbook(
             external_links=len(links),
             has_macros=has_macros,
             date1904=date1904,
+            full_calc_on_load=full_calc,
         )

@@ -628,6 +628,9 @@ def case_external_link() -> bytes:
     def wb(xml: str) -> str:
         refs = '</sheets><externalReferences><externalReference r:id="rIdExt1"/></externalReferences>'
         xml = sub_once(xml, r"</sheets>", refs)
+        # as Excel saves it: no full recalculation asked for, so the cached result is Excel's own
+        # (openpyxl's fullCalcOnLoad would make it a placeholder, which gxsheet never trusts)
+        xml = xml.replace(' fullCalcOnLoad="1"', "")
         root = xml[xml.index("<workbook") :].split(">", 1)[0]
         return xml if "xmlns:r=" in root else xml.replace("<workbook ", f'<workbook xmlns:r="{REL_NS}" ', 1)
 

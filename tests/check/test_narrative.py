@@ -391,7 +391,7 @@ def test_messages_name_the_sections_as_they_did():
         ("N-TEXT-TABLE", ["prose.s3", "t3.received.total"],
          "正文第三部分写“本年度共收到政府信息公开申请12件”，即本年新收政府信息公开申请12件；而表三 “一、本年新收政府信息公开申请数量”行 总计列为13，两者不符，请核实。",
          'the text of section 3 says "本年度共收到政府信息公开申请12件", i.e. 12 applications received this year, but the '
-         'table has 13 (t3.received.total); please check.'),
+         'table has 13 (表三, row “一、本年新收政府信息公开申请数量”, column 总计); please check.'),
         ("N-SEC5-EMPTY", ["prose.s5"], "“五、存在的主要问题及改进情况”只写了“无”：每年都应如实说明存在的问题和改进措施。",
          'section 五 (main problems and improvements) only says "无"; every report must state its problems and the '
          'improvements made.'),

@@ -74,10 +74,10 @@ def test_json_report_matches_schema(files):
     assert by_name["bad.xlsx"]["status"] == "errors"
     assert by_name["通过 的 镇.xlsx"]["status"] == "ok"
     assert by_name["empty.xlsx"]["status"] == "unreadable"
-    assert by_name["notes.docx"]["status"] == "unreadable"
+    assert by_name["notes.docx"]["status"] == "skipped"  # in a folder and not a workbook: listed, not a failure
     f = next(f for f in by_name["bad.xlsx"]["findings"] if f["rule"] == "V-NUMBER")
     assert f["cells"] == ["表三!D5"] and f["sheet"] == "表三" and f["severity"] == "error"
-    assert doc["summary"]["unreadable"] == 2
+    assert doc["summary"]["unreadable"] == 1 and doc["summary"]["skipped"] == 1
 
 
 def test_annotate_folder_and_inputs_untouched(files, tmp_path):

@@ -20,6 +20,7 @@ import pytest
 import xlsxwriter
 from openpyxl import load_workbook
 
+from gxsheet.core.atomic import OutputError
 from gxsheet.core.record import Record
 from gxsheet.core.sanitise import MAX_CELL_TEXT
 from gxsheet.core.spec import load_spec
@@ -204,7 +205,7 @@ def test_cached_totals_are_what_libreoffice_recalculates(odd, tmp_path):
 @lo.requires_lo
 def test_libreoffice_reads_the_text_as_written(odd, tmp_path):
     result, out, probes = odd
-    rows = list(csv.reader(lo.convert(out, "csv:Text - txt - csv (StarCalc):44,34,76", tmp_path / "csv").read_text(encoding="utf-8").splitlines(True)))
+    rows = list(csv.reader(lo.convert(out, "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,2", tmp_path / "csv").read_text(encoding="utf-8").splitlines(True)))
     r = _row(result, "甲镇") - 1
     for key, text in probes.items():
         if isinstance(text, str) and text not in (CONTROL, LONG):
@@ -225,10 +226,11 @@ def test_interrupted_write_leaves_nothing_and_keeps_the_old_output(odd, tmp_path
         raise OSError(28, "No space left on device")  # ... when the disk fills up, before the rename
 
     monkeypatch.setattr(xlsxwriter.Workbook, "close", close_then_fail)
-    with pytest.raises(OSError):
+    with pytest.raises(OutputError) as e:  # one line naming the output (never 内部错误)
         W.write_merge(result, out)
+    assert str(e.value).startswith(f"{out}：") and "磁盘空间不足" in str(e.value)
     assert [p.name for p in tmp_path.iterdir()] == ["county.xlsx"] and out.read_bytes() == b"last run"
     monkeypatch.undo()
     W.write_merge(result, out)
-    assert load_workbook(out).sheetnames == [M.SUMMARY_SHEET, M.PROBLEM_SHEET]
+    assert load_workbook(out).sheetnames == [W.OVERVIEW_SHEET, M.SUMMARY_SHEET, M.PROBLEM_SHEET, W.GRID_SHEET]
 

@@ -133,17 +133,21 @@ def test_inputs_and_unreadable(merged):
     assert sorted(e.path.name for e in result.entries) == sorted(
         ["甲镇-old.xlsx", "甲镇.xlsx", "乙镇.xlsx", "丙街道.xlsx", "丁乡.xlsx", "戊镇.xlsx", "己镇2020.xlsx"])
     bad = {Path(u.path).name: u for u in result.unreadable}
-    assert set(bad) == {"damaged.xlsx", "说明.txt"}  # the lock file is skipped, not reported
+    assert set(bad) == {"damaged.xlsx"}  # the lock file is skipped silently
     assert bad["damaged.xlsx"].kind == "corrupt-zip" and "损坏" in bad["damaged.xlsx"].message_zh
-    # a text file is tried as a published report when importers are installed, else refused as not a workbook
-    assert bad["说明.txt"].kind in ("not-xlsx", "not-a-report", "unsupported") and "说明.txt" in bad["说明.txt"].message_zh
+    # a text file is tried as a published report; not being one (nor a workbook), it is listed as skipped
+    skipped = {Path(u.path).name: u for u in result.skipped}
+    assert set(skipped) == {"说明.txt"} and "说明.txt" in skipped["说明.txt"].message_zh
     assert result.year == 2021 and result.edition == "2021" and result.name == PARENT
 
 
 def test_order_is_by_unit_name_then_file(merged):
+    """Pinyin order of 单位名称 (丙 bing < 丁 ding < 甲 jia < 戊 wu < 乙 yi), as a county office lists towns."""
     result, _ = merged
-    keys = [(M.norm_name(e.unit_name), e.path.name) for e in result.entries]
+    keys = [(M.pinyin_key(M.norm_name(e.unit_name)), e.path.name) for e in result.entries]
     assert keys == sorted(keys)
+    assert [M.norm_name(n) for n in sorted(["东湖街道", "古城街道", "大河乡"], key=M.pinyin_key)] == \
+        ["大河乡", "东湖街道", "古城街道"]
 
 
 def test_statuses_and_rules(merged):
@@ -227,7 +231,7 @@ def check_header(ws, result: M.MergeResult) -> None:
         c = first_col + j
         assert ws.cell(key_row, c).value == key
         labels: list[str] = []
-        for r in range(top, key_row):
+        for r in range(top, lay["first_row"]):
             v = _merged_value(ws, r, c)
             if v is not None and (not labels or labels[-1] != v):
                 labels.append(v)
@@ -257,7 +261,8 @@ def test_header_merges_and_view(sheets):
     result, ws, _ = sheets
     lay = W.summary_layout(result)
     merges = {str(r) for r in ws.merged_cells.ranges}
-    assert f"A{lay['header_top']}:A{lay['key_row'] - 1}" in merges  # 单位名称 spans the header
+    assert f"A{lay['header_top']}:A{lay['first_row'] - 1}" in merges  # 单位名称 spans the header
+    assert ws.row_dimensions[lay["key_row"]].hidden  # machine keys: for scripts, not for screen or paper
     # 表三's title spans its 25×7 columns; its row "一、本年新收…" spans the seven applicant columns
     t3 = [j for j, k in enumerate(S21.cells) if k.startswith("t3.")]
     from openpyxl.utils import get_column_letter as L
@@ -266,7 +271,7 @@ def test_header_merges_and_view(sheets):
     assert f"{c0}{lay['header_top']}:{c1}{lay['header_top']}" in merges
     assert ws.cell(lay["header_top"], lay["first_value_col"] + t3[0]).value == "三、收到和处理政府信息公开申请情况"
     assert ws.freeze_panes == f"B{lay['first_row']}"
-    assert ws.auto_filter.ref.startswith(f"A{lay['key_row']}:") and ws.auto_filter.ref.endswith(str(lay["last_row"]))
+    assert ws.auto_filter.ref.startswith(f"A{lay['first_row'] - 1}:") and ws.auto_filter.ref.endswith(str(lay["last_row"]))
 
 
 def test_rows_cell_by_cell(sheets, county):
@@ -310,26 +315,28 @@ def test_status_links_and_problem_sheet(sheets):
     result, ws, ps = sheets
     lay = W.summary_layout(result)
     rows = list(ps.iter_rows(min_row=3, values_only=True))
-    n_findings = sum(len(e.findings) for e in result.entries)
-    assert len(rows) == n_findings + len(result.unreadable)
+    groups = [(e, rule) for e in result.entries for rule in dict.fromkeys(f.rule for f in e.findings)]
+    assert len(rows) == len(groups) + len(result.unreadable)  # one row per workbook × rule
     assert [h for h, _ in W.PROBLEM_COLUMNS] == [c.value for c in ps[2]]
     # unreadable files first, with their one-line reason and no link
     unread = rows[: len(result.unreadable)]
-    assert {r[1] for r in unread} == {"damaged.xlsx", "说明.txt"}
-    assert all(r[3] == "X-UNREADABLE" and r[5] == "错误" and r[8] is None for r in unread)
-    # every finding: its file, unit, rule, severity, cells, message, and a link to its 汇总 row
+    assert {r[1] for r in unread} == {"damaged.xlsx"}
+    assert all(r[3] == "X-UNREADABLE" and r[5] == "错误" and r[9] is None for r in unread)
+    # every workbook × rule: its file, unit, rule, severity, count, cells, first message, a link to its 汇总 row
     file_row = {ws.cell(r, 5).value: r for r in range(lay["first_row"], lay["last_row"] + 1)}
     i = len(unread)
-    for e in result.entries:
-        for f in e.findings:
-            r = rows[i]
-            excel_row = 3 + i
-            assert r[1] == e.path.name and r[2] == e.unit_name and r[3] == f.rule
-            assert r[5] == {"error": "错误", "warning": "疑问"}[f.severity]
-            assert r[6] == "、".join(f.cells) and r[7] == f.message_zh
-            link = ps.cell(excel_row, 9).hyperlink
-            assert link is not None and link.location == f"'汇总'!A{file_row[e.path.name]}"
-            i += 1
+    for e, rule in groups:
+        fs = [f for f in e.findings if f.rule == rule]
+        r = rows[i]
+        excel_row = 3 + i
+        assert r[1] == e.path.name and r[2] == e.unit_name and r[3] == rule
+        assert r[5] == ("错误" if any(f.severity == "error" for f in fs) else "疑问")
+        assert r[6] == len(fs) and r[7].split(" 等")[0].split(" ")[0] == fs[0].cells[0]
+        assert r[8].startswith(fs[0].message_zh)
+        link = ps.cell(excel_row, 10).hyperlink
+        assert link is not None and link.location == f"'汇总'!A{file_row[e.path.name]}"
+        assert ps.row_dimensions[excel_row].height >= 19  # as tall as its wrapped text
+        i += 1
     # each status with findings links to its first problem row
     for e in result.entries:
         c = ws.cell(file_row[e.path.name], 6)
@@ -372,7 +379,7 @@ def test_summary_styles(sheets):
     amount_col = lay["first_value_col"] + list(S21.cells).index("t2_8.fees.amount")
     assert ws.cell(t, amount_col).number_format == W.AMOUNT_FORMAT
     assert ws.row_dimensions[1].height == 28 and ws.column_dimensions["A"].width == W.META_COLUMNS[0][2]
-    assert ps.freeze_panes == "A3" and ps.auto_filter.ref == f"A2:I{ps.max_row}"
+    assert ps.freeze_panes == "A3" and ps.auto_filter.ref == f"A2:J{ps.max_row}"
 
 
 def test_county_workbook_is_reproducible(merged, tmp_path):
@@ -431,7 +438,7 @@ def test_amounts_converted_to_wanyuan(tmp_path):
     ws = load_workbook(out)[M.SUMMARY_SHEET]
     lay = W.summary_layout(result)
     col = lay["first_value_col"] + list(S19.cells).index("t2_9.purchase.amount")
-    assert any(str(_merged_value(ws, r, col)) == "采购总金额（万元）" for r in range(lay["header_top"], lay["key_row"]))
+    assert any(str(_merged_value(ws, r, col)) == "采购总金额（万元）" for r in range(lay["header_top"], lay["first_row"]))
     i = result.entries.index(c)
     assert ws.cell(lay["first_row"] + i, col).fill.start_color.rgb.endswith("FFEB9C")  # kept as written: flagged
 
@@ -566,8 +573,9 @@ def test_command_strict_and_rerun_in_same_folder(clean, tmp_path, capsys):
     shutil.copytree(clean, d)
     (d / "notes.txt").write_text("x", encoding="utf-8")
     out = d / "county.xlsx"  # written into the input folder: a rerun must not read it
+    (d / "broken.xlsx").write_bytes(b"PK\x03\x04 not a workbook")
     assert main(["merge", str(d), "-o", str(out)]) == 0
-    assert main(["merge", str(d), "-o", str(out), "--force", "--strict"]) == 1
+    assert main(["merge", str(d), "-o", str(out), "--force", "--strict"]) == 1  # broken.xlsx; notes.txt is skipped
     text = capsys.readouterr()
     assert "county.xlsx：" not in text.err  # its own output was not treated as a submission
     assert main(["merge", str(d / "notes.txt"), "-o", str(tmp_path / "z.xlsx")]) == 2  # nothing to merge

@@ -70,7 +70,15 @@ def numbers() -> st.SearchStrategy[tuple[Any, Any]]:
 
 
 def numeric_text() -> st.SearchStrategy[tuple[Any, Any]]:
-    """Numbers typed as text with noise the reader removes (spaces, full-width digits, commas, signs)."""
+    """Numbers stored as text (spaces, full-width digits, commas, signs): read as that text, trimmed.
+
+    Every spreadsheet program's SUM skips a text cell, so the workbook's own totals do not count
+    it; the reader keeps it as text and the validator names it (V-NUMBER), as the template does.
+    """
+    return _numeric_text().map(lambda t: (t[0], t[0].strip(" \t\r\n\u3000\u00a0")))
+
+
+def _numeric_text() -> st.SearchStrategy[tuple[Any, Any]]:
     n = st.integers(0, 10**9)
     return st.one_of(
         st.tuples(n, st.sampled_from(PADDING), st.sampled_from(PADDING)).map(lambda t: (f"{t[1]}{t[0]}{t[2]}", t[0])),

@@ -423,7 +423,7 @@ def test_cli_refuses_a_report_with_errors(workdir):
     assert "Traceback" not in r.stderr
     assert not (workdir["dir"] / "bad.txt").exists()
     r = cli("export", str(workdir["bad"]), "--to", "json", "--lang", "en")
-    assert r.returncode == 1 and "2 error(s)" in r.stderr
+    assert r.returncode == 1 and "2 errors" in r.stderr
 
 
 def test_cli_force_lists_findings(workdir):

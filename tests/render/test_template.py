@@ -22,7 +22,9 @@ from gxsheet.core import atomic
 from gxsheet.core.layout import (
     BAD_MARK,
     EDITION_KEY,
+    EMPTY_MARK,
     OK_MARK,
+    PARTLY_MARK,
     SUMMARY_KEY,
     Check,
     WorkbookLayout,
@@ -227,8 +229,11 @@ def test_every_input_cell_has_validation_of_its_type(wb, spec: Spec, layout: Wor
                 assert dv.type == want, key
                 if f.type == "choice":
                     assert dv.formula1 == '"' + ",".join(f.choices) + '"'
-                if f.type == "year":
-                    assert (dv.formula1, dv.formula2) == ("2000", "2100")
+                if f.type == "year":  # the years this edition is for: a 2021 report needs the 2021 template
+                    assert (dv.formula1, dv.formula2) == (str(spec.first_year), str(spec.last_year or 2100))
+                    hint = ws.cell(cell.row, ws.max_column).value
+                    assert f"如 {spec.last_year or spec.first_year}" in hint and f"如 {spec.first_year - 1}" not in hint
+                    assert spec.covers_year(spec.last_year or spec.first_year)
                 if f.type == "date":
                     assert cell.number_format == "yyyy-mm-dd"
             elif key.startswith("prose."):
@@ -468,3 +473,30 @@ def test_lo_renders_templates_to_pdf(ed: str, layout: WorkbookLayout, committed:
         assert page.ink() > 0.005, f"{pgm.name} is blank"
         left, right = page.ink_columns()
         assert 0 < left and right < page.width - 1, f"{pgm.name}: the form touches the page edge"
+    # every page: the header (a line for the unit, the sheet, the edition) and 第 N 页，共 M 页
+    pages = lo.pdf_pages(pdf)
+    assert len(pages) == len(layout.sheets)
+    for n, (text, sheet) in enumerate(zip(pages, layout.sheets, strict=True), start=1):
+        head = text.strip().splitlines()[0]
+        assert "单位：" in head and sheet.name in head and f"政府信息公开工作年度报告（{ed}版）" in head, head
+        assert f"第 {n} 页，共 {len(pages)} 页" in text
+    spec = layout.spec
+    years = f"如 {spec.last_year or spec.first_year}（本模板用于"
+    assert years in pages[0]
+    assert "○ 尚未填写" in pages[0] and OK_MARK + " 表内勾稽关系全部相符" not in pages[0]  # a blank form is not "all fine"
+
+
+@pytest.mark.libreoffice
+@lo.requires_lo
+def test_lo_summary_of_a_blank_and_a_partly_filled_form(layout: WorkbookLayout, tmp_path: Path) -> None:
+    """Blank: ○ 尚未填写; three cells left blank: △ with the count; complete and consistent: √ (above)."""
+    spec = layout.spec
+    meta = fill.default_meta(spec)
+    wb = _recalc(layout, tmp_path, {}, meta, "blank")
+    assert _summary(layout, wb).startswith(EMPTY_MARK)
+    values = fill.valid_values(spec, 5)
+    for k in list(_free_cells(spec, "count"))[:3]:
+        values[k] = None
+    wb = _recalc(layout, tmp_path, values, meta, "partly")
+    summary = _summary(layout, wb)
+    assert summary.startswith(PARTLY_MARK) and "还有3个单元格未填写" in summary, summary

@@ -250,13 +250,18 @@ def test_sniff_encrypted_workbook_from_msoffcrypto(tmp_path, xlsx_file):
 
 
 @pytest.mark.libreoffice
-def test_sniff_libreoffice_ods(tmp_path, xlsx_file):
+def test_libreoffice_ods_is_read_like_xlsx(tmp_path, xlsx_file):
+    """LibreOffice's own format is a workbook too: the same cells as the .xlsx it was saved from."""
     lo = pytest.importorskip("lo")
     if not lo.available():
         pytest.skip("LibreOffice (soffice) is not installed")
     ods = lo.to_ods(xlsx_file, tmp_path / "lo")
     assert sniff(ods) == "ods"
-    assert refused(ods, "not-xlsx").detail == "ods"
+    got = read_workbook(ods)
+    want = read_workbook(xlsx_file)
+    assert got.kind == "ods" and list(got.sheets) == list(want.sheets)
+    for name, sheet in want.sheets.items():
+        assert {p: c.value for p, c in got.sheets[name].cells.items()} == {p: c.value for p, c in sheet.cells.items()}
 
 
 # --------------------------------------------------------------------------- paths
@@ -527,15 +532,13 @@ def test_new_parser_refuses_doctype_itself():
 # --------------------------------------------------------------------------- sheet limits
 
 
-def test_huge_dimension_is_refused_before_reading_cells(tmp_path, xlsx_file, path_mode):
+def test_a_huge_dimension_is_only_a_hint(tmp_path, xlsx_file, path_mode):
+    """LibreOffice declares A1:L1048576 after a row is deleted: not content, never a refusal."""
     doc = sheet_with("", "x").replace("<sheetData>", '<dimension ref="A1:C1048576"/><sheetData>')
-    bad = rewrite(xlsx_file, tmp_path / "dim.xlsx", {SHEET: doc})
-    e = refused(bad, "sheet-too-large")
-    assert "1048576" in e.detail and "表1" in e.message_zh
-    ok = read_workbook(bad, Limits(max_rows=MB + 1))
-    assert ok.sheets["表1"].dimension == "A1:C1048576"
-    wide = rewrite(xlsx_file, tmp_path / "wide.xlsx", {SHEET: doc.replace("C1048576", "XFD1")})
-    refused(wide, "sheet-too-large")
+    ok = read_workbook(rewrite(xlsx_file, tmp_path / "dim.xlsx", {SHEET: doc}))
+    assert ok.sheets["表1"].dimension == "A1:C1048576" and list(ok.sheets["表1"].cells) == [(1, 1)]
+    wide = read_workbook(rewrite(xlsx_file, tmp_path / "wide.xlsx", {SHEET: doc.replace("C1048576", "XFD1")}))
+    assert list(wide.sheets["表1"].cells) == [(1, 1)]
 
 
 def test_cells_beyond_the_limits(tmp_path, xlsx_file, path_mode):
@@ -547,11 +550,14 @@ def test_cells_beyond_the_limits(tmp_path, xlsx_file, path_mode):
     empty = sheet_with("", "x").replace("</row>", '</row><row r="5000"><c r="GR5000" s="1"/></row>')
     cells = read_workbook(rewrite(xlsx_file, tmp_path / "empty.xlsx", {SHEET: empty})).sheets["表1"].cells
     assert list(cells) == [(1, 1)]
-    # ... but beyond the limits even an empty one is refused: openpyxl (--annotate) would
-    # walk every row and column up to it
-    for far in ('<row r="9000"><c r="A9000" s="1"/></row>', '<row r="2"><c r="ZZ2" s="1"/></row>', '<row r="9000"/>'):
+    # ... wherever they are: LibreOffice writes an empty <row r="1048576"> (limits are for content)
+    for far in ('<row r="9000"><c r="A9000" s="1"/></row>', '<row r="2"><c r="ZZ2" s="1"/></row>', '<row r="1048576"/>',
+                '<row r="1048576"><c r="XFD1048576" s="1"/></row>'):
         doc = sheet_with("", "x").replace("</row>", "</row>" + far)
-        refused(rewrite(xlsx_file, tmp_path / "far.xlsx", {SHEET: doc}), "sheet-too-large")
+        assert list(read_workbook(rewrite(xlsx_file, tmp_path / "far.xlsx", {SHEET: doc})).sheets["表1"].cells) == [(1, 1)]
+    # beyond the format itself it is damage
+    doc = sheet_with("", "x").replace("</row>", '</row><row r="1048577"/>')
+    refused(rewrite(xlsx_file, tmp_path / "beyond.xlsx", {SHEET: doc}), "corrupt")
     # merged ranges: extent and total area
     merged = sheet_with("", "x") + ""
     for refs, kind in ((["A1:A9000"], "sheet-too-large"), (["A1:GR500"] * 2, "too-many-cells")):
@@ -589,7 +595,7 @@ def test_element_budget_bounds_huge_empty_sheets(tmp_path, xlsx_file, path_mode)
     """Millions of formatted-but-empty cells break no other limit; the element budget stops them."""
     loose = Limits(max_ratio=1e9)  # repetitive XML: get past the zip-bomb check on purpose
     bad = rewrite(xlsx_file, tmp_path / "empties.xlsx", {SHEET: empty_cells_sheet(60_000)})
-    e = refused(bad, "sheet-too-large", limits=dataclasses.replace(loose, max_elements=50_000))
+    e = refused(bad, "too-many-cells", limits=dataclasses.replace(loose, max_elements=50_000))
     assert "XML elements" in e.detail and "表1" in e.message_zh
     assert read_workbook(bad, loose).sheets["表1"].cells == {}  # within the default budget
     # the budget is per workbook: four sheets under it one by one, over it together
@@ -599,7 +605,7 @@ def test_element_budget_bounds_huge_empty_sheets(tmp_path, xlsx_file, path_mode)
     wb.save(tmp_path / "four.xlsx")
     parts = {f"xl/worksheets/sheet{i}.xml": empty_cells_sheet(10_000) for i in range(1, 5)}
     four = rewrite(tmp_path / "four.xlsx", tmp_path / "four-empties.xlsx", parts)
-    refused(four, "sheet-too-large", limits=dataclasses.replace(loose, max_elements=30_000))
+    refused(four, "too-many-cells", limits=dataclasses.replace(loose, max_elements=30_000))
     # metadata parts count too
     with zipfile.ZipFile(xlsx_file) as zf:
         workbook = zf.read("xl/workbook.xml").decode()
@@ -616,7 +622,7 @@ def test_element_budget_default_stops_in_seconds(tmp_path, xlsx_file):
         xlsx_file, tmp_path / "empties.xlsx", {SHEET: empty_cells_sheet(DEFAULT_LIMITS.max_elements + 10_000)}
     )
     # streamed (the part is ~20 MB), so memory is flat; time it without tracemalloc's drag
-    refused(bad, "sheet-too-large", limits=Limits(max_ratio=1e9), trace_memory=False)
+    refused(bad, "too-many-cells", limits=Limits(max_ratio=1e9), trace_memory=False)
 
 
 # --------------------------------------------------------------------------- API

@@ -556,18 +556,30 @@ def _grid(rows: int, cols: int, tail: str = "") -> str:
 
 
 @pytest.mark.parametrize(
+    ("limits", "xml"),
+    [
+        (Limits(max_rows=3), sheet(row(9, '<c r="A9" s="2"/>'), head="", tail="")),
+        (Limits(max_cols=3), sheet(row(1, '<c r="A1"/><c/><c/><c s="2"/>'), head="", tail="")),
+        (Limits(max_rows=5), sheet(row(1, R1), head='<dimension ref="A1:B6"/>', tail="")),
+    ],
+    ids=["empty-row", "empty-col", "dimension"],
+)
+def test_empty_far_cells_are_not_content_on_either_path(spy, tmp_path, limits, xml):
+    """Formatting, empty rows and the declared dimension are not content (LibreOffice writes them
+    to the sheet's end); both paths read the sheet the same way and keep no cell for them."""
+    result, _ = spy.both(package(tmp_path / "far.xlsx", [xml]), limits)
+    assert result[0] not in ("error", "crash"), result
+
+
+@pytest.mark.parametrize(
     ("limits", "xml", "kind"),
     [
         (Limits(max_cells=11), _grid(3, 4), "too-many-cells"),
         (Limits(max_rows=2), _grid(3, 2), "sheet-too-large"),
         (Limits(max_cols=3), _grid(2, 4), "sheet-too-large"),
-        (
-            Limits(max_rows=3),
-            sheet(row(9, '<c r="A9" s="2"/>'), head="", tail=""),
-            "sheet-too-large",
-        ),  # empty but formatted
-        (Limits(max_cols=3), sheet(row(1, '<c r="A1"/><c/><c/><c s="2"/>'), head="", tail=""), "sheet-too-large"),
-        (Limits(max_rows=5), sheet(row(1, R1), head='<dimension ref="A1:B6"/>', tail=""), "sheet-too-large"),
+        (Limits(max_rows=3), sheet(row(9, '<c r="A9" s="2"><v>1</v></c>'), head="", tail=""), "sheet-too-large"),
+        (Limits(max_cols=3), sheet(row(1, '<c r="A1"/><c/><c/><c s="2"><v>1</v></c>'), head="", tail=""),
+         "sheet-too-large"),
         (
             Limits(max_cells=3),
             _grid(1, 1, '<mergeCells><mergeCell ref="A1:A2"/><mergeCell ref="B1:B2"/></mergeCells>'),
@@ -584,9 +596,8 @@ def _grid(rows: int, cols: int, tail: str = "") -> str:
         "cells",
         "rows",
         "cols",
-        "empty-row",
-        "empty-col",
-        "dimension",
+        "far-row",
+        "far-col",
         "merged-cells",
         "merged-ranges",
         "merged-extent",
@@ -621,7 +632,7 @@ def test_element_budget_is_charged_the_same(spy, tmp_path):
     assert 220 < enough < 259  # both sheets (220) and the metadata parts
     assert outcomes[enough][1] == [True, True]
     result, calls = outcomes[enough - 1]
-    assert result[:2] == ("error", "sheet-too-large") and "XML elements" in result[3]
+    assert result[:2] == ("error", "too-many-cells") and "XML elements" in result[3]
     assert calls == [True, False]  # the second sheet would overrun: the tree path says where
 
 
@@ -638,7 +649,7 @@ def test_memoised_metadata_is_charged_the_same(tmp_path):
     for budget in (enough, enough - 1, 3):
         expected = fresh(budget)
         assert outcome(path, Limits(max_elements=budget)) == expected  # memoised now
-    assert fresh(enough - 1)[:2] == ("error", "sheet-too-large")
+    assert fresh(enough - 1)[:2] == ("error", "too-many-cells")
     assert fresh(3)[:2] == ("error", "too-large")  # the metadata alone overran
 
 

@@ -1,0 +1,150 @@
+"""The county's list of units (``UNITS.txt`` or ``.xlsx``) and the workbook of upload links it gets back.
+
+A county keeps its list of towns and departments in a text file or a spreadsheet, one unit a line:
+名称 and 层级, separated by a comma (either width), a tab or spaces. Levels are checked against the
+edition's choices in the spec, so a typo is caught at ``init``, not in every workbook later.
+
+The links workbook (上传链接.xlsx) is the only place the plain tokens ever exist: it is written
+owner-only, and a reissued link replaces its unit's row there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from gxsheet.core.atomic import write_with
+from gxsheet.core.spec import load_spec
+from gxsheet.serve.store import StoreError
+
+__all__ = ["LINKS_NAME", "levels", "read_links", "read_units", "write_links"]
+
+LINKS_NAME = "上传链接.xlsx"
+LINK_HEADER = ("单位名称", "层级", "上传链接")
+COUNTY_LEVEL = "（汇总）"
+_SPLIT = re.compile(r"\s*[,，\t]\s*|\s+")
+_HEADER_WORDS = ("名称", "单位", "name")
+
+
+def levels(edition: str) -> tuple[str, ...]:
+    """The 单位层级 choices of an edition (from the spec, like the template's drop-down)."""
+    return tuple(load_spec(edition).meta_field("level").choices)
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 (with or without BOM), else GB18030: what Notepad on a Chinese Windows saves as 'ANSI'."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("gb18030", errors="replace")
+
+
+def _rows_from_text(path: Path) -> list[tuple[int, list[str]]]:
+    rows = []
+    for no, line in enumerate(_decode(path.read_bytes()).splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        rows.append((no, [p for p in _SPLIT.split(line, maxsplit=1) if p]))
+    return rows
+
+
+def _rows_from_xlsx(path: Path) -> list[tuple[int, list[str]]]:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        ws = wb.worksheets[0]
+        rows = []
+        for no, row in enumerate(ws.iter_rows(max_col=2, values_only=True), 1):
+            cells = [str(v).strip() for v in row if v is not None and str(v).strip()]
+            if cells:
+                rows.append((no, cells))
+            if no > 10_000:
+                break
+        return rows
+    finally:
+        wb.close()
+
+
+def read_units(path: str | Path, edition: str, *, county: str) -> list[tuple[str, str]]:
+    """(名称, 层级) of every unit in the list; a bad line raises StoreError naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise StoreError(f"{path}：找不到单位名单文件。", f"{path}: the list of units does not exist.")
+    try:
+        rows = _rows_from_xlsx(path) if path.suffix.lower() in (".xlsx", ".xlsm") else _rows_from_text(path)
+    except OSError as e:
+        raise StoreError(f"{path}：无法读取单位名单（{e.strerror}）。", f"{path}: cannot read the list ({e.strerror}).") from None
+    except Exception as e:  # noqa: BLE001 - a damaged spreadsheet is one line, not a traceback
+        raise StoreError(f"{path}：无法读取单位名单（{type(e).__name__}）；请另存为 .xlsx 或每行一个单位的 .txt。",
+                         f"{path}: cannot read the list ({type(e).__name__}); save it as .xlsx or a .txt with one unit a line.") from None
+    allowed = levels(edition)
+    out: list[tuple[str, str]] = []
+    seen: dict[str, int] = {}
+    for i, (no, cells) in enumerate(rows):
+        if i == 0 and any(w in cells[0].lower() for w in _HEADER_WORDS) and (len(cells) < 2 or cells[1] not in allowed):
+            continue  # a header row
+        name = cells[0]
+        level = cells[1] if len(cells) > 1 else ""
+        where = f"{path.name} 第{no}行"
+        if level not in allowed:
+            raise StoreError(f"{where}：“{name}”的层级“{level}”不是可选值之一（{'、'.join(allowed)}）。",
+                             f"{path.name} line {no}: level {level!r} of {name!r} is not one of {', '.join(allowed)}.")
+        if len(name) > 100 or not name.isprintable():
+            raise StoreError(f"{where}：单位名称过长或含有控制字符。", f"{path.name} line {no}: the unit name is too long or has control characters.")
+        if name in seen:
+            raise StoreError(f"{where}：“{name}”与第{seen[name]}行重复。", f"{path.name} line {no}: {name!r} repeats line {seen[name]}.")
+        if name == county:
+            raise StoreError(f"{where}：单位名称不能与本行政区域名称（--county）相同。",
+                             f"{path.name} line {no}: a unit cannot have the county's own name (--county).")
+        seen[name] = no
+        out.append((name, level))
+    if not out:
+        raise StoreError(f"{path}：名单里没有单位（每行一个：名称, 层级）。", f"{path}: no units in the list (one a line: name, level).")
+    return out
+
+
+def write_links(path: str | Path, title: str, rows: Sequence[tuple[str, str, str]]) -> Path:
+    """上传链接.xlsx: one row per unit (name, level, link), owner-only (it holds the only plain tokens).
+
+    Written with XlsxWriter, the writer of every new workbook; links are written as text (never
+    as formulas or hyperlinks: a unit's name is whatever the county typed)."""
+    import xlsxwriter
+
+    def save(tmp: Path) -> None:
+        book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
+                                              "strings_to_numbers": False})
+        sheet = book.add_worksheet("上传链接")
+        bold = book.add_format({"bold": True})
+        sheet.write_string(0, 0, title, bold)
+        sheet.write_string(1, 0, "请把每个链接私下发给对应单位，不要转发或公开；链接泄露时可用 gxsheet serve link 收回并重发。")
+        for c, h in enumerate(LINK_HEADER):
+            sheet.write_string(2, c, h, bold)
+        for r, row in enumerate(rows, start=3):
+            for c, v in enumerate(row):
+                sheet.write_string(r, c, str(v))
+        for col, width in ((0, 30), (1, 12), (2, 90)):
+            sheet.set_column(col, col, width)
+        book.close()
+        os.chmod(tmp, 0o600)
+
+    out = write_with(path, save)
+    os.chmod(out, 0o600)  # atomic_path gives the usual permissions; these links are secrets
+    return out
+
+
+def read_links(path: str | Path) -> tuple[str, list[tuple[str, str, str]]]:
+    """(title, rows) of a links workbook written by :func:`write_links`."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True)
+    try:
+        values = [[("" if v is None else str(v)) for v in r] for r in wb.worksheets[0].iter_rows(values_only=True)]
+    finally:
+        wb.close()
+    title = values[0][0] if values and values[0] else ""
+    start = next((i + 1 for i, r in enumerate(values) if tuple(r[:3]) == LINK_HEADER), len(values))
+    return title, [(r[0], r[1], r[2]) for r in values[start:] if len(r) >= 3 and r[0]]
