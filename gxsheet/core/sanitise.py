@@ -18,6 +18,9 @@ workbook cell  :func:`cell`                XML-illegal and bidi/invisible charac
                                            formula: see :func:`formula_like`)
 Word           :func:`docx`                as a cell (python-docx turns ``\\n``/``\\t`` into
                                            breaks and tabs; nothing becomes a field or link)
+page header    :func:`page_header`         as a message, cut short, ``&`` doubled: in a
+                                           printed page's header or footer ``&`` starts a
+                                           code (``&P`` page, ``&"font"``, ``&9`` size)
 plain text     :func:`txt`                 as a cell, without the length cut
 JSON           :func:`json_dumps`          the data unchanged, but every such character
                                            written as a ``\\uXXXX`` escape, so the bytes carry
@@ -38,11 +41,13 @@ __all__ = [
     "CONTROL",
     "INVISIBLE",
     "MAX_CELL_TEXT",
+    "MAX_HEADER_TEXT",
     "cell",
     "docx",
     "escape_char",
     "formula_like",
     "json_dumps",
+    "page_header",
     "shown",
     "strip_invisible",
     "terminal",
@@ -79,6 +84,23 @@ def escape_char(m: re.Match[str]) -> str:
 def shown(text: str) -> str:
     """Submission text inside a message: one line, every unsafe or invisible character escaped."""
     return _MESSAGE_UNSAFE.sub(escape_char, text)
+
+
+#: characters of submission text in a page header: Excel refuses a header or footer longer than
+#: 255 characters (XlsxWriter then drops it with a warning), and the header has fonts and codes too
+MAX_HEADER_TEXT = 60
+
+
+def page_header(text: str) -> str:
+    """Submission text for a printed page's header or footer (Excel, WPS, LibreOffice alike).
+
+    One line, escaped as :func:`shown`, cut at :data:`MAX_HEADER_TEXT` characters *before* ``&``
+    is doubled (a cut between the two would leave a lone ``&`` starting a code).
+    """
+    text = shown(text)
+    if len(text) > MAX_HEADER_TEXT:
+        text = text[:MAX_HEADER_TEXT - 1] + "…"
+    return text.replace("&", "&&")
 
 
 def terminal(line: str) -> str:

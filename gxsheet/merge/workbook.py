@@ -35,6 +35,7 @@ from gxsheet.core import findings as F
 from gxsheet.core.layout import EDITION_LABEL, workbook_layout
 from gxsheet.core.record import Record
 from gxsheet.core.sanitise import cell as cell_text
+from gxsheet.core.sanitise import page_header
 from gxsheet.core.spec import Spec
 from gxsheet.merge.county import (
     INCLUDED_NO,
@@ -232,6 +233,7 @@ def _put(ws: Worksheet, r: int, c: int, v: object, fmt: Format | None = None, da
 
 def _put_link(ws: Worksheet, r: int, c: int, target: str | None, text: str, fmt: Format) -> None:
     """``text`` linked to a place in this workbook (``'汇总'!A5``); past Excel's 65,530 links a sheet, plain text."""
+    text = cell_text(text)
     if target is None or ws.write_url(r, c, f"internal:{target}", fmt, text) < 0:
         ws.write_string(r, c, text, fmt)
 
@@ -503,7 +505,7 @@ def _print_setup(ws: Worksheet, result: MergeResult, *, last_row: int, last_col:
     else:
         ws.print_across()
     year = f"{result.year}年度" if result.year else ""
-    who = f"{result.name or ''}{year}政府信息公开工作年度报告汇总".replace("&", "&&")
+    who = f"{page_header(result.name or '')}{year}政府信息公开工作年度报告汇总"  # the name may be the towns' 上级单位
     # a font size code takes the digits after it: a space keeps "&9" apart from "2021版"
     ws.set_header(f'&L&"宋体"&9 {who}&C&"宋体"&9 {title or "&A"}&R&"宋体"&9 {result.edition}版')
     ws.set_footer('&C&"宋体"&9 第 &P 页，共 &N 页')

@@ -47,6 +47,7 @@ from gxsheet.core.layout import (
     summary_formula,
     workbook_layout,
 )
+from gxsheet.core.sanitise import page_header
 from gxsheet.core.spec import Cell, Field, Spec, load_spec
 
 # ---------------------------------------------------------------------------------------------
@@ -349,11 +350,6 @@ def _input_rules(ws: Worksheet, groups: dict[str, list[tuple[int, int]]]) -> Non
 # sheets
 
 
-def header_escape(text: str) -> str:
-    """Text for a page header: ``&`` doubled (a lone ``&`` starts a header code such as &P)."""
-    return text.replace("&", "&&")
-
-
 def page_furniture(ws: Worksheet, edition: str | None, unit: object = None, year: object = None) -> None:
     """Page header and footer of a printed sheet: who and which year on the left, the sheet in the
     middle, the edition on the right; 第 N 页，共 M 页 below.
@@ -362,7 +358,7 @@ def page_furniture(ws: Worksheet, edition: str | None, unit: object = None, year
     so it leaves a line to write it on; a filled workbook (the county report, an import) names it.
     """
     who = f"{unit} {year}年度" if unit else "单位：________________"
-    parts = {"left": header_escape(who)[:100], "center": "&A",
+    parts = {"left": page_header(who), "center": "&A",
              "right": f"政府信息公开工作年度报告（{edition}版）" if edition else "政府信息公开工作年度报告"}
     for where, text in parts.items():
         h = getattr(ws.oddHeader, where)
