@@ -361,6 +361,22 @@ def test_the_bounds_are_enforced_by_the_system():
     assert time.process_time() - started < 5  # the parent only waited
 
 
+@posix_only
+def test_the_same_bounds_hold_for_work_in_an_existing_worker():
+    """call_bounded (what gxsheet serve's workers use around an upload): a loop and a hog each end as
+    their outcome, and the limits are lifted again for the next job."""
+    import resource
+
+    from gxsheet.core.bounded import call_bounded
+
+    limits = Limits(max_seconds=1, max_memory_bytes=128 * MB)
+    before = resource.getrlimit(resource.RLIMIT_AS), resource.getrlimit(resource.RLIMIT_CPU)
+    assert [call_bounded(_spin, kind, limits=limits).status for kind in ("loop", "memory", "crash", "ok")] == [
+        "time", "memory", "crash", "ok"]
+    assert (resource.getrlimit(resource.RLIMIT_AS), resource.getrlimit(resource.RLIMIT_CPU)) == before
+    assert bytearray(256 * MB)  # more than the bound: lifted
+
+
 def _slow_reader(path: str, limits: Limits | None = None):
     if path.endswith("slow.xlsx"):
         while True:

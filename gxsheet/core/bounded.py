@@ -46,7 +46,7 @@ from typing import Any
 from gxsheet.core.errors import LoadError, load_error
 from gxsheet.core.limits import DEFAULT_LIMITS, MB, Limits
 
-__all__ = ["ISOLATED", "Outcome", "Pool", "error_for", "run_bounded"]
+__all__ = ["ISOLATED", "Outcome", "Pool", "call_bounded", "error_for", "run_bounded"]
 
 #: whether work runs in bounded worker processes on this platform (fork + POSIX resource limits)
 ISOLATED = sys.platform != "win32" and "fork" in multiprocessing.get_all_start_methods() and hasattr(signal, "SIGPROF")
@@ -151,19 +151,7 @@ def _worker(conn: Connection, fn: Callable[..., Any], seconds: float, memory: in
             index, args = conn.recv()
         except (EOFError, OSError):
             os._exit(0)
-        if seconds:
-            _set_limit(resource.RLIMIT_CPU, int(_cpu_seconds() + seconds + _HARD_GRACE_SECONDS) + 1)
-            signal.setitimer(signal.ITIMER_PROF, seconds)
-        try:
-            outcome = Outcome("ok", fn(*args))
-        except _OverTime:
-            outcome = Outcome("time")
-        except MemoryError:
-            outcome = Outcome("memory")
-        except BaseException as e:  # noqa: BLE001 - reported to the parent, which decides
-            outcome = Outcome("crash", detail=f"{type(e).__name__}: {e}", trace=traceback.format_exc())
-        finally:
-            signal.setitimer(signal.ITIMER_PROF, 0)
+        outcome = _timed(fn, args, seconds)
         try:
             conn.send((index, outcome))
         except MemoryError:
@@ -171,6 +159,54 @@ def _worker(conn: Connection, fn: Callable[..., Any], seconds: float, memory: in
         except Exception as e:  # noqa: BLE001 - a result that cannot be pickled
             conn.send((index, Outcome("crash", detail=f"{type(e).__name__}: {e}")))
         del outcome
+
+
+def _timed(fn: Callable[..., Any], args: tuple[Any, ...], seconds: float) -> Outcome:
+    """``fn(*args)`` under a CPU timer of ``seconds`` (and the kernel's CPU limit a little later),
+    every way it can end as an Outcome. Needs the SIGPROF handler (:func:`_on_timer`) in place."""
+    import resource
+
+    if seconds:
+        _set_limit(resource.RLIMIT_CPU, int(_cpu_seconds() + seconds + _HARD_GRACE_SECONDS) + 1)
+        signal.setitimer(signal.ITIMER_PROF, seconds)
+    try:
+        return Outcome("ok", fn(*args))
+    except _OverTime:
+        return Outcome("time")
+    except MemoryError:
+        return Outcome("memory")
+    except BaseException as e:  # noqa: BLE001 - reported to the caller, which decides
+        return Outcome("crash", detail=f"{type(e).__name__}: {e}", trace=traceback.format_exc())
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+
+
+def call_bounded(fn: Callable[..., Any], *args: Any, limits: Limits | None = None) -> Outcome:
+    """``fn(*args)`` in *this* process under the same time and memory bounds as a :class:`Pool` task.
+
+    For work that already runs in a worker process of another pool (``gxsheet serve`` runs each
+    upload in a pebble worker, whose timeout is wall-clock only): the CPU timer, the kernel's CPU
+    limit and an address-space limit of ``Limits.max_memory_bytes`` over the current size hold for
+    the call and are lifted after it, so the worker goes on to the next job. Outside the main thread,
+    or where there are no such limits, it is :func:`_in_process` (the readers' own bounds only).
+    """
+    if not ISOLATED or threading.current_thread() is not threading.main_thread():
+        return _in_process(fn, args)
+    import resource
+
+    limits = limits or DEFAULT_LIMITS
+    saved = {which: resource.getrlimit(which) for which in (resource.RLIMIT_AS, resource.RLIMIT_CPU)}
+    handler = signal.signal(signal.SIGPROF, _on_timer)
+    base = _address_space()
+    if base and limits.max_memory_bytes:
+        _set_limit(resource.RLIMIT_AS, base + int(limits.max_memory_bytes))
+    try:
+        return _timed(fn, args, float(limits.max_seconds))
+    finally:
+        for which, old in saved.items():
+            with contextlib.suppress(ValueError, OSError):
+                resource.setrlimit(which, old)
+        signal.signal(signal.SIGPROF, handler)
 
 
 class _Terminated(SystemExit):

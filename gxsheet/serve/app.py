@@ -42,6 +42,7 @@ from typing import Any
 
 import anyio
 import jinja2
+import markupsafe
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -49,6 +50,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Redire
 from starlette.routing import Route
 
 from gxsheet import __version__
+from gxsheet.core import sanitise
 from gxsheet.core.limits import DEFAULT_LIMITS, Limits
 from gxsheet.render.findings_report import display_rows, findings_document
 from gxsheet.serve import work
@@ -88,11 +90,29 @@ class Settings:
 # ============================================================================ templates and responses
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("gxsheet.serve", "templates"), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             finalize=_page_text)
     env.filters["when"] = _when
     env.filters["size"] = _size
     env.globals.update(STATUS_ZH=STATUS_ZH, SEVERITY_ZH=SEVERITY_ZH, version=__version__)
     return env
+
+
+def _page_text(value: object) -> object:
+    """Every ``{{ … }}`` of a page, before autoescaping: submission text (a 单位名称, a file name, a
+    message quoting a cell) shows its controls and bidi/invisible marks escaped, as in a txt export
+    (:func:`gxsheet.core.sanitise.txt`); markup the page itself made is left alone."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return sanitise.txt(value)
+    return value
+
+
+class _JSON(JSONResponse):
+    """A JSON response under the one output rule (:func:`gxsheet.core.sanitise.json_dumps`): the data
+    unchanged, but no raw control, bidi or invisible character in the bytes."""
+
+    def render(self, content: Any) -> bytes:
+        return sanitise.json_dumps(content, indent=None).encode("utf-8")
 
 
 def _when(iso: str | None) -> str:
@@ -119,8 +139,8 @@ def _attachment(name: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{urllib.parse.quote(name, safe='')}"
 
 
-def _api_error(status: int, kind: str, zh: str, en: str, lang: str = "zh", headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"kind": kind, "message": en if lang == "en" else zh}}, status_code=status,
+def _api_error(status: int, kind: str, zh: str, en: str, lang: str = "zh", headers: dict[str, str] | None = None) -> _JSON:
+    return _JSON({"error": {"kind": kind, "message": en if lang == "en" else zh}}, status_code=status,
                         headers=headers)
 
 
@@ -427,7 +447,7 @@ def create_app(settings: Settings) -> Starlette:
             return result
         target = f"/u/{token}/s/{result.id}"
         if wants_json:
-            return JSONResponse({"submission": result.id, "status": result.status, "page": target})
+            return _JSON({"submission": result.id, "status": result.status, "page": target})
         return RedirectResponse(target, status_code=303)
 
     async def unit_template(request: Request) -> Response:
@@ -535,7 +555,7 @@ def create_app(settings: Settings) -> Starlette:
         entry = _entry(result, lang)
         assert entry is not None
         doc = findings_document([entry])
-        return JSONResponse(doc, status_code=400 if entry["status"] == "unreadable" else 200,
+        return _JSON(doc, status_code=400 if entry["status"] == "unreadable" else 200,
                             headers={"X-Submission": str(result.id)})
 
     async def _county_api(request: Request) -> tuple[Unit | None, Response | None, str]:
@@ -567,7 +587,7 @@ def create_app(settings: Settings) -> Starlette:
                     "received_at": sub.received_at, "errors": sub.errors, "warnings": sub.warnings},
             })
         summary = {k: sum(1 for u in units if u["status"] == k) for k in STATUS_ZH}
-        return JSONResponse({"county": C.county, "year": C.year, "edition": C.edition,
+        return _JSON({"county": C.county, "year": C.year, "edition": C.edition,
                              "units": units, "summary": summary})
 
     async def api_download(request: Request) -> Response:
