@@ -109,7 +109,7 @@ EXPECT: dict[str, Expect] = {
     "formula-huge-number.xlsx": Expect(1, findings=_f(("V-NUMBER", "表三!D5"))),
     "control-characters.xlsx": Expect(0),
     "superscript.xlsx": Expect(1, findings=_f(("V-NUMBER", "表三!D5"))),
-    "invisible-marks.xlsx": Expect(0),
+    "invisible-marks.xlsx": Expect(1, findings=_f(("V-NUMBER", "表三!D5"))),  # text in a number cell: SUM skips it
     "newline-in-name.xlsx": Expect(0),
     "merge-lookalike.xlsx": Expect(0),
 }
@@ -386,6 +386,7 @@ def test_readable_findings_and_values(name):
         "sheet-deleted.xlsx": {k: None for k in expected if k.startswith("t4.")},
         "formula-huge-number.xlsx": {"t3.received.natural": "=1" + "0" * 400},
         "superscript.xlsx": {"t3.received.natural": "9²"},
+        "invisible-marks.xlsx": {"t3.received.natural": f"\u200e{expected['t3.received.natural']}\u200b"},
     }.get(name, {})
     expected.update(special)
     assert rec.values == expected

@@ -18,6 +18,7 @@ closed (about 120 MB for 3,000 workbooks).
 
 from __future__ import annotations
 
+import io
 import math
 import time
 from collections.abc import Sequence
@@ -731,9 +732,16 @@ def _write_grid(wb: xlsxwriter.Workbook, fm: _Formats, result: MergeResult) -> N
 
 
 def write_county_workbook(result: MergeResult, target: str | Path, *, lang: str = "zh") -> None:
-    """The county workbook (汇总, 问题清单) written to ``target`` with XlsxWriter (not atomic: see write_merge)."""
+    """The county workbook (汇总, 问题清单) written to ``target`` with XlsxWriter (not atomic: see write_merge).
+
+    XlsxWriter assembles the file in memory and this function writes it: a full disk is then a plain
+    OSError naming nothing half-done (XlsxWriter wraps it in FileCreateError and leaves a broken
+    ZipFile to complain on stderr when it is collected), which the callers turn into one line
+    naming the output.
+    """
     problem_rows, first_problem = _problem_rows(result, lang)
-    wb = xlsxwriter.Workbook(str(target), WORKBOOK_OPTIONS)
+    buffer = io.BytesIO()
+    wb = xlsxwriter.Workbook(buffer, WORKBOOK_OPTIONS)
     try:
         year = f"{result.year}年度" if result.year else ""
         wb.set_properties({"title": _safe(f"{result.name or ''}{year}政府信息公开工作年度报告汇总表"),
@@ -746,6 +754,8 @@ def write_county_workbook(result: MergeResult, target: str | Path, *, lang: str 
         _write_grid(wb, fm, result)
     finally:
         wb.close()
+    with open(target, "wb") as f:
+        f.write(buffer.getbuffer())
 
 
 def write_merge(result: MergeResult, path: str | Path, *, lang: str = "zh") -> Path:

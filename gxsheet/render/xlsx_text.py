@@ -87,11 +87,13 @@ def _decoded(text: str) -> str:
 
 
 def _cells(wb: Any) -> Iterator[tuple[Any, Any]]:
+    """Every cell of ``wb`` that holds something: the cells openpyxl holds, never ``iter_rows()``,
+    which walks every row and column up to the furthest formatted cell (LibreOffice formats rows to
+    1,048,576: a billion empty cells made, memory and time bounds hit, for a perfectly good report)."""
     for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for c in row:
-                if c.value is not None:
-                    yield ws, c
+        for c in list(ws._cells.values()):
+            if c.value is not None:
+                yield ws, c
 
 
 def neutralise(wb: Any, cached: Callable[[str, int, int], object]) -> int:

@@ -10,6 +10,7 @@ owner-only, and a reissued link replaces its unit's row there.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections.abc import Sequence
@@ -117,8 +118,9 @@ def write_links(path: str | Path, title: str, rows: Sequence[tuple[str, str, str
     import xlsxwriter
 
     def save(tmp: Path) -> None:
-        book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
-                                              "strings_to_numbers": False})
+        buffer = io.BytesIO()  # written below: a full disk is a plain OSError (see merge.workbook)
+        book = xlsxwriter.Workbook(buffer, {"strings_to_formulas": False, "strings_to_urls": False,
+                                            "strings_to_numbers": False})
         sheet = book.add_worksheet("上传链接")
         bold = book.add_format({"bold": True})
         sheet.write_string(0, 0, cell_text(title), bold)
@@ -131,6 +133,7 @@ def write_links(path: str | Path, title: str, rows: Sequence[tuple[str, str, str
         for col, width in ((0, 30), (1, 12), (2, 90)):
             sheet.set_column(col, col, width)
         book.close()
+        tmp.write_bytes(buffer.getbuffer())
         os.chmod(tmp, 0o600)
 
     out = write_with(path, save)

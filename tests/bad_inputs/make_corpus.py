@@ -791,7 +791,8 @@ INVISIBLE_LABEL_KEY = "t3.received.natural"
 
 def case_invisible_marks() -> bytes:
     """A value typed with a left-to-right mark and a zero-width space around its digits, and a
-    table label with a zero-width space and a bidi isolate inside: the same number and label."""
+    table label with a zero-width space and a bidi isolate inside: the same label (no S-LABEL);
+    the value is text in a number cell (number-as-text, the marks shown escaped in the message)."""
     value = valid_values_for("t3.received.natural")
     members = with_text(filled_report(), "t3.received.natural", f"\u200e{value}\u200b")
     label = "本年新收政府信息公开申请数量"
