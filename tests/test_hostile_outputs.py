@@ -329,6 +329,50 @@ def test_published_reports_too_big_to_parse_are_refused_quickly(tmp_path):
     assert state(tmp_path) == before
 
 
+def pdf_bomb(path: Path, mb: int = 300) -> Path:
+    """A one-page PDF whose drawing instructions (a line, over and over) are ``mb`` MB inflated from
+    under 1 MB: a decompression bomb for any reader that inflates a content stream whole."""
+    import zlib
+
+    op = b"0 0 m 100 100 l S\n"
+    co = zlib.compressobj(9)
+    chunk = op * (MB // len(op))
+    stream = b"".join(co.compress(chunk) for _ in range(mb)) + co.flush()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << >> >>",
+               b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream"]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    path.write_bytes(bytes(out))
+    return path
+
+
+def test_a_pdf_page_that_inflates_to_hundreds_of_mb_is_refused_before_parsing(tmp_path):
+    """pdfminer inflates a page's content stream whole and makes an object per drawing operator:
+    300 MB of lines from 0.75 MB took the whole 20 s CPU bound and ~780 MB before the worker
+    stopped it. Measured while inflating, it is refused in about a second."""
+    from gxsheet.read.pdf import MAX_PAGE_CONTENT_BYTES
+
+    bomb = pdf_bomb(tmp_path / "炸弹.pdf")
+    assert bomb.stat().st_size < MB
+    before = state(tmp_path)
+    for args in (["validate", bomb], ["import", bomb, "-o", tmp_path / "导入.xlsx"]):
+        run = gxsheet_process(*args)
+        line, = run.err.splitlines()
+        assert run.code == 2 and line.startswith(f"{bomb}：第1页的绘制内容解压后超过"), run.err
+        assert f"{MAX_PAGE_CONTENT_BYTES // MB} MB" in line
+        assert run.seconds < TIME_LIMIT and run.peak < MEMORY_LIMIT, (run.seconds, run.peak // MB)
+    assert state(tmp_path) == before
+    no_temp_files(tmp_path)
+
+
 def _spin(kind: str) -> str:
     """A reader gone wrong, for the pool: loops, allocates, backtracks in C, or dies."""
     if kind == "loop":
