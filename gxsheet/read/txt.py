@@ -1,6 +1,6 @@
 """Plain-text reports: the text a Word report becomes when it is saved or converted as text.
 
-The shape (see ../shared/seeds/): running text is one paragraph per line; a table cell is a line
+The shape (see examples/seeds/, real published reports): running text is one paragraph per line; a table cell is a line
 that starts with a tab; a blank line ends a table row. A cell's text may wrap onto following lines
 without a tab (``\\t本年新`` + ``制作数量``), and a cell that began with an empty paragraph even
 shows up after a blank line (``\\t`` · ```` · ``（四）无法提供``). Vertically merged continuation cells

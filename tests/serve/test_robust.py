@@ -37,11 +37,11 @@ sys.path.insert(0, str(BAD_INPUTS))
 
 
 def slow_workbook(path: Path, rows: int = 4500) -> Path:
-    """A report with one blank cell (V-BLANK, so there is something to mark) whose 表三 also holds
-    ~180,000 formatted empty cells: inside every limit, but marking it (openpyxl builds an object per
-    cell) takes seconds of CPU. What a careless or hostile 'export' can look like; the per-file
-    timeout is what bounds it. (Without a finding nothing is marked, and reading alone takes about a
-    second: too close to a one-second timeout to say which side of it a loaded machine lands on.)"""
+    """A report with one wrong total whose 表三 also holds ~180,000 formatted empty cells: inside every
+    limit (empty cells are not content, and 180,000 elements are under the 200,000 a sheet may have)
+    and quick to read, but its annotated copy takes seconds — openpyxl builds an object per cell. What a careless or hostile 'export' can look like;
+    the per-file timeout is what bounds it. Slowness comes from work, not from the machine's load:
+    on an idle machine annotating it takes ~4 s, four times the 1 s timeout the tests give it."""
     from make_corpus import SHEETS, edit, filled_report, zip_bytes
 
     def pad(xml: str) -> str:
@@ -52,7 +52,8 @@ def slow_workbook(path: Path, rows: int = 4500) -> Path:
         xml = re.sub(r'<dimension ref="[^"]*"/>', "", xml)
         return xml.replace("</sheetData>", block + "</sheetData>")
 
-    path.write_bytes(zip_bytes(edit(filled_report(values={"t3.received.natural": None}), SHEETS["表三"], pad)))
+    report = filled_report(values={"t3.received.natural": 99999})  # a finding, so the copy is annotated
+    path.write_bytes(zip_bytes(edit(report, SHEETS["表三"], pad)))
     return path
 
 
@@ -234,7 +235,7 @@ def test_kill_9_during_uploads_loses_nothing(tmp_path):
         with _db(col.root) as con:
             assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
             rows = con.execute("SELECT filename, status, sha256, suffix FROM submissions ORDER BY id").fetchall()
-        assert [(f, s) for f, s, _, _ in rows] == [("good.xlsx", "ok"), ("slow.xlsx", "errors")]
+        assert [(f, s) for f, s, _, _ in rows] == [("good.xlsx", "ok"), ("slow.xlsx", "errors")]  # its planted error
         assert not list((col.root / "tmp").iterdir()), "half-received files are removed at start"
         stored = sorted(p for p in (col.root / "uploads").rglob("*") if p.is_file())
         assert sorted(p.name for p in stored) == sorted(f"{sha}{suffix}" for _, _, sha, suffix in rows)
