@@ -392,17 +392,40 @@ def _spin(kind: str) -> str:
 
 
 @posix_only
-def test_the_bounds_are_enforced_by_the_system():
+@pytest.mark.parametrize("chunk", [1, 3])
+def test_the_bounds_are_enforced_by_the_system(chunk):
     """CPU time (a Python loop, a regex stuck in C), memory, a crash, a dying worker: each one
-    task's outcome, and the tasks after it still run."""
+    task's outcome, and the tasks after it still run - also when tasks travel in chunks (a chunk
+    whose worker dies is retried task by task, so only the task that killed it is lost)."""
     limits = Limits(max_seconds=1, max_memory_bytes=128 * MB)
     tasks = [("ok",), ("loop",), ("memory",), ("regex",), ("crash",), ("exit",), ("after",)]
     started = time.process_time()
     with Pool(_spin, 2, limits) as pool:
-        outcomes = pool.map(tasks)
+        outcomes = pool.map(tasks, chunk=chunk)
     assert [o.status for o in outcomes] == ["ok", "time", "memory", "time", "crash", "died", "ok"]
     assert outcomes[-1].value == "after" and "a reader bug" in outcomes[4].detail and "ValueError" in outcomes[4].trace
     assert time.process_time() - started < 5  # the parent only waited
+
+
+def _mark(folder: str, i: int) -> int:
+    Path(folder, str(i)).touch()
+    return i
+
+
+@posix_only
+def test_results_stream_and_work_in_flight_is_bounded(tmp_path):
+    """imap hands a worker at most two chunks ahead of its caller: a merge validating and spilling
+    as files come holds a few chunks of records, not the county's."""
+    from gxsheet.core.bounded import _DEPTH
+
+    tasks = [(str(tmp_path), i) for i in range(40)]
+    with Pool(_mark, 1) as pool:
+        results = pool.imap(tasks, chunk=3)
+        first = next(results)
+        started = len(list(tmp_path.iterdir()))
+        rest = list(results)
+    assert first[1].ok and started <= _DEPTH * 3, started
+    assert sorted(i for i, _ in [first, *rest]) == list(range(40)) and all(o.value == i for i, o in [first, *rest])
 
 
 @posix_only

@@ -38,7 +38,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -148,17 +148,27 @@ def _worker(conn: Connection, fn: Callable[..., Any], seconds: float, memory: in
         _set_limit(resource.RLIMIT_AS, base + memory)
     while True:
         try:
-            index, args = conn.recv()
+            uid, chunk = conn.recv()
         except (EOFError, OSError):
             os._exit(0)
-        outcome = _timed(fn, args, seconds)
+        outcomes = [_timed(fn, args, seconds) for args in chunk]  # each task under its own bound
         try:
-            conn.send((index, outcome))
+            conn.send((uid, outcomes))
         except MemoryError:
-            conn.send((index, Outcome("memory")))
-        except Exception as e:  # noqa: BLE001 - a result that cannot be pickled
-            conn.send((index, Outcome("crash", detail=f"{type(e).__name__}: {e}")))
-        del outcome
+            conn.send((uid, [Outcome("memory")] * len(outcomes)))
+        except Exception:  # noqa: BLE001 - a result that cannot be pickled: that task's crash, not the chunk's
+            conn.send((uid, [_picklable(o) for o in outcomes]))
+        del outcomes
+
+
+def _picklable(o: Outcome) -> Outcome:
+    import pickle
+
+    try:
+        pickle.dumps(o)
+        return o
+    except Exception as e:  # noqa: BLE001
+        return Outcome("crash", detail=f"{type(e).__name__}: {e}")
 
 
 def _timed(fn: Callable[..., Any], args: tuple[Any, ...], seconds: float) -> Outcome:
@@ -221,8 +231,8 @@ def _on_termination(signum: int, _frame: Any) -> None:
 class _Slot:
     process: Any
     conn: Connection
-    #: tasks handed to this worker, oldest (the one it is on) first: (index, when it started)
-    tasks: deque[tuple[int, float]] = field(default_factory=deque)
+    #: chunks handed to this worker, oldest (the one it is on) first: (id, task indices, when it started)
+    chunks: deque[tuple[int, list[int], float]] = field(default_factory=deque)
 
 
 class Pool:
@@ -231,6 +241,12 @@ class Pool:
     Use as a context manager: leaving it (normally, by an exception, Ctrl-C, SIGTERM or SIGHUP)
     kills and reaps every worker. ``fn`` and everything it needs are inherited by fork; only the
     arguments and results cross the pipe (pickled).
+
+    Tasks travel in chunks (``chunk`` tasks a message: sending, pickling and waking a worker once
+    per chunk instead of once per file), but every task of a chunk runs under its own time bound,
+    and a chunk whose worker dies or stalls is retried task by task, so the one file that killed
+    it gets the outcome and the others are read. Each worker holds at most :data:`_DEPTH` chunks,
+    so results never pile up faster than :meth:`imap`'s caller takes them.
     """
 
     def __init__(self, fn: Callable[..., Any], jobs: int = 1, limits: Limits | None = None) -> None:
@@ -242,6 +258,7 @@ class Pool:
         self._slots: list[_Slot] = []
         self._saved: dict[int, Any] = {}
         self._ctx = multiprocessing.get_context("fork") if ISOLATED else None
+        self._uid = 0
 
     # -- lifetime
     def __enter__(self) -> Pool:
@@ -276,31 +293,43 @@ class Pool:
         return slot
 
     # -- work
-    def map(self, tasks: Sequence[tuple[Any, ...]], *, done: Callable[[int, Outcome], None] | None = None,
+    def map(self, tasks: Sequence[tuple[Any, ...]], *, chunk: int = 1, done: Callable[[int, Outcome], None] | None = None,
             while_waiting: Callable[[], object] | None = None) -> list[Outcome]:
-        """Run ``fn(*task)`` for every task; outcomes in task order.
+        """Run ``fn(*task)`` for every task; outcomes in task order (see :meth:`imap`).
 
-        ``done(i, outcome)`` is called as each task finishes (progress); ``while_waiting`` runs once
-        in this process after the first tasks were handed out (work that overlaps the reading).
+        ``done(i, outcome)`` is called as each task finishes (progress).
         """
         out: list[Outcome | None] = [None] * len(tasks)
+        for i, outcome in self.imap(tasks, chunk=chunk, while_waiting=while_waiting):
+            out[i] = outcome
+            if done:
+                done(i, outcome)
+        return out  # type: ignore[return-value]
+
+    def imap(self, tasks: Sequence[tuple[Any, ...]], *, chunk: int = 1,
+             while_waiting: Callable[[], object] | None = None) -> Iterator[tuple[int, Outcome]]:
+        """``(i, outcome of fn(*tasks[i]))`` for every task, as they finish, ``chunk`` tasks a message.
+
+        ``while_waiting`` runs once in this process after the first chunks were handed out (work
+        that overlaps the reading).
+        """
+        n = len(tasks)
         if self._ctx is None:  # no fork here: in this process, with the readers' own bounds
             if while_waiting is not None:
                 while_waiting()
             for i, args in enumerate(tasks):
-                out[i] = _in_process(self.fn, args)
-                if done:
-                    done(i, out[i])  # type: ignore[arg-type]
-            return out  # type: ignore[return-value]
-        todo = deque(range(len(tasks)))
-        while len(self._slots) < min(self.jobs, len(tasks)):
+                yield i, _in_process(self.fn, args)
+            return
+        chunk = max(1, chunk)
+        todo: deque[list[int]] = deque(list(range(i, min(i + chunk, n))) for i in range(0, n, chunk))
+        while len(self._slots) < min(self.jobs, len(todo)):
             self._spawn()
         for s in self._slots:
             self._fill(s, todo, tasks)
         if while_waiting is not None:
             while_waiting()
-        while any(s.tasks for s in self._slots):
-            busy = [s for s in self._slots if s.tasks]
+        while any(s.chunks for s in self._slots):
+            busy = [s for s in self._slots if s.chunks]
             ready = set(wait([s.conn for s in busy] + [s.process.sentinel for s in busy], timeout=1.0))
             now = time.monotonic()
             for s in busy:
@@ -308,39 +337,51 @@ class Pool:
                 broken = False
                 if s.conn in ready:
                     try:
-                        while s.tasks and s.conn.poll():
-                            index, outcome = s.conn.recv()
-                            i, _ = s.tasks.popleft()
-                            assert index == i
-                            finished.append((i, outcome))
-                            if s.tasks:  # the worker went straight on with the next one
-                                s.tasks[0] = (s.tasks[0][0], now)
+                        while s.chunks and s.conn.poll():
+                            uid, outcomes = s.conn.recv()
+                            head, indices, _ = s.chunks.popleft()
+                            assert uid == head and len(outcomes) == len(indices)
+                            finished += zip(indices, outcomes, strict=True)
+                            if s.chunks:  # the worker went straight on with the next one
+                                s.chunks[0] = (*s.chunks[0][:2], now)
                     except (EOFError, OSError):
                         broken = True
-                if s.tasks and (broken or s.process.sentinel in ready):
-                    finished.append((s.tasks.popleft()[0], self._death(s)))
-                    todo.extendleft(i for i, _ in reversed(s.tasks))
-                elif s.tasks and self.seconds and now - s.tasks[0][1] > self.seconds * _WALL_FACTOR + _WALL_EXTRA:
-                    finished.append((s.tasks.popleft()[0], Outcome("time")))
-                    todo.extendleft(i for i, _ in reversed(s.tasks))
+                if s.chunks and (broken or s.process.sentinel in ready):
+                    finished += self._lost(s, todo, self._death(s))
+                elif s.chunks and self.seconds and now - s.chunks[0][2] > self._wall(len(s.chunks[0][1])):
+                    finished += self._lost(s, todo, Outcome("time"))
                     self._replace(s)
-                for i, outcome in finished:
-                    out[i] = outcome
-                    if done:
-                        done(i, outcome)
+                yield from finished
             for s in list(self._slots):
                 self._fill(s, todo, tasks)
-        return out  # type: ignore[return-value]
 
-    def _fill(self, s: _Slot, todo: deque[int], tasks: Sequence[tuple[Any, ...]]) -> None:
-        """Keep ``_DEPTH`` tasks in the worker's pipe, so it never waits for us between files."""
-        while todo and len(s.tasks) < _DEPTH:
-            if not s.process.is_alive() and not s.tasks:
+    def _wall(self, tasks: int) -> float:
+        """The wall-clock backstop of a chunk: a busy machine is slow, not stuck."""
+        return self.seconds * _WALL_FACTOR * tasks + _WALL_EXTRA
+
+    def _lost(self, s: _Slot, todo: deque[list[int]], outcome: Outcome) -> list[tuple[int, Outcome]]:
+        """The worker of ``s`` died or stalled on its first chunk: a single task gets ``outcome``; a
+        chunk of several is retried one task a chunk (which of them did it is not known); the
+        chunks queued behind it go back to the front of ``todo`` as they were."""
+        _, indices, _ = s.chunks.popleft()
+        queued = [c for _, c, _ in s.chunks]
+        s.chunks.clear()
+        todo.extendleft(reversed(queued))
+        if len(indices) == 1:
+            return [(indices[0], outcome)]
+        todo.extendleft([i] for i in reversed(indices))
+        return []
+
+    def _fill(self, s: _Slot, todo: deque[list[int]], tasks: Sequence[tuple[Any, ...]]) -> None:
+        """Keep ``_DEPTH`` chunks in the worker's pipe, so it never waits for us between chunks."""
+        while todo and len(s.chunks) < _DEPTH:
+            if not s.process.is_alive() and not s.chunks:
                 self._replace(s)
                 s = self._slots[-1]
-            i = todo.popleft()
-            s.tasks.append((i, time.monotonic()))
-            s.conn.send((i, tasks[i]))
+            indices = todo.popleft()
+            self._uid += 1
+            s.chunks.append((self._uid, indices, time.monotonic()))
+            s.conn.send((self._uid, [tasks[i] for i in indices]))
 
     def _death(self, s: _Slot) -> Outcome:
         """The worker of ``s`` died mid-task: why, as an Outcome; a fresh worker takes its place."""

@@ -9,19 +9,21 @@ becomes that file's one-line LoadError while the rest of the batch goes on.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from gxsheet.core.bounded import Outcome, Pool, error_for
+from gxsheet.core.bounded import Pool, error_for
 from gxsheet.core.errors import LoadError
 from gxsheet.core.limits import Limits
 from gxsheet.core.record import Record
 
-__all__ = ["SERIAL_BELOW", "default_jobs", "read_files", "warm"]
+__all__ = ["MAX_CHUNK", "SERIAL_BELOW", "chunk_size", "default_jobs", "iter_files", "read_files", "warm"]
 
 #: below this many files one worker reads them all: a second costs more to start than it saves
 #: (benchmarks/merge.py: at 30 files two processes are no faster)
 SERIAL_BELOW = 48
+#: files a worker reads per message at most (see :func:`chunk_size`)
+MAX_CHUNK = 32
 
 Reader = Callable[[str, Limits | None], Record]
 Progress = Callable[[str, int, int], None]
@@ -60,40 +62,51 @@ def _guarded(reader: Reader, path: str, limits: Limits | None) -> Record | LoadE
         return e
 
 
-def read_files(paths: Sequence[str | Path], *, reader: Reader = _read_any, jobs: int | None = None,
-               limits: Limits | None = None, progress: Progress | None = None,
-               while_waiting: Callable[[], object] | None = None) -> list[Record | LoadError]:
-    """Read every path (same order) with ``reader(path, limits)``, in bounded worker processes.
+def chunk_size(n: int, jobs: int) -> int:
+    """Files a message to a worker: enough to amortise sending and waking it, few enough that every
+    worker gets several (a slow file holds up only its own chunk's neighbours)."""
+    return max(1, min(MAX_CHUNK, n // (jobs * 4)))
 
-    ``jobs`` workers (default: the CPUs, but one below ``SERIAL_BELOW`` files). A reader that
-    raises anything but LoadError, or breaks a bound, gives that file a LoadError ('internal',
-    'too-slow', 'too-much-memory'); the traceback of a crash is kept on it (``trace``) for --debug.
-    ``while_waiting`` runs in this process while the workers read.
+
+def iter_files(paths: Sequence[str | Path], *, reader: Reader = _read_any, jobs: int | None = None,
+               limits: Limits | None = None,
+               while_waiting: Callable[[], object] | None = None) -> Iterator[tuple[int, Record | LoadError]]:
+    """``(i, what paths[i] holds)`` as files are read, in bounded worker processes.
+
+    ``jobs`` workers (default: the CPUs, but one below ``SERIAL_BELOW`` files), :func:`chunk_size`
+    files a message. A reader that raises anything but LoadError, or breaks a bound, gives that
+    file a LoadError ('internal', 'too-slow', 'too-much-memory'); the traceback of a crash is kept
+    on it (``trace``) for --debug. ``while_waiting`` runs in this process while the workers read.
+    Results come as workers finish (not in order), at most a few chunks a worker ahead of the caller.
     """
     names = [str(p) for p in paths]
     n = len(names)
     jobs = default_jobs() if jobs is None else max(1, jobs)
     if n < SERIAL_BELOW:
         jobs = 1
-    finished = 0
-
-    def done(_i: int, _o: Outcome) -> None:
-        nonlocal finished
-        finished += 1
-        if progress:
-            progress("read", finished, n)
-
-    if progress:
-        progress("read", 0, n)
     warm()
     with Pool(_guarded, jobs, limits) as pool:
-        outcomes = pool.map([(reader, p, limits) for p in names], done=done, while_waiting=while_waiting)
-    out: list[Record | LoadError] = []
-    for path, o in zip(names, outcomes, strict=True):
-        if o.ok:
-            out.append(o.value)
-        else:
-            e = error_for(path, o, limits)
-            e.trace = o.trace
-            out.append(e)
-    return out
+        for i, o in pool.imap([(reader, p, limits) for p in names], chunk=chunk_size(n, jobs),
+                              while_waiting=while_waiting):
+            if o.ok:
+                yield i, o.value
+            else:
+                e = error_for(names[i], o, limits)
+                e.trace = o.trace
+                yield i, e
+
+
+def read_files(paths: Sequence[str | Path], *, reader: Reader = _read_any, jobs: int | None = None,
+               limits: Limits | None = None, progress: Progress | None = None,
+               while_waiting: Callable[[], object] | None = None) -> list[Record | LoadError]:
+    """Every path read (same order) by :func:`iter_files`; ``progress("read", done, total)`` as they come."""
+    n = len(paths)
+    out: list[Record | LoadError | None] = [None] * n
+    if progress:
+        progress("read", 0, n)
+    for finished, (i, got) in enumerate(iter_files(paths, reader=reader, jobs=jobs, limits=limits,
+                                                   while_waiting=while_waiting), 1):
+        out[i] = got
+        if progress:
+            progress("read", finished, n)
+    return out  # type: ignore[return-value]
