@@ -155,7 +155,7 @@ class XlwingsBook:
     def set_link(self, sheet: str, a1: str, text: str, target_sheet: str, target_a1: str) -> None:
         rng = self._cell(sheet, a1)
         sub = f"'{target_sheet}'!{target_a1}"
-        tip = f"跳到 {target_sheet}!{target_a1}"
+        text, tip = cell_text(text), cell_text(f"跳到 {target_sheet}!{target_a1}")  # a sheet's name is the workbook's text
         if self.mac:
             rng.add_hyperlink(f"#{sub}", text, tip)
         else:  # a link inside the workbook is a SubAddress with an empty Address (Excel's VBA docs)
@@ -217,7 +217,7 @@ class XlwingsBook:
             old = note.text or ""
             own = _kept_note(old) if old.startswith(NOTE_MARK) else (old or None)
             note.delete()
-        new = rng.add_note(NOTE_MARK + text + (NOTE_KEPT + own if own else ""))
+        new = rng.add_note(NOTE_MARK + cell_text(text) + (NOTE_KEPT + own if own else ""))
         if not self.mac:
             try:
                 new.api.Shape.Width, new.api.Shape.Height = NOTE_SIZE
