@@ -1,175 +1,74 @@
-"""How fast is ``gxsheet merge`` on a county's worth of workbooks, against two baselines?
+"""How fast, and in how much memory, does ``gxsheet merge`` take a realistic county inbox?
 
-For each N (default 30 and 300; ``--sizes 30 300 3000``) this generates N filled town workbooks
-(standard template, valid values, distinct 单位名称) in a temp folder and times, in one run:
+For each N (``--sizes``; default 30 300) a realistic inbox is generated (:mod:`inbox`: distinct
+towns, one in five with a planted error, shared strings as Excel saves) and timed, in one run:
 
-* **floor** — only unzipping each file and parsing its sheet XML (and shared strings) with
-  expat and no handlers, one process: no Python reader can be faster per core;
-* **openpyxl** — ``load_workbook`` (not read-only) and reading every cell, one process: what a
-  simple merge script does. Above ``--sample`` files it is timed on a sample and scaled (marked ~);
-* **gxsheet** — the merge as the command runs it, phase by phase: reading (``--jobs`` processes,
-  default all CPUs), validation (once, over the whole frame), the merge rules, and writing the
-  county workbook; also reading in one process, for a per-core comparison with the floor.
+* **floor** — unzip each file and parse its sheet XML and shared strings with expat and no
+  handlers, one process: no Python reader can be faster per core;
+* **calamine** — python-calamine reading every sheet into Python lists (Rust), one process;
+* **openpyxl read-only** and **openpyxl** (full load), touching every cell, one process;
+* **frictionless** — ``frictionless.validate`` per file (its first sheet as a table), one process;
+* **pandas + pandera** — a data team's script: calamine → one row per file → pandera (non-negative
+  numbers, row sums) → ``to_excel``;
+* **gxsheet** — reading alone, and the whole merge in one process (reading, validation in
+  batches, the merge rules, writing the county workbook), for a per-core comparison with the
+  floor; the merge's own phase timings beside it;
+* **gxsheet merge (CLI)** — the command in a new process (reading in parallel when cores are
+  idle, ``--jobs`` to force), wall time and **peak memory** (its maximum resident set, ``wait4``).
 
-Generating is fast because only the first workbook per edition goes through openpyxl
-(``samples.write_sample``): the rest are that file's zip with the value cells' XML rewritten.
-Like real submissions, each file also differs outside its cells (the selection Excel saves), so
-the reader's memo of a template's layout XML does not hit; ``--identical`` shows the best case.
+One-process figures are CPU time (user + system) unless ``--wall``: on a shared machine other
+jobs then slow every measurement alike less.
 
-Run:  python benchmarks/merge.py [--sizes 30 300 3000] [--jobs N] [--sample 300] [--identical] [--profile]
-Prints a markdown table (paste it into the README) and how time grows with N.
+Baselines slower than ~5 ms a file are timed on ``--sample`` files and scaled (marked ~). Every
+run checks the merge found each planted error and nothing in the valid files.
+
+``--marginal 100 600`` adds the marginal cost per file between two sizes (gxsheet end to end and
+the floor), the figure the targets are stated in.
+
+Run:  python benchmarks/merge.py [--sizes 30 300 3000 20000] [--marginal 100 600] [--jobs N]
+Prints markdown tables (paste them into the README) and how time and memory grow with N.
 """
 
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
 import os
-import pstats
-import re
+import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import openpyxl  # noqa: E402
-from baselines import floor_read, openpyxl_read  # noqa: E402
+from baselines import (  # noqa: E402
+    PandasPipeline,
+    available,
+    calamine_read,
+    floor_read,
+    frictionless_validate,
+    openpyxl_read,
+    openpyxl_read_only,
+)
+from inbox import make_inbox  # noqa: E402
 
-from gxsheet.core.layout import workbook_layout  # noqa: E402
-from gxsheet.core.record import Record  # noqa: E402
-from gxsheet.core.spec import load_spec  # noqa: E402
 from gxsheet.merge import county as M  # noqa: E402
 from gxsheet.merge import workbook as W  # noqa: E402
-from gxsheet.render.samples import valid_values, write_sample  # noqa: E402
 
-EDITION = "2021"
-VALUE_SETS = 25  # distinct consistent value sets the generated towns cycle through
-#: vary each file outside its cells as real submissions do (the selection Excel saves), so the
-#: reader's memo of a template's sheet layout misses like on a county's real inbox (--identical: off)
-VARIED = True
-SHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml$")
+ROOT = Path(__file__).resolve().parent.parent
 
 
-# ============================================================================ generating
-
-
-@dataclass
-class _Part:
-    """A sheet's XML cut around the cells we rewrite: pieces[0] cell0 pieces[1] cell1 … pieces[n]."""
-
-    pieces: list[str]
-    cells: list[tuple[str, str, str]]  # (key, ref, attributes without t=)
-
-
-class Generator:
-    """Clones one filled workbook with other values and names by rewriting its cell XML.
-
-    The cut points are found once; each clone is a string join plus a zip write, ~100× faster
-    than filling the template with openpyxl, so 3000 towns take seconds, not minutes.
-    """
-
-    def __init__(self, folder: Path, edition: str = EDITION) -> None:
-        self.spec = load_spec(edition)
-        base = folder / "_base.xlsx"
-        write_sample(base, edition, seed=0, meta={"level": "镇", "parent": "某县"},
-                     prose={"s6": "六、其他需要报告的事项：本年度未收取信息处理费。"})
-        layout = workbook_layout(self.spec)
-        with zipfile.ZipFile(base) as zf:
-            self.members = {i.filename: zf.read(i.filename) for i in zf.infolist()}
-        base.unlink()
-        names = re.findall(rb'<sheet [^>]*name="([^"]+)"[^>]*r:id="([^"]+)"', self.members["xl/workbook.xml"])
-        rels = {}
-        for el in re.findall(rb"<Relationship [^>]*>", self.members["xl/_rels/workbook.xml.rels"]):
-            rid, target = re.search(rb'Id="([^"]+)"', el), re.search(rb'Target="([^"]+)"', el)
-            if rid and target:
-                rels[rid.group(1)] = target.group(1)
-        part_of = {n.decode(): "xl/" + rels[rid].decode().lstrip("/").removeprefix("xl/") for n, rid in names}
-        wanted: dict[str, dict[str, str]] = {}  # part → ref → key
-        for s in layout.sheets:
-            for key, (r, c) in s.inputs.items():
-                if key in self.spec.cells or key == "meta.unit_name":
-                    wanted.setdefault(part_of[s.name], {})[openpyxl.utils.get_column_letter(c) + str(r)] = key
-        self.parts: dict[str, _Part] = {}
-        for part, refs in wanted.items():
-            xml = self.members[part].decode("utf-8")
-            pieces, cells, pos = [], [], 0
-            for m in re.finditer(r'<c r="([A-Z]+[0-9]+)"([^>]*?)(?:/>|>.*?</c>)', xml):
-                if m.group(1) in refs:
-                    attrs = re.sub(r'\s+t="[^"]*"', "", m.group(2))
-                    pieces.append(xml[pos:m.start()])
-                    cells.append((refs[m.group(1)], m.group(1), attrs))
-                    pos = m.end()
-            pieces.append(xml[pos:])
-            self.parts[part] = _Part(pieces, cells)
-        self.value_sets = [valid_values(self.spec, seed) for seed in range(VALUE_SETS)]
-
-    def write(self, path: Path, i: int) -> None:
-        values: dict[str, object] = dict(self.value_sets[i % VALUE_SETS])
-        values["meta.unit_name"] = f"第{i:04d}镇"
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-            for name, data in self.members.items():
-                if name in self.parts:
-                    p = self.parts[name]
-                    head = p.pieces[0]
-                    if VARIED:  # where this town's clerk last clicked, as Excel saves it
-                        cell = f"{'ABCDEFGH'[i % 8]}{i % 40 + 2}"
-                        head = head.replace('activeCell="A1" sqref="A1"', f'activeCell="{cell}" sqref="{cell}"')
-                    out = [head]
-                    for (key, ref, attrs), tail in zip(p.cells, p.pieces[1:], strict=True):
-                        v = values[key]
-                        if isinstance(v, str):
-                            out.append(f'<c r="{ref}"{attrs} t="inlineStr"><is><t>{escape(v)}</t></is></c>')
-                        else:
-                            out.append(f'<c r="{ref}"{attrs}><v>{v}</v></c>')
-                        out.append(tail)
-                    data = "".join(out).encode("utf-8")
-                zf.writestr(name, data)
-        path.write_bytes(buf.getvalue())
-
-
-_GEN: Generator | None = None
-
-
-def _gen_chunk(args: tuple[str, list[int]]) -> None:
-    folder, idx = args
-    assert _GEN is not None
-    for i in idx:
-        _GEN.write(Path(folder) / f"town_{i:04d}.xlsx", i)
-
-
-def generate(folder: Path, n: int, jobs: int) -> list[Path]:
-    """N town workbooks in ``folder`` (parallel: the generator is inherited by forked workers)."""
-    global _GEN
-    if _GEN is None:
-        _GEN = Generator(folder)
-    chunks = [(str(folder), list(range(i, min(n, i + 100)))) for i in range(0, n, 100)]
-    if jobs > 1 and n > 100 and sys.platform.startswith("linux"):
-        import multiprocessing
-
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as ex:
-            list(ex.map(_gen_chunk, chunks))
-    else:
-        for c in chunks:
-            _gen_chunk(c)
-    return sorted(folder.glob("town_*.xlsx"))
-
-
-# ============================================================================ baselines
+#: the clock of every one-process measurement: CPU time (user + system) by default, so that other
+#: jobs on a shared machine do not skew the ratios; ``--wall`` for elapsed time
+CLOCK: Callable[[], float] = time.process_time
 
 
 def timed(fn: Callable[[], object]) -> float:
-    t = time.perf_counter()
+    t = CLOCK()
     fn()
-    return time.perf_counter() - t
+    return CLOCK() - t
 
 
 def per_file(fn: Callable[[Path], object], paths: Sequence[Path], sample: int) -> tuple[float, bool]:
@@ -179,135 +78,180 @@ def per_file(fn: Callable[[Path], object], paths: Sequence[Path], sample: int) -
     return t * len(paths) / len(use), len(use) < len(paths)
 
 
-# ============================================================================ the run
-
-
 @dataclass
 class Row:
     n: int
-    floor: float
-    openpyxl: float
-    openpyxl_scaled: bool
-    read_serial: float
-    read_serial_scaled: bool
-    read: float
-    validate: float
-    merge: float
-    write: float
-
-    @property
-    def total(self) -> float:
-        return self.read + self.validate + self.merge + self.write
+    times: dict[str, tuple[float, bool]] = field(default_factory=dict)  # name → (seconds, scaled)
+    phases: dict[str, float] = field(default_factory=dict)
+    cli_wall: float = 0.0
+    peak_mb: float = 0.0
+    #: the whole merge (read, validate, merge rules, write) in this one process, on CLOCK
+    total: float = 0.0
 
 
-def run_size(n: int, jobs: int, sample: int, repeat: int, profile: bool) -> Row:
-    """One size: generate, then time the baselines and each phase (best of ``repeat`` passes)."""
+#: runs a command and prints its peak resident set (KB; bytes on macOS) and exit code. A small process
+#: of its own starts the command: a child forked straight from this benchmark would count the
+#: benchmark's own pages in its peak (ru_maxrss includes the moment before exec)
+_LAUNCHER = ("import os, subprocess, sys\n"
+             "p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+             "_, status, usage = os.wait4(p.pid, 0)\n"
+             "print(usage.ru_maxrss, os.waitstatus_to_exitcode(status))\n")
+
+
+def cli_merge(folder: Path, out: Path, jobs: int | None) -> tuple[float, float, int]:
+    """(wall seconds, peak resident MB, exit code) of ``gxsheet merge`` in a new process."""
+    cmd = [sys.executable, "-m", "gxsheet", "merge", str(folder), "-o", str(out), "--force"]
+    if jobs:
+        cmd += ["--jobs", str(jobs)]
+    t = time.perf_counter()
+    r = subprocess.run([sys.executable, "-c", _LAUNCHER, *cmd], capture_output=True, text=True, cwd=ROOT, check=True)
+    wall = time.perf_counter() - t
+    peak, code = (int(x) for x in r.stdout.split())
+    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KB elsewhere
+    return wall, peak * scale / 2**20, code
+
+
+def gxsheet_merge(folder: Path, out: Path, jobs: int | None) -> M.MergeResult:
+    result = M.merge_paths([folder], jobs=jobs)
+    W.write_merge(result, out)
+    return result
+
+
+def check_findings(result: M.MergeResult, planted: dict[str, str]) -> None:
+    """Every planted error found (its rule among the file's errors), nothing in a valid file."""
+    for e in result.entries:
+        rule = planted.get(e.path.name)
+        rules = {f.rule for f in e.findings}
+        if rule is None:
+            assert not rules, (e.path.name, rules)
+        else:
+            assert rule in rules, (e.path.name, rule, rules)
+
+
+def run_size(n: int, args: argparse.Namespace, pipeline: PandasPipeline | None) -> Row:
+    """One size: generate, then time the baselines and each phase (best of ``repeat`` passes up to 300 files)."""
+    repeat = args.repeat if n <= 300 else 1
+    row = Row(n)
     with tempfile.TemporaryDirectory(prefix=f"gxsheet-bench-{n}-") as tmp:
         folder = Path(tmp) / "towns"
         folder.mkdir()
         t = time.perf_counter()
-        paths = generate(folder, n, jobs)
+        paths, planted = make_inbox(folder, n, jobs=os.cpu_count() or 1, varied=not args.identical)
         print(f"  N={n}: generated in {time.perf_counter() - t:.1f} s", file=sys.stderr)
-        floor = min(timed(lambda: [floor_read(p) for p in paths]) for _ in range(repeat))
-        opx, opx_scaled = per_file(openpyxl_read, paths, sample)
-        serial, serial_scaled = min(per_file(M.read_one, paths, sample) for _ in range(repeat))
-        best: dict[str, float] = {}
+        big = args.sample * 10  # fast readers are timed on every file up to this many
+        row.times["floor"] = min(per_file(floor_read, paths, big) for _ in range(repeat))
+        if available("python_calamine"):
+            row.times["calamine"] = min(per_file(calamine_read, paths, big) for _ in range(repeat))
+        row.times["openpyxl_ro"] = per_file(openpyxl_read_only, paths, args.sample)
+        row.times["openpyxl"] = per_file(openpyxl_read, paths, args.sample // 3)
+        if available("frictionless"):
+            frictionless_validate(paths[0])  # its imports are not a per-file cost
+            row.times["frictionless"] = per_file(frictionless_validate, paths, args.sample)
+        if pipeline is not None:
+            use = paths if n <= big else paths[:big]
+            sec = min(timed(lambda u=use: pipeline.run(u, Path(tmp) / "pandas.xlsx")) for _ in range(repeat))
+            row.times["pandas"] = (sec * n / len(use), len(use) < n)
+        row.times["read_1"] = min(per_file(M.read_one, paths, big) for _ in range(repeat))
         for k in range(repeat):
-            t0 = time.perf_counter()
-            results = M.read_all(paths, jobs=jobs)
-            read = time.perf_counter() - t0
-            items = [(p, r) for p, r in zip(paths, results, strict=True) if isinstance(r, Record)]
-            assert len(items) == n, "every generated workbook must read"
-            result = M.merge_records(items)
-            assert result.errors == 0 and result.passed == n, [f.message_zh for e in result.entries for f in e.findings][:5]
-            W.write_merge(result, Path(tmp) / f"county{k}.xlsx")
-            for phase, sec in (("read", read), *result.timings.items()):
-                best[phase] = min(best.get(phase, sec), sec)
-            del results, items, result
-        if profile:
-            prof = cProfile.Profile()
-            prof.enable()
-            for p in paths[: min(n, 100)]:
-                M.read_one(str(p))
-            prof.disable()
-            print(f"\n--- profile: reading {min(n, 100)} files in one process (internal time, top 20)", file=sys.stderr)
-            pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(20)
-            items = [(p, r) for p, r in zip(paths, M.read_all(paths, jobs=jobs), strict=True)]
-            prof = cProfile.Profile()
-            prof.enable()
-            result = M.merge_records(items)
-            W.write_merge(result, Path(tmp) / "county-profiled.xlsx")
-            prof.disable()
-            print(f"\n--- profile N={n}: validation + merge + write (cumulative, top 30)", file=sys.stderr)
-            pstats.Stats(prof, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
-        return Row(n, floor, opx, opx_scaled, serial, serial_scaled, best["read"], best["validate"], best["merge"],
-                   best["write"])
-
-
-def startup() -> float:
-    """One-time cost per run, paid before the first workbook: imports and building the pandera schemas."""
-    t = time.perf_counter()
-    from gxsheet.check import tables as validate
-    from gxsheet.core.spec import editions
-
-    for e in editions():
-        validate.schema_for(e)
-    M.read_one(str(Path(M.__file__)))  # the reader stack
-    return time.perf_counter() - t
+            t0 = CLOCK()
+            result = gxsheet_merge(folder, Path(tmp) / f"county{k}.xlsx", 1)  # one process: comparable to the floor
+            total = CLOCK() - t0
+            row.total = min(row.total, total) if row.total else total
+            check_findings(result, planted)
+            for phase, sec in result.timings.items():
+                row.phases[phase] = min(row.phases.get(phase, sec), sec)
+            result.close()
+            del result
+        if not args.no_cli:
+            wall, peak, code = cli_merge(folder, Path(tmp) / "cli.xlsx", args.jobs)
+            assert code == (1 if planted else 0), f"gxsheet merge exited {code}"
+            row.cli_wall, row.peak_mb = wall, peak
+    return row
 
 
 def _s(x: float, scaled: bool = False) -> str:
     return ("~" if scaled else "") + (f"{x:.2f}" if x < 100 else f"{x:.0f}")
 
 
-def table(rows: Sequence[Row], jobs: int) -> str:
-    head = ("| N | floor: unzip+expat (1 proc) | openpyxl full load (1 proc) | gxsheet read, 1 proc | "
-            f"gxsheet read, {jobs} procs | validate | merge rules | write | **gxsheet total** | wb/s | "
-            "total ÷ floor | openpyxl ÷ total |")
-    lines = [head, "|" + "---|" * head.count(" | ") + "---|"]
+BASELINES = (("floor", "floor: unzip+expat"), ("calamine", "python-calamine"), ("openpyxl_ro", "openpyxl read-only"),
+             ("openpyxl", "openpyxl full"), ("frictionless", "frictionless validate"), ("pandas", "calamine+pandas+pandera+to_excel"))
+
+
+def table(rows: Sequence[Row]) -> str:
+    """Seconds per N for every baseline and gxsheet's phases; ratios to the floor."""
+    names = [(k, label) for k, label in BASELINES if any(k in r.times for r in rows)]
+    head = (["N"] + [label for _, label in names] + ["gxsheet read", "read*", "validate*", "merge rules*", "write*",
+            "**gxsheet merge**", "merge ÷ floor", "merge CLI (new process, wall)", "peak memory"])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        lines.append(
-            f"| {r.n} | {_s(r.floor)} s ({r.n / r.floor:.0f} wb/s) | {_s(r.openpyxl, r.openpyxl_scaled)} s "
-            f"({r.n / r.openpyxl:.0f} wb/s) | {_s(r.read_serial, r.read_serial_scaled)} s | {_s(r.read)} s | "
-            f"{_s(r.validate)} s | {_s(r.merge)} s | {_s(r.write)} s | **{_s(r.total)} s** | {r.n / r.total:.0f} | "
-            f"{r.total / r.floor:.1f}× | {r.openpyxl / r.total:.1f}× |")
+        cells = [str(r.n)] + [f"{_s(*r.times[k])} s" if k in r.times else "–" for k, _ in names]
+        cells += [f"{_s(*r.times['read_1'])} s"] + [f"{_s(r.phases.get(p, 0.0))} s" for p in ("read", "validate", "merge", "write")]
+        cells += [f"**{_s(r.total)} s**", f"{r.total / r.times['floor'][0]:.1f}×",
+                  f"{_s(r.cli_wall)} s" if r.cli_wall else "–", f"{r.peak_mb:.0f} MB" if r.peak_mb else "–"]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def growth(rows: Sequence[Row]) -> str:
-    out = ["", "Time per workbook as N grows (ms/workbook):", ""]
-    out.append("| N | read | validate | merge | write | total |")
-    out.append("|---|---|---|---|---|---|")
+    out = ["", "Per workbook as N grows (ms per file; memory: peak of the command):", "",
+           "| N | floor | gxsheet read | gxsheet merge | merge ÷ floor | peak MB | KB/file over the previous N |",
+           "|---|---|---|---|---|---|---|"]
+    prev: Row | None = None
     for r in rows:
-        out.append(f"| {r.n} | {1000 * r.read / r.n:.1f} | {1000 * r.validate / r.n:.2f} | {1000 * r.merge / r.n:.2f} | "
-                   f"{1000 * r.write / r.n:.2f} | {1000 * r.total / r.n:.1f} |")
+        grow = (f"{(r.peak_mb - prev.peak_mb) * 1024 / (r.n - prev.n):.1f}" if prev and r.peak_mb and prev.peak_mb
+                else "–")
+        out.append(f"| {r.n} | {1000 * r.times['floor'][0] / r.n:.2f} | {1000 * r.times['read_1'][0] / r.n:.2f} | "
+                   f"{1000 * r.total / r.n:.2f} | {r.total / r.times['floor'][0]:.2f}× | "
+                   f"{r.peak_mb:.0f} | {grow} |")
+        prev = r
     return "\n".join(out)
+
+
+def marginal(a: Row, b: Row) -> str:
+    """Marginal cost per file between two sizes: the difference cancels start-up and fixed costs."""
+    floor = (b.times["floor"][0] - a.times["floor"][0]) / (b.n - a.n)
+    gx = (b.total - a.total) / (b.n - a.n)
+    cli = (b.cli_wall - a.cli_wall) / (b.n - a.n) if a.cli_wall and b.cli_wall else float("nan")
+    mem = (b.peak_mb - a.peak_mb) * 1024 / (b.n - a.n) if a.peak_mb and b.peak_mb else float("nan")
+    return (f"\nMarginal cost per file, N={a.n}→{b.n}: floor {1000 * floor:.2f} ms, gxsheet merge (in process) "
+            f"{1000 * gx:.2f} ms = {gx / floor:.2f}× the floor (target ≤ 1.5×); the command {1000 * cli:.2f} ms; "
+            f"peak memory {mem:.1f} KB per file (target ≤ 8).")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[30, 300])
-    ap.add_argument("--jobs", type=int, default=M.default_jobs())
+    ap.add_argument("--marginal", type=int, nargs=2, metavar=("N1", "N2"),
+                    help="also the marginal cost per file between these sizes (e.g. 100 600)")
+    ap.add_argument("--jobs", type=int, default=None,
+                    help="reader processes of the CLI run (default: the idle CPUs); the in-process merge uses one")
     ap.add_argument("--sample", type=int, default=300,
-                    help="time the one-process baselines on at most this many files and scale (0: all)")
-    ap.add_argument("--repeat", type=int, default=3,
-                    help="best of this many passes (floor, one-process read and every gxsheet phase; sizes ≤ 300)")
-    ap.add_argument("--profile", action="store_true", help="print cProfile tables of the largest size")
+                    help="time slow baselines (>5 ms a file) on at most this many files and scale (0: all)")
+    ap.add_argument("--repeat", type=int, default=3, help="best of this many passes (sizes up to 300)")
+    ap.add_argument("--no-cli", action="store_true", help="skip the command-line run (wall time, peak memory)")
+    ap.add_argument("--no-pandas", action="store_true", help="skip the calamine+pandas+pandera baseline")
+    ap.add_argument("--wall", action="store_true", help="time one-process runs by the wall clock, not CPU time")
     ap.add_argument("--identical", action="store_true",
                     help="byte-identical layout in every file (best case for the reader's memo; default: varied)")
     args = ap.parse_args(argv)
-    global VARIED
-    VARIED = not args.identical
-    print(f"gxsheet merge benchmark: {os.cpu_count()} CPUs, --jobs {args.jobs}, Python {sys.version.split()[0]}, "
-          f"{'varied' if VARIED else 'identical'} layouts", file=sys.stderr)
-    start = startup()
-    rows = [run_size(n, args.jobs, args.sample, args.repeat if n <= 300 else 1, args.profile and n == max(args.sizes))
-            for n in args.sizes]
-    print(table(rows, args.jobs))
+    global CLOCK
+    CLOCK = time.perf_counter if args.wall else time.process_time
+    print(f"gxsheet merge benchmark: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, --jobs "
+          f"{args.jobs or f'idle CPUs (now {M.default_jobs()})'}, Python {sys.version.split()[0]}", file=sys.stderr)
+    pipeline = PandasPipeline() if not args.no_pandas and available("python_calamine") else None
+    t = time.perf_counter()
+    M._import_ahead()  # a one-time cost per run (imports, schemas, dictionaries), not a per-file one: paid before timing
+    start = time.perf_counter() - t
+    rows = [run_size(n, args, pipeline) for n in args.sizes]
+    print(table(rows))
     print(growth(rows))
-    print(f"\n~ = measured on a sample and scaled to N. Not in the table: a one-time start-up of {start:.2f} s per run "
-          "(importing pandas/pandera and building the validation schemas; the merge command overlaps the import "
-          "with reading). Targets at N=300: total within 3× of the floor, at least 5× faster than openpyxl.")
+    if args.marginal:
+        a, b = (run_size(n, args, None) for n in args.marginal)
+        print(marginal(a, b))
+    print(f"\n~ = measured on a sample and scaled to N. One-process figures are {'wall' if args.wall else 'CPU'} time, best "
+          f"of --repeat passes (imports already done: {start:.2f} s once per run); * = the merge's own phase timings "
+          "(wall clock). The CLI column is one run of `gxsheet merge` in a new process (reading in parallel when "
+          "cores are idle), start-up included.")
     return 0
 
 

@@ -1,8 +1,6 @@
 """``python -m gxsheet`` is the same as the ``gxsheet`` command."""
 
-import sys
-
-from gxsheet.cli.app import main
+from gxsheet.cli.app import run
 
 if __name__ == "__main__":  # worker processes (``serve``'s pool) import this module again: do not rerun the command
-    sys.exit(main())
+    run()

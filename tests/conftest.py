@@ -38,3 +38,22 @@ settings.load_profile("ci")  # ``--hypothesis-profile=explore`` (hypothesis' pyt
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "libreoffice: needs LibreOffice (soffice); skipped when it is missing")
+
+
+def pytest_sessionstart(session):
+    """gxsheet's per-user cache (e.g. specs already checked against their JSON Schema) goes to a
+    folder of this run, so tests neither read a developer's cache nor leave files in it; child
+    processes (CLI tests) inherit it."""
+    import os
+    import tempfile
+
+    os.environ["GXSHEET_CACHE_DIR"] = tempfile.mkdtemp(prefix="gxsheet-test-cache-")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import os
+    import shutil
+
+    folder = os.environ.get("GXSHEET_CACHE_DIR", "")
+    if "gxsheet-test-cache-" in folder:
+        shutil.rmtree(folder, ignore_errors=True)

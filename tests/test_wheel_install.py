@@ -96,14 +96,20 @@ def test_every_subcommand_from_outside_the_repo(installed):
 
 
 def _serve(gx: str, work: Path) -> None:
-    """``serve init`` and ``serve run``: the pages (templates and static files shipped in the wheel)
-    answer on a loopback port; the server is stopped whatever happens."""
+    """``serve init`` (no extra needed) and ``serve run``: without the [serve] extra one line says what
+    to install; with it, the pages (templates and static files shipped in the wheel) answer on a
+    loopback port; the server is stopped whatever happens."""
     from openpyxl import load_workbook
 
     (work / "单位.txt").write_text("甲镇, 镇\n乙局, 县级部门\n", encoding="utf-8")
     _run([gx, "serve", "init", "收集", "--county", "某县", "--year", "2021", "--units", "单位.txt"], work)
     rows = list(load_workbook(work / "收集" / "上传链接.xlsx", read_only=True).worksheets[0].values)
     links = [str(v) for row in rows for v in row if isinstance(v, str) and v.startswith("http://127.0.0.1")]
+    # without the [serve] extra (a plain `pip install gxsheet`): one line that says what to install
+    bare = _run([gx, "serve", "run", "收集"], work, ok=(2,))
+    assert bare.stderr.strip().count("\n") == 0 and 'pip install "gxsheet[serve]"' in bare.stderr, bare.stderr
+    wheel = next((work.parent / "dist").glob("gxsheet-*.whl"))
+    _run([str(Path(gx).with_name("python")), "-m", "pip", "install", "-q", f"{wheel}[serve]"], work)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from gxsheet.core import usercache
 from gxsheet.core.normalise import clean_text
 from gxsheet.core.spec import SpecError, schemas_dir
 from gxsheet.read.headings import cn_number
@@ -62,15 +63,21 @@ class _Claims:
 
 
 def _load() -> dict[str, Any]:
-    import jsonschema
-
+    """The claims file, checked against its JSON Schema once per content (see usercache.checked_once)."""
     folder = schemas_dir()
-    data = json.loads((folder / "claims.json").read_text(encoding="utf-8"))
-    schema = json.loads((folder / "claims.schema.json").read_text(encoding="utf-8"))
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path))
-    if errors:
-        e = errors[0]
-        raise SpecError(f"schemas/claims.json: {e.message} at {list(e.path)}")
+    raw, schema_raw = (folder / "claims.json").read_bytes(), (folder / "claims.schema.json").read_bytes()
+    data = json.loads(raw.decode("utf-8"))
+
+    def check() -> None:
+        import jsonschema
+
+        schema = json.loads(schema_raw.decode("utf-8"))
+        errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path))
+        if errors:
+            e = errors[0]
+            raise SpecError(f"schemas/claims.json: {e.message} at {list(e.path)}")
+
+    usercache.checked_once("claims-schema-checked", (raw, schema_raw), check)
     return data
 
 

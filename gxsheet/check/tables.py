@@ -13,7 +13,6 @@ rule already names the cell, and a cascade of arithmetic errors would bury it.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -23,11 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    import pandera.pandas as pa
-    from pandera.errors import SchemaErrors
-
+from gxsheet.check.pandera_import import SchemaErrors, pa
 from gxsheet.core import findings as F
 from gxsheet.core.layout import META_SHEET
 from gxsheet.core.normalise import normalise_value, parse_amount
@@ -177,19 +172,22 @@ def _value_check(spec: Spec, rule: str) -> pa.Check:
     return pa.Check(check, name=rule, ignore_na=False)
 
 
-def equation_sides(df: pd.DataFrame, eq: Equation, spec: Spec) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """(lhs, rhs, computable) of an equation for every row of the frame."""
-    a = _analysis(df, spec)
+def equation_sides(a: _Analysis, eq: Equation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lhs, rhs, computable) of an equation for every row of the analysed frame.
+
+    Takes the analysis, not the frame: the findings of a failing equation are built from the same
+    analysis the check used, so a run looks at its cells once however many equations fail.
+    Plain arrays, not Series: a check wraps one Series around its result, the findings index them.
+    """
     lhs = a.numbers(eq.lhs)
     rhs = a.numbers(eq.rhs)
     computable = ~(np.isnan(lhs).any(axis=1) | np.isnan(rhs).any(axis=1))
-    return (pd.Series(np.nansum(lhs, axis=1), index=df.index), pd.Series(np.nansum(rhs, axis=1), index=df.index),
-            pd.Series(computable, index=df.index))
+    return np.nansum(lhs, axis=1), np.nansum(rhs, axis=1), computable
 
 
-def _holds(lhs: pd.Series, op: str, rhs: pd.Series) -> pd.Series:
+def _holds(lhs: np.ndarray, op: str, rhs: np.ndarray) -> np.ndarray:
     if op == "==":
-        return (lhs - rhs).abs() < 1e-9
+        return np.abs(lhs - rhs) < 1e-9
     if op == ">=":
         return lhs >= rhs - 1e-9
     return lhs <= rhs + 1e-9
@@ -197,13 +195,11 @@ def _holds(lhs: pd.Series, op: str, rhs: pd.Series) -> pd.Series:
 
 def _equation_check(spec: Spec, eq: Equation) -> pa.Check:
     def check(df: pd.DataFrame) -> pd.Series:
-        lhs, rhs, ok = equation_sides(df, eq, spec)
-        applies = ok
+        lhs, rhs, applies = equation_sides(_analysis(df, spec), eq)
         if eq.when:
             col = META_PREFIX + eq.when[0]
-            level = df[col] if col in df else pd.Series([None] * len(df), index=df.index)
-            applies = applies & level.isin(eq.when[1])
-        return ~applies | _holds(lhs, eq.op, rhs)
+            applies = applies & (df[col].isin(eq.when[1]).to_numpy(dtype=bool) if col in df else False)
+        return pd.Series(~applies | _holds(lhs, eq.op, rhs), index=df.index)
 
     return pa.Check(check, name=eq.name, ignore_na=False)
 
@@ -474,7 +470,7 @@ def run_checks(edition: str, df: pd.DataFrame, recs: Sequence[Record]) -> dict[i
             if any(k in rec.missing for k in eq.keys):
                 continue
             if check not in sides:
-                sides[check] = equation_sides(df, eq, spec)
+                sides[check] = equation_sides(analysis, eq)
             lhs, rhs, _ = sides[check]
             f = _equation_finding(rec, eq, float(lhs[j]), float(rhs[j]))
         elif check.startswith("V-UNIT@"):

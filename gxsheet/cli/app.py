@@ -33,7 +33,10 @@ EXAMPLES = (
 )
 
 
-def build_parser(lang: str = "zh") -> Parser:
+
+def build_parser(lang: str = "zh", only: str | None = None) -> Parser:
+    """The whole parser, or (``only``) one with just that command: a run imports and builds only
+    the command it runs (``--help``, no command and a mistyped command build all of them)."""
     T = Text(lang)
     parser = make_parser_class(lang)(
         prog="gxsheet",
@@ -47,7 +50,7 @@ def build_parser(lang: str = "zh") -> Parser:
     parser.add_argument("--debug", action="store_true",
                         help=T("出错时显示完整的技术信息（给维护者看）", "show the full traceback of an internal error"))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title=T("命令", "commands"))
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else (only,):
         try:
             module = importlib.import_module(f"gxsheet.cli.{name}")
         except ModuleNotFoundError as e:
@@ -59,6 +62,24 @@ def build_parser(lang: str = "zh") -> Parser:
     parser.set_examples(EXAMPLES, T("每个命令的选项：gxsheet 命令 --help。English: --lang en。",
                                     "Options of a command: gxsheet COMMAND --help."))
     return parser
+
+
+def _command_in(argv: list[str]) -> str | None:
+    """The command module named by ``argv`` (None: not a known command, or options first that may
+    mean help): of the top-level options only ``--lang`` takes a value, so the command is the
+    first other word."""
+    words = iter(argv)
+    for word in words:
+        if word.startswith("-"):
+            if word == "--debug" or word.startswith("--lang="):
+                continue
+            if word == "--lang":
+                next(words, None)
+                continue
+            return None
+        module = "import_" if word == "import" else word  # `import` is a keyword: its module is import_
+        return module if module in COMMANDS else None
+    return None
 
 
 def _say(message: str) -> None:
@@ -75,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         except (AttributeError, ValueError):
             pass
     lang = language(argv)
-    parser = build_parser(lang)
+    parser = build_parser(lang, _command_in(sys.argv[1:] if argv is None else argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:  # --help, --version (0) or a usage error already said in one line (2)
@@ -108,5 +129,22 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INPUT
 
 
+def run() -> None:
+    """The ``gxsheet`` console script: :func:`main`, then a fast exit.
+
+    Tearing down an interpreter that has imported pandas and pandera takes ~0.2 s and does
+    nothing for a finished command: every output is written and closed (atomically) before main
+    returns and no command leaves a process or thread behind. So flush what was printed and
+    leave. Tests call :func:`main`, which returns normally.
+    """
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

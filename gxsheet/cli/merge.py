@@ -74,7 +74,8 @@ def register(sub: argparse._SubParsersAction, T: Text) -> None:
                    help=T("有无法读取的工作簿时以 1 退出", "exit 1 when any workbook cannot be read"))
     p.add_argument("--force", action="store_true", help=T("覆盖已存在的输出文件", "overwrite existing outputs"))
     p.add_argument("--jobs", type=positive, default=None, metavar="N",
-                   help=T("并行读取的进程数（默认 CPU 数）", "reader processes (default: the CPUs)"))
+                   help=T("并行读取的进程数（默认：当前空闲的 CPU 数，忙时串行读取）",
+                          "reader processes (default: the idle CPUs; serial when they are busy)"))
     add_lang(p, T)
     p.set_examples(EXAMPLES)
     add_options(p, T)
@@ -125,19 +126,25 @@ class _Quiet:
 
 
 def _guard_outputs(args: argparse.Namespace) -> tuple[Path, Path | None]:
-    """Refuse bad outputs before reading anything: an input, an existing file without --force, a folder."""
+    """Refuse bad outputs before reading anything: an input, an existing file without --force, a folder.
+
+    A file already in an input folder is a submission, never an output — unless it is this
+    command's own earlier merge (a rerun into the same folder), known by the signature the merge
+    writes (:func:`~gxsheet.merge.county.is_merge_output`), not by its sheet names. Only the output
+    paths are looked at for that, never every file of the inbox: a province's 20,000 files are read
+    once, by the merge.
+    """
     from gxsheet.merge.county import is_merge_output
 
-    named: list[Path] = []
+    folders, named = [], []
     for p in map(Path, list(args.inputs) + list(args.previous)):
-        if p.is_dir():  # a file already in an input folder is a submission, never an output —
-            try:       # unless it is this command's own earlier merge (a rerun into the same folder),
-                # known by the signature the merge writes, not by its sheet names
-                named += [q for q in p.iterdir() if q.is_file() and not is_merge_output(q)]
-            except OSError:
-                pass
-        else:
-            named.append(p)
+        (folders if p.is_dir() else named).append(p)
+    for candidate in (args.output, args.report):
+        if candidate is None:
+            continue
+        q = Path(candidate)
+        if q.is_file() and any(_same_folder(q.parent, f) for f in folders) and not is_merge_output(q):
+            named.append(q)
     out = check_output(args.output, inputs=named, force=args.force)
     report = None
     if args.report:
@@ -146,6 +153,13 @@ def _guard_outputs(args: argparse.Namespace) -> tuple[Path, Path | None]:
             raise OutputError(report, f"{report}：汇总年报与汇总表不能是同一个文件。",
                               f"{report}: the county report and the merged sheet cannot be the same file.")
     return out, report
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
 
 
 def run(args: argparse.Namespace) -> int:

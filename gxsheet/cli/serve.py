@@ -11,6 +11,7 @@ The web application is :mod:`gxsheet.serve` (optional dependencies: ``pip instal
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -28,6 +29,12 @@ EXAMPLES = (
             "在局域网中用 HTTPS 提供服务", "serve the local network over HTTPS"),
     Example("gxsheet serve link 收集 城关镇", "收回并重发某个单位的链接", "revoke and reissue a unit's link"),
 )
+
+
+#: what the [serve] extra brings, checked before the server starts: import name(s) → distribution name
+#: (python-multipart is imported as python_multipart since 0.0.13, as multipart before)
+WEB_MODULES = {("starlette",): "starlette", ("uvicorn",): "uvicorn", ("jinja2",): "jinja2",
+               ("python_multipart", "multipart"): "python-multipart", ("pebble",): "pebble"}
 
 
 def register(sub: argparse._SubParsersAction, T: Text) -> None:
@@ -153,13 +160,17 @@ def _links_title(county: str, year: int) -> str:
 
 def run_server(args: argparse.Namespace) -> int:
     limits = limits_of(args)  # a bad --limit or config file: one line (ConfigError), before anything starts
-    try:
-        from gxsheet.serve.server import serve
-        from gxsheet.serve.store import StoreError
-    except ModuleNotFoundError as e:
-        print(f"gxsheet serve 需要网页组件（缺少 {e.name}）：pip install \"gxsheet[serve]\"" if args.lang != "en" else
-              f"gxsheet serve needs the web components (missing {e.name}): pip install \"gxsheet[serve]\"", file=sys.stderr)
+    missing = [dist for names, dist in WEB_MODULES.items()
+               if not any(importlib.util.find_spec(name) is not None for name in names)]
+    if missing:  # the [serve] extra is not installed: say so before anything starts, never a traceback
+        names = ", ".join(missing)
+        print(f"gxsheet serve 需要网页组件（缺少 {names}）：pip install \"gxsheet[serve]\"" if args.lang != "en" else
+              f"gxsheet serve needs the web components (missing {names}): pip install \"gxsheet[serve]\"",
+              file=sys.stderr)
         return 2
+    from gxsheet.serve.server import serve
+    from gxsheet.serve.store import StoreError
+
     if bool(args.certfile) != bool(args.keyfile):
         print("--certfile 和 --keyfile 需要同时给出。" if args.lang != "en" else "give both --certfile and --keyfile.",
               file=sys.stderr)

@@ -64,8 +64,7 @@ def register(sub: argparse._SubParsersAction, T: Text) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gxsheet.check.validate import validate_records
-    from gxsheet.read.batch import read_files
+    from gxsheet.read.batch import iter_files
     from gxsheet.read.registry import folder_files, skipped_in_folder
 
     limits = limits_of(args)
@@ -79,21 +78,21 @@ def run(args: argparse.Namespace) -> int:
                         f"{names}: the folder holds no files (hidden files and Excel's ~$… lock files do not count).")
     paths = [p for p, _ in listed]
     targets = _annotate_targets(args, paths) if args.annotate else {}
-    records: list[Record] = []
-    results: list[dict[str, Any]] = []
-    for (p, in_folder), got in zip(listed, read_files(paths, limits=limits), strict=True):  # bounded workers
+    results: list[dict[str, Any]] = [{"path": p} for p in paths]
+    batch: list[dict[str, Any]] = []
+    for i, got in iter_files(paths, limits=limits):  # bounded workers; files as they are read
+        r, in_folder = results[i], listed[i][1]
         if isinstance(got, LoadError):
-            results.append({"path": p, "error": got, "skipped": in_folder and skipped_in_folder(p, got)})
+            r.update(error=got, skipped=in_folder and skipped_in_folder(paths[i], got))
             if got.trace and getattr(args, "debug", False):
                 sys.stderr.write(got.trace)
-        else:
-            records.append(got)
-            results.append({"path": p, "record": got})
-    all_findings = validate_records(records) if records else []
-    it = iter(all_findings)
-    for r in results:
-        if "record" in r:
-            r["findings"] = next(it)
+            continue
+        r["record"] = got
+        batch.append(r)
+        if len(batch) >= BATCH:
+            _check(batch, slim=True)
+            batch = []
+    _check(batch, slim=len(results) > BATCH)
     if args.annotate:
         _annotate(args, results, targets)
     if args.json:
@@ -109,6 +108,26 @@ def run(args: argparse.Namespace) -> int:
     if any(f.is_error for r in results for f in r.get("findings", [])):
         return 1
     return 0
+
+
+#: files validated together; past this many inputs the records are slimmed once checked (as the
+#: county merge does), so auditing a folder of thousands of reports holds ~3 KB a file, not ~60
+BATCH = 256
+
+
+def _check(batch: list[dict[str, Any]], *, slim: bool) -> None:
+    """Validate a batch of read files in one pass; their findings go next to their records."""
+    from gxsheet.check.validate import validate_records
+
+    if not batch:
+        return
+    for r, fs in zip(batch, validate_records([r["record"] for r in batch]), strict=True):
+        r["findings"] = fs
+    if slim:
+        from gxsheet.merge.county import slim_record
+
+        for r in batch:
+            r["record"] = slim_record(r["record"])
 
 
 # ----------------------------------------------------------------------------- output
@@ -161,17 +180,36 @@ def _headline(r: dict[str, Any], lang: str) -> tuple[str, str]:
     return ("✗" if errors else "?" if warnings else "✓"), line
 
 
+class _Lines:
+    """What :func:`_print_human` asks of a rich Console, for a pipe or a file: plain lines.
+
+    rich only matters on a terminal (colours, tables); importing it for a pipe is ~30 ms of a
+    cold run, and its markup/emoji substitutions must not touch a town's text anyway.
+    """
+
+    is_terminal = False
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def print(self, text: str, *, style: str | None = None, markup: bool = False) -> None:
+        print(text, file=self.stream)
+
+
 def _print_human(results: list[dict[str, Any]], lang: str) -> None:
     """The report for a person: every line passes :func:`terminal` (a 单位名称 or file name holding
-    a newline or an escape sequence cannot forge a line or reach the terminal), and nothing from a
-    submission is read as rich markup (``[link=…]`` stays text)."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+    a newline or an escape sequence cannot forge a line or reach the terminal), and on a terminal
+    nothing from a submission is read as rich markup (``[link=…]`` stays text)."""
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.table import Table
+        from rich.text import Text
 
+        out: Any = Console(highlight=False, soft_wrap=False)
+        err: Any = Console(stderr=True, highlight=False, soft_wrap=True)
+    else:
+        out, err = _Lines(sys.stdout), _Lines(sys.stderr)
     en = lang == "en"
-    out = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
     sev = (lambda s: s) if en else (lambda s: SEVERITY_ZH.get(s, s))
     for r in results:
         mark, line = _headline(r, lang)

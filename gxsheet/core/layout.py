@@ -15,8 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 
-from openpyxl.utils import get_column_letter
-
+from gxsheet.core.a1 import col_letter
 from gxsheet.core.findings import rules
 from gxsheet.core.spec import Equation, Grid, Node, Spec, Table
 
@@ -53,8 +52,8 @@ class Box:
 
     @property
     def ref(self) -> str:
-        a = f"{get_column_letter(self.col)}{self.row}"
-        return a if not self.merged else f"{a}:{get_column_letter(self.col2)}{self.row2}"
+        a = f"{col_letter(self.col)}{self.row}"
+        return a if not self.merged else f"{a}:{col_letter(self.col2)}{self.row2}"
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,7 @@ class SheetLayout:
 
 
 def a1(row: int, col: int) -> str:
-    return f"{get_column_letter(col)}{row}"
+    return f"{col_letter(col)}{row}"
 
 
 def quote_sheet(name: str) -> str:
@@ -273,7 +272,7 @@ def _check(s: SheetLayout, meta: SheetLayout, e: Equation, row: int, col: int) -
     ok = f"{lhs}{op}{rhs}"
     if e.when:
         fr, fc = meta.inputs["meta." + e.when[0]]
-        ref = f"{quote_sheet(META_SHEET)}!${get_column_letter(fc)}${fr}"
+        ref = f"{quote_sheet(META_SHEET)}!${col_letter(fc)}${fr}"
         cond = ",".join(f'{ref}="{v}"' for v in e.when[1])
         ok = f"OR(NOT(OR({cond})),{ok})"
     if e.op == "==":

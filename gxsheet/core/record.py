@@ -80,7 +80,7 @@ class Record:
         """Where a key lives for a person: the reader's location, else the template's address."""
         if key in self.where:
             return self.where[key]
-        from gxsheet.core.layout import workbook_layout  # local: layout imports openpyxl utils only
+        from gxsheet.core.layout import workbook_layout  # local: the layout is only needed to point at a cell
 
         return workbook_layout(self.spec).address(key)
 

@@ -5,6 +5,11 @@ objects, so adding an edition means adding a spec file. The JSON is checked agai
 ``schemas/format.schema.json`` on load, and a few cross-references the JSON Schema cannot express
 (unique keys, relations naming real rows/columns, narrative topics naming real cells, each section
 role held by one section) are checked here.
+
+The JSON Schema check costs ~0.2 s (a third of a cold ``gxsheet validate``), so a spec file that
+passed it is remembered by the digest of its bytes and the schema's (:mod:`gxsheet.core.usercache`):
+the next run skips it, and an edited spec or schema is checked again. The cross-references are
+cheap and always checked.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+from gxsheet.core import usercache
 
 
 def schemas_dir() -> Path:
@@ -358,12 +363,31 @@ def _meta_schema() -> dict:
     return json.loads((schemas_dir() / "format.schema.json").read_text(encoding="utf-8"))
 
 
-def parse_spec(data: dict[str, Any]) -> Spec:
-    """Build a Spec from parsed JSON, checking it against the JSON Schema first."""
-    try:
-        jsonschema.validate(data, _meta_schema())
-    except jsonschema.ValidationError as e:
-        raise SpecError(f"spec {data.get('edition')!r}: {e.message} at {list(e.absolute_path)}") from e
+@cache
+def _schema_validator() -> Any:
+    """A validator of ``format.schema.json``, the schema itself checked once (not once per spec)."""
+    import jsonschema
+
+    schema = _meta_schema()
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def check_against_schema(data: dict[str, Any]) -> None:
+    """SpecError unless ``data`` satisfies ``format.schema.json`` (imports jsonschema: ~0.1 s)."""
+    from jsonschema.exceptions import best_match
+
+    e = best_match(_schema_validator().iter_errors(data))
+    if e is not None:
+        raise SpecError(f"spec {data.get('edition')!r}: {e.message} at {list(e.absolute_path)}")
+
+
+def parse_spec(data: dict[str, Any], *, schema_checked: bool = False) -> Spec:
+    """Build a Spec from parsed JSON, checking it against the JSON Schema first (unless the caller
+    knows these very bytes passed it: ``schema_checked``)."""
+    if not schema_checked:
+        check_against_schema(data)
     tables = []
     cells: dict[str, Cell] = {}
     for t in data["tables"]:
@@ -516,7 +540,15 @@ def load_spec(edition: str) -> Spec:
     path = _spec_files().get(edition)
     if path is None or not path.is_file():
         raise KeyError(f"unknown edition {edition!r}; known: {', '.join(editions())}")
-    return parse_spec(json.loads(path.read_text(encoding="utf-8")))
+    raw = path.read_bytes()
+    data = json.loads(raw.decode("utf-8"))
+    usercache.checked_once(SCHEMA_CHECKED, (raw, (schemas_dir() / "format.schema.json").read_bytes()),
+                           lambda: check_against_schema(data))
+    return parse_spec(data, schema_checked=True)
+
+
+#: the usercache kind of "these spec bytes passed this format.schema.json"
+SCHEMA_CHECKED = "spec-schema-checked"
 
 
 @cache

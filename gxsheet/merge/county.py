@@ -3,13 +3,18 @@
 A county office receives one workbook from each town and department. This module turns a folder
 of them into what the office needs, as plain functions on Records (read → validate once → write):
 
-* :func:`read_all` reads every input in parallel processes (the reader is pure CPU work, ~1–2 ms a
-  file); a file that cannot be read becomes an :class:`Unreadable` with its one-line reason and
-  the merge goes on.
-* :func:`merge_records` validates all records **once** (one pandera frame for the whole county,
-  not one per file), then adds what only a merge can see: two workbooks for the same body and
-  year (X-DUPLICATE), a workbook of another year or edition (X-MIXED), an amount whose unit is
-  unknown (X-UNIT), and with last year's workbooks the carry-over check X-CARRY.
+* :func:`iter_read` reads the inputs in bounded worker processes (time and memory per file), in
+  parallel when cores are idle (the reader is pure CPU work, ~1–2 ms a file); a file that cannot
+  be read becomes an :class:`Unreadable` with its one-line reason and the merge goes on.
+* :func:`merge_paths` / :func:`merge_records` validate the records in batches (one pandera frame
+  per batch of :data:`BATCH` files, not one per file) as they are read, then add what only a
+  merge can see: two workbooks for the same body and year (X-DUPLICATE), a workbook of another
+  year or edition (X-MIXED), an amount whose unit is unknown (X-UNIT), and with last year's
+  workbooks the carry-over check X-CARRY.
+* **Memory does not grow with the county.** Each file's findings and 汇总 row go to a
+  :class:`~gxsheet.merge.spill.SpillStore` on disk as soon as its batch is checked; what stays
+  in memory per file is a slim record (metadata, where its cells are, the carry-over rows: what
+  the merge rules and the writer's row need), ~3 KB. The writer reads the rest back in sheet order.
 * :mod:`gxsheet.merge.workbook` writes what it found: the county workbook (汇总, 问题清单) and the
   county's own report filled with the county-wide sums.
 
@@ -34,25 +39,32 @@ Decisions (see also the CLI help):
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from gxsheet.check.merge_rules import carry_findings, duplicate_findings, mixed_finding, unit_finding
 from gxsheet.core import findings as F
 from gxsheet.core.errors import LoadError, load_error
-from gxsheet.core.findings import Finding
+from gxsheet.core.findings import Finding, finding_order
+from gxsheet.core.layout import EDITION_KEY, workbook_layout
 from gxsheet.core.limits import Limits
 from gxsheet.core.normalise import UNIT_SCALE, as_number, clean_text, parse_amount
-from gxsheet.core.record import Record, Value
+from gxsheet.core.record import META_PREFIX, Record, Value
 from gxsheet.core.spec import Cell, Spec, edition_for_year, editions, load_spec
-from gxsheet.read.batch import SERIAL_BELOW, default_jobs  # noqa: F401 - part of this module's API
+from gxsheet.merge.spill import Spilled, SpillStore
+from gxsheet.read.batch import MAX_CHUNK, SERIAL_BELOW, default_jobs  # noqa: F401 - part of this module's API
 
 #: the custom document property the county workbook carries: how a rerun recognises its own earlier
 #: output in an input folder (sheet names would not do: a town's workbook may well have a 汇总)
 MERGE_SIGNATURE = ("gxsheet", "county-merge")
+#: files validated together: one pandera pass costs ~15 ms whatever its rows, so batches of a few
+#: hundred make it ~0.05 ms a file, while the records of one batch (~60 KB each) stay ~15 MB
+BATCH = 256
 
 SUMMARY_SHEET = "汇总"
 PROBLEM_SHEET = "问题清单"
@@ -200,40 +212,97 @@ def read_one(path: str, limits: Limits | None = None) -> Record | Unreadable:
 Progress = Callable[[str, int, int], None]
 
 
-def read_all(paths: Sequence[str | Path], *, jobs: int | None = None, progress: Progress | None = None,
-             while_waiting: Callable[[], object] | None = None,
-             limits: Limits | None = None) -> list[Record | Unreadable]:
-    """Read every path (same order) in bounded worker processes (:func:`gxsheet.read.batch.read_files`).
+def iter_read(paths: Sequence[str | Path], *, jobs: int | None = None, progress: Progress | None = None,
+              while_waiting: Callable[[], object] | None = None,
+              limits: Limits | None = None) -> Iterator[tuple[int, Record | Unreadable]]:
+    """(index, what it holds) for every path, as workers finish reading it.
 
-    A file that cannot be read, breaks a time or memory bound or crashes its reader becomes an
-    :class:`Unreadable` with its one-line reason; the merge goes on. ``while_waiting`` runs in this
-    process while the workers read (the merge imports the validator there: pandas + pandera take
-    ~0.8 s that would otherwise come after reading).
+    The reading is :func:`gxsheet.read.batch.iter_files`: chunks of files in bounded worker
+    processes (each file under its own time and memory bound), at most two chunks a worker ahead
+    of the caller, so records never pile up faster than the merge validates and spills them. A
+    file that cannot be read, breaks a bound or crashes its reader becomes an :class:`Unreadable`
+    with its one-line reason; the merge goes on. ``while_waiting`` runs in this process once the
+    workers are busy (the merge imports the validator there: pandas + pandera take ~0.5 s that
+    would otherwise come after reading).
     """
-    from gxsheet.read.batch import read_files
+    from gxsheet.read.batch import iter_files
 
     names = [str(p) for p in paths]
-    results = read_files(names, reader=read_submission, jobs=jobs, limits=limits, progress=progress,
-                         while_waiting=while_waiting)
-    return [Unreadable.from_error(r, path) if isinstance(r, LoadError) else r
-            for path, r in zip(names, results, strict=True)]
+    n = len(names)
+    if progress:
+        progress("read", 0, n)
+    for done, (i, r) in enumerate(iter_files(names, reader=read_submission, jobs=jobs, limits=limits,
+                                             while_waiting=while_waiting), 1):
+        yield i, Unreadable.from_error(r, names[i]) if isinstance(r, LoadError) else r
+        if progress:
+            progress("read", done, n)
+
+
+def read_all(paths: Sequence[str | Path], *, jobs: int | None = None, progress: Progress | None = None,
+             while_waiting: Callable[[], object] | None = None, limits: Limits | None = None) -> list[Record | Unreadable]:
+    """What :func:`iter_read` reads, in the order of ``paths`` (everything in memory: small sets)."""
+    out: list[Record | Unreadable | None] = [None] * len(paths)
+    for i, r in iter_read(paths, jobs=jobs, progress=progress, while_waiting=while_waiting, limits=limits):
+        out[i] = r
+    return out  # type: ignore[return-value]
 
 
 # ============================================================================ the merge
 
 
-@dataclass
+@dataclass(eq=False)
 class Entry:
-    """One submitted workbook in the merge: its record, findings and the row written for it."""
+    """One submitted workbook in the merge: a slim record in memory, its findings and row on disk.
+
+    ``record`` is :func:`slim_record` of what was read (metadata, where cells are, the carry-over
+    rows). ``findings``, ``values`` and ``unit_unknown`` are read back from the merge's spill store
+    when asked for (the writer asks once per row, in sheet order).
+    """
 
     path: Path
     record: Record
-    findings: list[Finding] = field(default_factory=list)
     included: bool = True  # counted in 合计
     reason: str | None = None  # why not: "year" / "edition" / "duplicate"
-    values: dict[str, Value] = field(default_factory=dict)  # as written in 汇总 (amounts in 万元)
-    unit_unknown: set[str] = field(default_factory=set)  # amount keys kept as written
     mtime: float = 0.0
+    #: what the merge found across files (X-MIXED, X-DUPLICATE, X-CARRY): few, kept in memory
+    merge_findings: list[Finding] = field(default_factory=list)
+    spill: tuple[int, int] | None = None
+    store: SpillStore | None = field(default=None, repr=False)
+    #: (rule, errors, warnings) among the spilled findings of reading and validating, and among
+    #: X-UNIT's: what 问题清单's size, the 汇总 links and 问题一览 need, without reading findings back
+    tally: tuple[tuple[str, int, int], ...] = ()
+    unit_tally: tuple[tuple[str, int, int], ...] = ()
+
+    def _spilled(self) -> Spilled | None:
+        return self.store.get(self.spill) if self.store is not None and self.spill is not None else None
+
+    @property
+    def counted_edition(self) -> bool:
+        """Not set aside for its year or edition: its values and X-UNIT findings belong in 汇总."""
+        return self.reason not in ("year", "edition")
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Every finding of this file, in finding order (causes before effects)."""
+        s = self._spilled()
+        found = list(self.merge_findings)
+        if s is not None:
+            found = s.findings + found + (s.unit_findings if self.counted_edition else [])
+        return sorted(found, key=finding_order)
+
+    @property
+    def values(self) -> dict[str, Value]:
+        """As written in 汇总 (amounts in the merge unit); empty when set aside for year or edition."""
+        s = self._spilled()
+        if s is None or not self.counted_edition:
+            return {}
+        return dict(zip(self.record.spec.cells, s.values, strict=True))
+
+    @property
+    def unit_unknown(self) -> set[str]:
+        """Amount keys kept as written because nobody said their unit."""
+        s = self._spilled()
+        return set(s.unit_unknown) if s is not None and self.counted_edition else set()
 
     @property
     def unit_name(self) -> str | None:
@@ -241,12 +310,23 @@ class Entry:
         return str(v) if v not in (None, "") else None
 
     @property
+    def rule_counts(self) -> dict[str, tuple[int, int]]:
+        """Per rule, (errors, warnings) among :attr:`findings` — from the tallies, nothing read back."""
+        out: dict[str, tuple[int, int]] = {}
+        parts = (self.tally, self.unit_tally if self.counted_edition else (), rule_tally(self.merge_findings))
+        for part in parts:
+            for rule, e, w in part:
+                e0, w0 = out.get(rule, (0, 0))
+                out[rule] = (e0 + e, w0 + w)
+        return out
+
+    @property
     def errors(self) -> int:
-        return sum(1 for f in self.findings if f.severity == "error")
+        return sum(e for e, _ in self.rule_counts.values())
 
     @property
     def warnings(self) -> int:
-        return len(self.findings) - self.errors
+        return sum(w for _, w in self.rule_counts.values())
 
     @property
     def status(self) -> str:
@@ -273,6 +353,9 @@ class MergeResult:
     previous_matched: int = 0  # bodies checked against last year's report
     previous_read: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    #: where the entries' findings and rows are (closed by :meth:`close`, else when collected)
+    store: SpillStore | None = field(default=None, repr=False)
+    _totals: dict[str, int | float] | None = field(default=None, repr=False)
 
     @property
     def spec(self) -> Spec:
@@ -288,16 +371,19 @@ class MergeResult:
     def totals(self) -> dict[str, int | float]:
         """Per value key: the sum over counted workbooks of the numbers shown (text/blank skipped).
 
-        The same arithmetic as the sheet's SUMIF row, so Python and Excel agree.
+        The same arithmetic as the sheet's SUMIF row, so Python and Excel agree. One pass over the
+        spill store, remembered.
         """
-        sums: dict[str, int | float] = dict.fromkeys(self.keys, 0)
-        for e in self.entries:  # entries outside, keys inside: one pass over each row (3,000 × 237 cells)
-            if not e.included:
-                continue
-            for k, v in e.values.items():
-                if (type(v) is int or type(v) is float) and k in sums:  # not bool, not text
-                    sums[k] += v
-        return {k: round(t, 6) if isinstance(t, float) else t for k, t in sums.items()}
+        if self._totals is None:
+            sums: dict[str, int | float] = dict.fromkeys(self.keys, 0)
+            for e in self.entries:  # entries outside, keys inside: one pass over each row (3,000 × 237 cells)
+                if not e.included:
+                    continue
+                for k, v in e.values.items():
+                    if (type(v) is int or type(v) is float) and k in sums:  # not bool, not text
+                        sums[k] += v
+            self._totals = {k: round(t, 6) if isinstance(t, float) else t for k, t in sums.items()}
+        return dict(self._totals)
 
     @property
     def errors(self) -> int:
@@ -309,7 +395,7 @@ class MergeResult:
 
     @property
     def passed(self) -> int:
-        return sum(1 for e in self.entries if not e.findings)
+        return sum(1 for e in self.entries if not e.errors and not e.warnings)
 
     def exit_code(self, *, strict: bool = False) -> int:
         """0 fine, 1 when any workbook has an error (or, strict, any input was unreadable)."""
@@ -318,6 +404,11 @@ class MergeResult:
         if strict and any(not u.previous for u in self.unreadable):
             return 1
         return 0
+
+    def close(self) -> None:
+        """Remove the spill file (entries can no longer give their findings or values)."""
+        if self.store is not None:
+            self.store.close()
 
 
 def norm_name(name: object) -> str:
@@ -384,68 +475,132 @@ def _row_values(spec: Spec, rec: Record) -> tuple[dict[str, Value], set[str]]:
     return values, unknown
 
 
+def slim_record(rec: Record) -> Record:
+    """What the merge keeps of a record once its findings and row are spilled: the metadata, the
+    carry-over rows (X-CARRY, this year's and last year's) and where those and the edition are in
+    the file (the merge rules point at them) — only where that is not the template's own address,
+    which :meth:`Record.locate` falls back to. ~2 KB instead of ~60; keys are the spec's own strings."""
+    carry, located = _slim_keys(rec.edition)
+    where = {}
+    for k, default in located.items():
+        v = rec.where.get(k)
+        if v is not None and v != default:
+            where[k] = v
+    return Record(edition=rec.edition, meta=dict(rec.meta), values={k: rec.values.get(k) for k in carry},
+                  source=rec.source, kind=rec.kind, where=where, missing=rec.missing & carry.keys())
+
+
+@cache
+def _slim_keys(edition: str) -> tuple[dict[str, None], dict[str, str | None]]:
+    """(carry-over cell keys, key → its template address for every key the merge rules point at)."""
+    spec = load_spec(edition)
+    c = spec.carry_over
+    grid = spec.grid(c.grid)
+    rows = {grid.cell_key(row, col.key) for row in (c.this_year_row, c.last_year_row) for col in grid.leaf_columns()}
+    carry = {k: None for k in spec.cells if k in rows}
+    layout = workbook_layout(spec)
+    located: dict[str, str | None] = {}
+    for k in [*carry, *(META_PREFIX + f.key for f in spec.metadata), EDITION_KEY]:
+        try:
+            located[k] = layout.address(k)
+        except KeyError:
+            located[k] = None
+    return carry, located
+
+
+class Merger:
+    """A merge fed batch by batch: :meth:`add` checks a batch and spills it, :meth:`finish` applies
+    the rules across files. Memory holds one batch of records plus a slim record per file."""
+
+    def __init__(self, progress: Progress | None = None, total: int = 0) -> None:
+        self.store = SpillStore()
+        self.entries: list[Entry] = []
+        self.progress, self.total = progress, total
+        self.validate_seconds = 0.0
+        self.spill_seconds = 0.0
+
+    def add(self, items: Sequence[tuple[Path, Record]]) -> None:
+        """Validate ``items`` in one pass, spill each file's findings and row, keep a slim entry."""
+        if not items:
+            return
+        from gxsheet.check.validate import validate_records
+
+        t0 = time.perf_counter()
+        found = validate_records([r for _, r in items])
+        t1 = time.perf_counter()
+        self.validate_seconds += t1 - t0
+        for (path, rec), fs in zip(items, found, strict=True):
+            spec = rec.spec
+            values, unknown = _row_values(spec, rec)
+            unit_fs = [unit_finding(rec, k, values[k], spec.merge.unit) for k in sorted(unknown) if values[k] is not None]
+            spill = self.store.put(Spilled(fs, unit_fs, tuple(values.values()), frozenset(unknown)))
+            try:
+                mtime = path.stat().st_mtime
+            except OSError:
+                mtime = 0.0
+            self.entries.append(Entry(path=path, record=slim_record(rec), mtime=mtime, spill=spill, store=self.store,
+                                      tally=rule_tally(fs), unit_tally=rule_tally(unit_fs)))
+        self.spill_seconds += time.perf_counter() - t1
+        if self.progress:
+            self.progress("validate", len(self.entries), max(self.total, len(self.entries)))
+
+    def finish(self, *, unreadable: Sequence[Unreadable] = (), previous: Sequence[tuple[Path, Record]] = (),
+               year: int | None = None, name: str | None = None) -> MergeResult:
+        """The rules across files (X-MIXED, X-DUPLICATE, X-CARRY) and the entries in sheet order."""
+        t0 = time.perf_counter()
+        entries = self.entries
+        merge_year = year if year is not None else choose_year(e.record for e in entries)
+        edition = (edition_for_year(merge_year) if merge_year is not None else None) or \
+            (Counter(e.record.edition for e in entries).most_common(1)[0][0] if entries else editions()[-1])
+        spec = load_spec(edition)
+        for e in entries:
+            _check_mixed(e, merge_year, spec)
+        _check_duplicates(entries, merge_year)
+        prev_by_name = _previous_by_name(previous, merge_year)
+        matched: set[str] = set()
+        for e in entries:
+            if not e.counted_edition:
+                continue
+            prev = prev_by_name.get(norm_name(e.unit_name))
+            if prev is not None and e.unit_name:
+                matched.add(norm_name(e.unit_name))
+                e.merge_findings += carry_findings(e.record, prev[1], prev[0].name)
+        entries.sort(key=lambda e: (e.unit_name is None, pinyin_key(norm_name(e.unit_name)), norm_name(e.unit_name),
+                                    e.path.name, str(e.path)))
+        county = name or _common_parent(e.record for e in entries if e.included)
+        merge_seconds = self.spill_seconds + time.perf_counter() - t0
+        return MergeResult(year=merge_year, edition=edition, entries=entries, unreadable=list(unreadable), name=county,
+                           previous_matched=len(matched), previous_read=len(previous), store=self.store,
+                           timings={"validate": self.validate_seconds, "merge": merge_seconds})
+
+
+def rule_tally(fs: Iterable[Finding]) -> tuple[tuple[str, int, int], ...]:
+    """(rule, errors, warnings) per rule of ``fs``, in order of first appearance (a few per file)."""
+    counts: dict[str, list[int]] = {}
+    for f in fs:
+        c = counts.setdefault(sys.intern(f.rule), [0, 0])
+        c[0 if f.severity == "error" else 1] += 1
+    return tuple((rule, e, w) for rule, (e, w) in counts.items())
+
+
 def merge_records(items: Sequence[tuple[Path, Record]], *, unreadable: Sequence[Unreadable] = (),
                   previous: Sequence[tuple[Path, Record]] = (), year: int | None = None,
-                  name: str | None = None, progress: Progress | None = None) -> MergeResult:
-    """Validate all records once and apply the merge rules; entries come back in sheet order."""
-    t0 = time.perf_counter()
-    from gxsheet.check.validate import validate_records
-    from gxsheet.core.findings import finding_order
-
-    records = [r for _, r in items]
+                  name: str | None = None, progress: Progress | None = None, batch: int = BATCH) -> MergeResult:
+    """Validate the records (``batch`` at a time) and apply the merge rules; entries in sheet order."""
+    merger = Merger(progress, len(items))
     if progress:
-        progress("validate", 0, len(records))
-    found = validate_records(records) if records else []
-    if progress:
-        progress("validate", len(records), len(records))
-    t1 = time.perf_counter()
-
-    merge_year = year if year is not None else choose_year(records)
-    edition = (edition_for_year(merge_year) if merge_year is not None else None) or \
-        (Counter(r.edition for r in records).most_common(1)[0][0] if records else editions()[-1])
-    spec = load_spec(edition)
-    entries = []
-    for (path, rec), fs in zip(items, found, strict=True):
-        try:
-            mtime = path.stat().st_mtime
-        except OSError:
-            mtime = 0.0
-        entries.append(Entry(path=path, record=rec, findings=list(fs), mtime=mtime))
-
-    for e in entries:
-        _check_mixed(e, merge_year, spec)
-    _check_duplicates(entries, merge_year)
-    prev_by_name = _previous_by_name(previous, merge_year)
-    matched: set[str] = set()
-    for e in entries:
-        if e.reason in ("year", "edition"):
-            continue
-        e.values, e.unit_unknown = _row_values(spec, e.record)
-        for k in sorted(e.unit_unknown):
-            v = e.values.get(k)
-            if v is None:
-                continue
-            e.findings.append(unit_finding(e.record, k, v, spec.merge.unit))
-        prev = prev_by_name.get(norm_name(e.unit_name))
-        if prev is not None and e.unit_name:
-            matched.add(norm_name(e.unit_name))
-            e.findings += carry_findings(e.record, prev[1], prev[0].name)
-    for e in entries:
-        e.findings.sort(key=finding_order)
-    entries.sort(key=lambda e: (e.unit_name is None, pinyin_key(norm_name(e.unit_name)), norm_name(e.unit_name),
-                                e.path.name, str(e.path)))
-    county = name or _common_parent(e.record for e in entries if e.included)
-    t2 = time.perf_counter()
-    return MergeResult(year=merge_year, edition=edition, entries=entries, unreadable=list(unreadable), name=county,
-                       previous_matched=len(matched), previous_read=len(previous),
-                       timings={"validate": t1 - t0, "merge": t2 - t1})
+        progress("validate", 0, len(items))
+    for i in range(0, len(items), batch):
+        merger.add(items[i:i + batch])
+    return merger.finish(unreadable=unreadable, previous=[(p, slim_record(r)) for p, r in previous], year=year,
+                         name=name)
 
 
 def _check_mixed(e: Entry, merge_year: int | None, spec: Spec) -> None:
     hit = mixed_finding(e.record, merge_year, spec)
     if hit is not None:
         e.included, e.reason = False, hit[0]
-        e.findings.append(hit[1])
+        e.merge_findings.append(hit[1])
 
 
 def _check_duplicates(entries: list[Entry], merge_year: int | None) -> None:
@@ -463,7 +618,7 @@ def _check_duplicates(entries: list[Entry], merge_year: int | None) -> None:
         for g, f in zip(group, found, strict=True):
             if g is not keep:
                 g.included, g.reason = False, "duplicate"
-            g.findings.append(f)
+            g.merge_findings.append(f)
 
 
 def _previous_by_name(previous: Sequence[tuple[Path, Record]], merge_year: int | None) -> dict[str, tuple[Path, Record]]:
@@ -497,8 +652,11 @@ def _skipped(u: Unreadable, named: set[Path]) -> bool:
     return _resolved(u.path) not in named and skipped_in_folder(u.path, LoadError(u.path, u.kind, "", ""))
 
 
-def _import_validator() -> None:
-    """Import the validator (pandas, pandera) and build its schemas while the workers read."""
+def _import_ahead() -> None:
+    """Import what the merge needs after reading while the workers read: the validator (pandas,
+    pandera) with its schemas, and pypinyin with its phrase dictionary for the sort (~0.2 s)."""
+    import pypinyin  # noqa: F401 - imported for its cost
+
     from gxsheet.check import prose  # noqa: F401 - imported for its cost
     from gxsheet.check.tables import schema_for
 
@@ -508,30 +666,43 @@ def _import_validator() -> None:
 
 def merge_paths(inputs: Sequence[str | Path], *, previous: Sequence[str | Path] = (), year: int | None = None,
                 name: str | None = None, jobs: int | None = None, exclude: Iterable[str | Path] = (),
-                progress: Progress | None = None, limits: Limits | None = None) -> MergeResult:
-    """Collect, read (in parallel, this year's and last year's files in one pool), validate, merge.
+                progress: Progress | None = None, batch: int = BATCH, limits: Limits | None = None) -> MergeResult:
+    """Collect, read (in parallel when cores are idle), validate batch by batch as files arrive, merge.
 
-    ``limits`` bound every file read (default: :data:`~gxsheet.core.limits.DEFAULT_LIMITS`)."""
+    Last year's files (``previous``) are read first and kept slim; this year's are checked and
+    spilled ``batch`` at a time, so memory holds one batch of records whatever the county's size.
+    ``limits`` bound every file read (default: :data:`~gxsheet.core.limits.DEFAULT_LIMITS`).
+    """
     exclude = list(exclude)
     named = {_resolved(p) for p in (*inputs, *previous) if not Path(p).is_dir()}
     files = collect_inputs(inputs, exclude=exclude)
     prev_files = collect_inputs(previous, exclude=exclude + files) if previous else []
+    total = len(files) + len(prev_files)
     t0 = time.perf_counter()
-    results = read_all(files + prev_files, jobs=jobs, progress=progress, while_waiting=_import_validator, limits=limits)
-    t1 = time.perf_counter()
-    items: list[tuple[Path, Record]] = []
-    bad: list[Unreadable] = []
-    prev_items: list[tuple[Path, Record]] = []
-    for i, (p, r) in enumerate(zip(files + prev_files, results, strict=True)):
-        is_prev = i >= len(files)
+    bad: list[tuple[int, Unreadable]] = []
+    prev_items: list[tuple[int, tuple[Path, Record]]] = []
+    shifted = (lambda ph, d, _t: progress(ph, d, total)) if progress else None
+    for i, r in iter_read(prev_files, jobs=jobs, progress=shifted, limits=limits):
         if isinstance(r, Unreadable):
-            bad.append(Unreadable(r.path, r.kind, r.message_zh, r.message_en, previous=is_prev))
-        elif is_prev:
-            prev_items.append((p, r))
+            bad.append((len(files) + i, Unreadable(r.path, r.kind, r.message_zh, r.message_en, previous=True)))
         else:
-            items.append((p, r))
-    result = merge_records(items, unreadable=[u for u in bad if not _skipped(u, named)], previous=prev_items,
-                           year=year, name=name, progress=progress)
-    result.skipped = [u for u in bad if _skipped(u, named)]
-    result.timings = {"read": t1 - t0, **result.timings}
+            prev_items.append((i, (prev_files[i], slim_record(r))))
+    merger = Merger(progress, len(files))
+    pending: list[tuple[Path, Record]] = []
+    shifted = (lambda ph, d, _t: progress(ph, len(prev_files) + d, total)) if progress else None
+    for i, r in iter_read(files, jobs=jobs, progress=shifted, while_waiting=_import_ahead, limits=limits):
+        if isinstance(r, Unreadable):
+            bad.append((i, r))
+            continue
+        pending.append((files[i], r))
+        if len(pending) >= batch:
+            merger.add(pending)
+            pending = []
+    merger.add(pending)
+    read = time.perf_counter() - t0 - merger.validate_seconds - merger.spill_seconds
+    unreadable = [u for _, u in sorted(bad, key=lambda b: b[0])]
+    result = merger.finish(unreadable=[u for u in unreadable if not _skipped(u, named)],
+                           previous=[item for _, item in sorted(prev_items, key=lambda p: p[0])], year=year, name=name)
+    result.skipped = [u for u in unreadable if _skipped(u, named)]
+    result.timings = {"read": read, **result.timings}
     return result

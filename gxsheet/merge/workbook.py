@@ -1,8 +1,10 @@
-"""Writing a merge: the county workbook (汇总, 问题清单) and the county's own report.
+"""Writing a merge: the county workbook (概况, 汇总, 问题清单, 问题一览) and the county's own report.
 
-* :func:`write_merge` writes the county workbook: sheet 汇总 (one row per workbook, every value
-  cell a column under a 表/行/列 header built from the spec, a live 合计 row) and sheet 问题清单
-  (every finding, hyperlinked to its row in 汇总), atomically.
+* :func:`write_merge` writes the county workbook atomically: sheet 概况 (who reported and how they
+  fared, the county's key figures, live native charts), sheet 汇总 (one row per workbook, every
+  value cell a column under a 表/行/列 header built from the spec, a live 合计 row), sheet 问题清单
+  (the findings, one row per workbook × rule, hyperlinked to its row in 汇总) and sheet 问题一览
+  (workbook × rule family, coloured); every sheet set up to print.
 * :func:`write_county_report` fills the standard template with the county-wide sums, so the county
   files its own 本行政区域 report in the same format it asked the towns to use (through the one
   Record writer, :mod:`gxsheet.render.workbook`).
@@ -10,10 +12,19 @@
 The county workbook is a new file, so it is written with XlsxWriter rather than openpyxl (which
 builds an object per cell): strings are never turned into formulas, links or numbers, the
 document dates are fixed so a rerun gives the same bytes, and the 合计 formulas carry their
-results. Rows are written in order, one at a time, but XlsxWriter's ``constant_memory`` mode is
-not used: it cannot write merged cells that span rows it has already flushed, which the 表/行/列
-header bands are (a limitation its author keeps on purpose), so the sheet is held until it is
-closed (about 120 MB for 3,000 workbooks).
+results. Every sheet is written in row order, in XlsxWriter's ``constant_memory`` mode: a row is
+written out to a temporary file when the next one starts, so a province's 20,000 rows never sit in
+memory (held until closed, the sheet took ~40 KB a workbook). What that asks of each sheet:
+
+* 汇总: the 表/行/列 header bands cannot be merged through ``merge_range`` (see :func:`_merged`),
+  so the header is written row by row and its ranges declared; the hidden key row above it first.
+* 问题清单: its size (title, filter, the cap before Excel's last row) and each workbook's first
+  row there (the 汇总 status links, written before it) are counted from the entries' rule tallies
+  (:attr:`~gxsheet.merge.county.Entry.rule_counts`); the rows themselves come from the findings,
+  read back from the merge's spill store one workbook at a time (:mod:`gxsheet.merge.spill`).
+* 问题一览: one row per workbook, from the same tallies.
+* 概况: laid out block beside block; its few dozen cells are held and replayed by row
+  (:class:`_InRowOrder`).
 """
 
 from __future__ import annotations
@@ -21,7 +32,7 @@ from __future__ import annotations
 import io
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -134,10 +145,11 @@ PROBLEM_COLUMNS: tuple[tuple[str, float], ...] = (
     ("严重程度", 6.0), ("处数", 5.0), ("单元格", 24.0), ("问题说明", 70.0), ("汇总表位置", 11.0),
 )
 SEVERITY_ZH = F.SEVERITY_ZH
-#: how XlsxWriter is told to write: a str is always text (never a formula, link or number), and
-#: the document properties are fixed, so the same merge gives the same bytes
+#: how XlsxWriter is told to write: a str is always text (never a formula, link or number), the
+#: document properties are fixed, so the same merge gives the same bytes, and each row goes to a
+#: temporary file as soon as the next one starts (constant_memory: 20,000 rows do not sit in memory)
 WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
-                    "in_memory": True}
+                    "constant_memory": True}
 #: pixels per character of width in the default font (Calibri 11), XlsxWriter's unit for widths
 DIGIT_PX = 7
 #: points per pixel, XlsxWriter's unit for heights
@@ -249,6 +261,18 @@ def _set_widths(ws: Worksheet, first: int, widths: Sequence[float]) -> None:
         ws.set_column_pixels(first + j, first + j, w * DIGIT_PX)
 
 
+def _merged(ws: Worksheet, first_row: int, first_col: int, last_row: int, last_col: int) -> None:
+    """Declare a merged range whose cells are already written.
+
+    In ``constant_memory`` mode ``merge_range`` refuses a range starting on a row already written
+    out, and a header band spanning rows flushes its first row as it pads the rows below — so two
+    bands side by side cannot both be merged through it (its author keeps that limit on purpose).
+    The header is written row by row instead, each cell as ``merge_range`` would write it, and
+    the ranges are declared here: the list XlsxWriter turns into ``<mergeCells>``.
+    """
+    ws.merge.append([first_row, first_col, last_row, last_col])
+
+
 def _set_height(ws: Worksheet, row: int, points: float) -> None:
     """A row's height as stored in the file, in points (``set_row`` would round it to whole pixels)."""
     ws.set_row_pixels(row, points / PT_PER_PX)
@@ -274,38 +298,64 @@ EXCEL_ROWS = 1_048_576
 CELLS_SHOWN = 12
 
 
-def _problem_rows(result: MergeResult, lang: str) -> tuple[list[tuple], dict[int, int]]:
-    """问题清单 rows (after its header): one per unreadable file and one per workbook × rule, with the
-    cells of every finding of that rule; and entry index → its first row there.
+def _problem_rows(result: MergeResult, lang: str) -> Iterator[tuple]:
+    """问题清单 rows (after its header), in sheet order: one per unreadable file and one per workbook ×
+    rule, with the cells of every finding of that rule. Each entry's findings are read back from
+    the spill store as it comes (nothing of the whole list is held).
 
     A row: (file, unit, rule, rule title, severity, count, cells, message, 汇总 row). Grouping keeps a
     blank form's 200 empty cells on one line and a county's list short enough to print.
     """
-    rows: list[tuple] = []
-    first_of: dict[int, int] = {}
-    start = 3  # title row, header row
     for u in result.unreadable:
         name = ("上年：" if u.previous else "") + Path(u.path).name
-        rows.append((name, "", "X-UNREADABLE", rule_title("X-UNREADABLE"),
-                     "疑问" if u.previous else "错误", 1, "", u.message(lang), None))
-    lay = summary_layout(result)
+        yield (name, "", "X-UNREADABLE", rule_title("X-UNREADABLE"), "疑问" if u.previous else "错误", 1, "",
+               u.message(lang), None)
+    first = summary_layout(result)["first_row"]
     for i, e in enumerate(result.entries):
-        srow = lay["first_row"] + i
+        if not (e.errors or e.warnings):
+            continue
         groups: dict[str, list[F.Finding]] = {}
         for f in e.findings:
             groups.setdefault(f.rule, []).append(f)
         for rule, fs in groups.items():
-            if i not in first_of:
-                first_of[i] = start + len(rows)
             cells = [c for f in fs for c in f.cells]
             shown = " ".join(cells[:CELLS_SHOWN]) + (f" 等{len(cells)}处" if len(cells) > CELLS_SHOWN else "")
             message = fs[0].message(lang)
             if len(fs) > 1:
                 message += (f" (and {len(fs) - 1} more like it)" if lang == "en" else f"（另有{len(fs) - 1}处同类问题）")
             severity = "error" if any(f.severity == "error" for f in fs) else fs[0].severity
-            rows.append((e.path.name, e.unit_name or "", rule, rule_title(rule), SEVERITY_ZH.get(severity, severity),
-                         len(fs), shown, message, srow))
-    return rows, first_of
+            yield (e.path.name, e.unit_name or "", rule, rule_title(rule), SEVERITY_ZH.get(severity, severity),
+                   len(fs), shown, message, first + i)
+
+
+@dataclass(frozen=True)
+class ProblemPlan:
+    """问题清单's size, known before its rows are written (the 汇总 links and its title come first),
+    counted from the entries' rule tallies — the findings themselves are read back only once, as
+    the rows are written."""
+
+    rows: int  # one per unreadable file and per workbook × rule
+    error_rows: int
+    findings: int
+    #: entry index → its first row there (1-based), for the rows within the sheet's cap
+    first_of: dict[int, int]
+    cap: int  # rows listed at most (Excel's sheet minus the title, header and closing note)
+
+
+def _problem_plan(result: MergeResult, cap: int | None = None) -> ProblemPlan:
+    cap = (EXCEL_ROWS - 3) if cap is None else cap
+    start = 3  # title row, header row
+    rows = findings = len(result.unreadable)
+    errors = sum(1 for u in result.unreadable if not u.previous)
+    first_of: dict[int, int] = {}
+    for i, e in enumerate(result.entries):
+        counts = e.rule_counts
+        if counts and rows < cap:
+            first_of[i] = start + rows
+        rows += len(counts)
+        errors += sum(1 for n_err, _ in counts.values() if n_err)
+        findings += sum(n_err + n_warn for n_err, n_warn in counts.values())
+    return ProblemPlan(rows, errors, findings, first_of, cap)
 
 
 def _write_header(ws: Worksheet, fm: _Formats, result: MergeResult, lay: dict[str, Any], ncols: int) -> None:
@@ -323,23 +373,26 @@ def _write_header(ws: Worksheet, fm: _Formats, result: MergeResult, lay: dict[st
     year = f"{result.year}年度" if result.year else ""
     _set_height(ws, 0, 28)
     ws.merge_range(0, 0, 0, max(ncols - 1, 1), _safe(f"{result.name or ''}{year}政府信息公开工作年度报告汇总表"), fm.title)
-    covered: set[tuple[int, int]] = set()
-    areas = [(top, i, top + levels - 1, i, label) for i, (_, label, _) in enumerate(META_COLUMNS)]
-    areas += [(top + b.top, nmeta + b.first, top + b.bottom, nmeta + b.last, b.text) for b in blocks]
-    for r0, c0, r1, c1, text in areas:
-        if (r0, c0) == (r1, c1):
-            ws.write_string(r0, c0, _safe(text), fm.head)
-        else:
-            ws.merge_range(r0, c0, r1, c1, _safe(text), fm.head)
-        covered.update((r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1))
-    for lv in range(levels):
-        _set_height(ws, top + lv, heights[lv])
-        for c in range(ncols):
-            if (top + lv, c) not in covered:
-                ws.write_blank(top + lv, c, None, fm.head)
+    # the hidden key row sits above the labels: written (and hidden) before them, as constant_memory
+    # writes a row out for good once a later one starts
+    ws.set_row(key_row, None, None, {"hidden": True})
     for c, k in enumerate([m for m, _, _ in META_COLUMNS] + keys):
         ws.write_string(key_row, c, k, fm.key)
-    ws.set_row(key_row, None, None, {"hidden": True})
+    areas = [(top, i, top + levels - 1, i, label) for i, (_, label, _) in enumerate(META_COLUMNS)]
+    areas += [(top + b.top, nmeta + b.first, top + b.bottom, nmeta + b.last, b.text) for b in blocks]
+    texts = {(r0, c0): text for r0, c0, _, _, text in areas}
+    for lv in range(levels):  # row by row, as constant_memory needs: what merge_range would write
+        r = top + lv
+        _set_height(ws, r, heights[lv])
+        for c in range(ncols):
+            text = texts.get((r, c))
+            if text is not None:
+                ws.write_string(r, c, _safe(text), fm.head)
+            else:
+                ws.write_blank(r, c, None, fm.head)
+    for r0, c0, r1, c1, _ in areas:
+        if (r0, c0) != (r1, c1):
+            _merged(ws, r0, c0, r1, c1)
 
 
 def _write_summary(wb: xlsxwriter.Workbook, fm: _Formats, result: MergeResult, first_problem: dict[int, int]) -> None:
@@ -429,32 +482,38 @@ def _lines(text: str, width: float) -> int:
     return sum(max(1, math.ceil(_units(part) / usable)) for part in text.split("\n"))
 
 
-def _write_problems(wb: xlsxwriter.Workbook, fm: _Formats, result: MergeResult, rows: list[tuple],
-                    max_rows: int | None = None) -> None:
+def _write_problems(wb: xlsxwriter.Workbook, fm: _Formats, result: MergeResult, lang: str, plan: ProblemPlan) -> None:
     """Sheet 问题清单: every unreadable file and each workbook's findings by rule, linked to its 汇总 row.
 
-    Rows are as tall as their wrapped text. Past ``max_rows`` (Excel's sheet minus the title, header
-    and a closing note) the list stops with a note saying how many rows were left out and where the
-    whole list is — the merge completes instead of failing at the end.
+    Rows come from the entries one by one (:func:`_problem_rows`); the counts the title and the
+    filter need first come from ``plan``. Rows are as tall as their wrapped text. Past ``plan.cap``
+    rows the list stops with a note saying how many rows were left out and where the whole list
+    is — the merge completes instead of failing at the end.
     """
-    cap = (EXCEL_ROWS - 3) if max_rows is None else max_rows
+    cap = plan.cap
     ps = wb.add_worksheet(PROBLEM_SHEET)
     widths = [w for _, w in PROBLEM_COLUMNS]
     _set_widths(ps, 0, widths)
     ps.freeze_panes(2, 0)
-    shown = rows[:cap]
-    if shown:
-        ps.autofilter(1, 0, 1 + len(shown), len(PROBLEM_COLUMNS) - 1)
-    n_err = sum(1 for r in rows if r[4] == "错误")
-    n_findings = sum(r[5] for r in rows)
+    n_shown = min(plan.rows, cap)
+    if n_shown:
+        ps.autofilter(1, 0, 1 + n_shown, len(PROBLEM_COLUMNS) - 1)
     _set_height(ps, 0, 24)
     last_col = len(PROBLEM_COLUMNS) - 1
     ps.merge_range(0, 0, 0, last_col,
-                   f"问题清单：{len(rows)}行（{n_findings}处问题，同一单位同一规则合为一行），其中错误{n_err}行、疑问{len(rows) - n_err}行"
-                   f"（无法读取的文件{len(result.unreadable)}个）", fm.title)
+                   f"问题清单：{plan.rows}行（{plan.findings}处问题，同一单位同一规则合为一行），其中错误{plan.error_rows}行、"
+                   f"疑问{plan.rows - plan.error_rows}行（无法读取的文件{len(result.unreadable)}个）", fm.title)
     for c, (h, _) in enumerate(PROBLEM_COLUMNS):
         ps.write_string(1, c, h, fm.head)
-    for n, (fname, unit, rule, title_zh, sev, count, cells_text, msg, srow) in enumerate(shown, start=1):
+    left_rows = left_findings = 0
+    left_files: set[tuple[str, str]] = set()
+    for n, (fname, unit, rule, title_zh, sev, count, cells_text, msg, srow) in enumerate(_problem_rows(result, lang),
+                                                                                            start=1):
+        if n > cap:  # past the cap: only counted, for the closing note
+            left_rows += 1
+            left_findings += count
+            left_files.add((fname, unit))
+            continue
         r = n + 1
         ps.write_number(r, 0, n, fm.cell)
         _put(ps, r, 1, fname, fm.cell)
@@ -470,13 +529,11 @@ def _write_problems(wb: xlsxwriter.Workbook, fm: _Formats, result: MergeResult, 
         lines = max(_lines(_safe(msg), widths[8]), _lines(cells_text, widths[7]), _lines(fname, widths[1]),
                     _lines(unit, widths[2]), _lines(title_zh, widths[4]))
         _set_height(ps, r, lines * LINE_PT + ROW_PAD_PT)
-    last = len(shown) + 1
-    if len(rows) > cap:
-        left = rows[cap:]
-        units = len({(r[0], r[1]) for r in left})
+    last = n_shown + 1
+    if left_rows:
         last += 1
         ps.merge_range(last, 0, last, last_col,
-                       f"问题清单已到 Excel 工作表的行数上限：另有 {len(left)} 行（{sum(r[5] for r in left)} 处问题，涉及 {units} 个文件）"
+                       f"问题清单已到 Excel 工作表的行数上限：另有 {left_rows} 行（{left_findings} 处问题，涉及 {len(left_files)} 个文件）"
                        "未列出。完整的逐条问题请用 gxsheet validate 文件夹 --json 导出。", fm.note)
         _set_height(ps, last, 2 * LINE_PT + ROW_PAD_PT)
     _print_setup(ps, result, last_row=last, last_col=last_col, title_rows=(1, 1), title=PROBLEM_SHEET)
@@ -533,6 +590,42 @@ def _header_heights(blocks: Sequence[HeaderBlock], levels: int, widths: Sequence
     return need
 
 
+class _InRowOrder:
+    """A small sheet laid out block beside block, handed to XlsxWriter row by row.
+
+    In ``constant_memory`` mode a row goes to disk as soon as a later row is written, and what is
+    written to it afterwards is silently dropped. 概况 puts its blocks side by side (the facts, the
+    county's figures, the outcomes, each down its own columns), so its cell writes and row heights
+    — a few dozen — are held here and :meth:`flush` replays them sorted by row, then column. Widths,
+    charts and print setup go straight to the sheet. Merged ranges must stay within one row.
+    """
+
+    _HELD = frozenset({"write_string", "write_number", "write_formula", "write_blank", "merge_range",
+                       "set_row_pixels"})
+
+    def __init__(self, ws: Worksheet) -> None:
+        self._ws = ws
+        self._calls: list[tuple[int, int, int, str, tuple, dict]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in self._HELD:
+            return getattr(self._ws, name)
+
+        def hold(row: int, *args: Any, **kwargs: Any) -> int:
+            if name == "merge_range" and args[1] != row:
+                raise ValueError("a held merged range must stay within one row")
+            col = -1 if name == "set_row_pixels" else args[0]  # a row's height before its cells
+            self._calls.append((row, col, len(self._calls), name, (row, *args), kwargs))
+            return 0
+
+        return hold
+
+    def flush(self) -> None:
+        for _, _, _, name, args, kwargs in sorted(self._calls, key=lambda c: c[:3]):
+            getattr(self._ws, name)(*args, **kwargs)
+        self._calls.clear()
+
+
 OVERVIEW_SHEET = "概况"
 GRID_SHEET = "问题一览"
 #: rule families (the id's prefix) as a clerk names them; T2/T3/T4 are named by their table's sheet
@@ -577,7 +670,7 @@ def _write_overview(wb: xlsxwriter.Workbook, fm: _Formats, result: MergeResult) 
     first, last = lay["first_row"], lay["last_row"]
     n = len(result.entries)
     totals = result.totals()
-    ws = wb.add_worksheet(OVERVIEW_SHEET)
+    ws: Any = _InRowOrder(wb.add_worksheet(OVERVIEW_SHEET))  # laid out block by block, written row by row
     # A-B 报送情况 · D-G 全县合计 and 行政复议/诉讼 · I-J 办理结果
     _set_widths(ws, 0, [22.0, 8.0, 2.0, 34.0, 10.0, 10.0, 10.0, 2.0, 44.0, 8.0])
     year = f"{result.year}年度" if result.year else ""
@@ -692,13 +785,14 @@ def _write_overview(wb: xlsxwriter.Workbook, fm: _Formats, result: MergeResult) 
         ws.insert_chart(charts_row + (16 if parts else 0) + max(0, len(parts) - 12), 3, per)
     ws.hide_gridlines(2)
     _print_setup(ws, result, last_row=charts_row + 40 + (n * 16) // 20, last_col=9, title=OVERVIEW_SHEET)
+    ws.flush()
 
 
 def _write_grid(wb: xlsxwriter.Workbook, fm: _Formats, result: MergeResult) -> None:
     """Sheet 问题一览: one row per workbook, one column per rule family, the number of findings in
     each — red where there are errors, yellow where only warnings, green where none."""
     spec = result.spec
-    fams = sorted({_family(f.rule) for e in result.entries for f in e.findings} | {"M", "V", "S", "N"},
+    fams = sorted({_family(rule) for e in result.entries for rule in e.rule_counts} | {"M", "V", "S", "N"},
                   key=lambda f: ("MVT2T3T4SNX".find(f[:2] if f.startswith("T") else f[0]), f))
     ws = wb.add_worksheet(GRID_SHEET)
     heads = ["单位名称", "文件名", "校验结果"] + [_family_title(spec, f) for f in fams]
@@ -715,9 +809,10 @@ def _write_grid(wb: xlsxwriter.Workbook, fm: _Formats, result: MergeResult) -> N
         _put(ws, r, 1, e.path.name, fm.cell)
         _put(ws, r, 2, e.status, fm.status[(BAD_FILL if e.errors else WARN_FILL if e.warnings else OK_FILL, False)])
         counts: dict[str, list[int]] = {}
-        for f in e.findings:
-            c = counts.setdefault(_family(f.rule), [0, 0])
-            c[0 if f.severity == "error" else 1] += 1
+        for rule, (n_err, n_warn) in e.rule_counts.items():  # the tallies: no finding is read back
+            c = counts.setdefault(_family(rule), [0, 0])
+            c[0] += n_err
+            c[1] += n_warn
         for j, fam in enumerate(fams):
             errs, warns = counts.get(fam, [0, 0])
             fill = BAD_FILL if errs else WARN_FILL if warns else OK_FILL
@@ -731,15 +826,17 @@ def _write_grid(wb: xlsxwriter.Workbook, fm: _Formats, result: MergeResult) -> N
                  repeat_cols=1, title=GRID_SHEET)
 
 
-def write_county_workbook(result: MergeResult, target: str | Path, *, lang: str = "zh") -> None:
-    """The county workbook (汇总, 问题清单) written to ``target`` with XlsxWriter (not atomic: see write_merge).
+def write_county_workbook(result: MergeResult, target: str | Path, *, lang: str = "zh",
+                          max_problem_rows: int | None = None) -> None:
+    """The county workbook (概况, 汇总, 问题清单, 问题一览) written to ``target`` with XlsxWriter (not
+    atomic: see write_merge). ``max_problem_rows`` caps 问题清单 (default: what fits in Excel's sheet).
 
-    XlsxWriter assembles the file in memory and this function writes it: a full disk is then a plain
-    OSError naming nothing half-done (XlsxWriter wraps it in FileCreateError and leaves a broken
-    ZipFile to complain on stderr when it is collected), which the callers turn into one line
-    naming the output.
+    XlsxWriter assembles the zip in memory (its size, a few MB for thousands of towns: the rows
+    themselves go through its temporary files) and this function writes it: a full disk is then a
+    plain OSError, which the callers turn into one line naming the output (XlsxWriter would wrap it
+    in FileCreateError and leave a broken ZipFile to complain on stderr when collected).
     """
-    problem_rows, first_problem = _problem_rows(result, lang)
+    plan = _problem_plan(result, max_problem_rows)
     buffer = io.BytesIO()
     wb = xlsxwriter.Workbook(buffer, WORKBOOK_OPTIONS)
     try:
@@ -749,11 +846,14 @@ def write_county_workbook(result: MergeResult, target: str | Path, *, lang: str 
         wb.set_custom_property(*MERGE_SIGNATURE)  # how a rerun knows its own earlier output
         fm = _Formats(wb)
         _write_overview(wb, fm, result)
-        _write_summary(wb, fm, result, first_problem)
-        _write_problems(wb, fm, result, problem_rows)
+        _write_summary(wb, fm, result, plan.first_of)
+        _write_problems(wb, fm, result, lang, plan)
         _write_grid(wb, fm, result)
     finally:
-        wb.close()
+        try:
+            wb.close()
+        except xlsxwriter.exceptions.FileCreateError as e:  # its temporary files' disk is full
+            raise e.args[0] if e.args and isinstance(e.args[0], OSError) else OSError(str(e)) from None
     with open(target, "wb") as f:
         f.write(buffer.getbuffer())
 

@@ -30,11 +30,21 @@ Progress = Callable[[str, int, int], None]
 
 
 def default_jobs() -> int:
-    """Worker processes: the CPUs this process may use."""
+    """Worker processes: the CPUs this process may use that are idle now.
+
+    A pool on cores that are already busy only adds pickling and contention (slower than one
+    worker), so cores are counted from the 1-minute load average, less this process itself.
+    ``--jobs`` overrides.
+    """
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cpus = len(os.sched_getaffinity(0))
     except AttributeError:
-        return max(1, os.cpu_count() or 1)
+        cpus = os.cpu_count() or 1
+    try:
+        busy = max(0.0, os.getloadavg()[0] - 1.0)
+    except (AttributeError, OSError):  # Windows has no load average
+        busy = 0.0
+    return max(1, min(cpus, int(cpus - busy + 0.5)))
 
 
 def warm() -> None:
@@ -84,7 +94,8 @@ def iter_files(paths: Sequence[str | Path], *, reader: Reader = _read_any, jobs:
     jobs = default_jobs() if jobs is None else max(1, jobs)
     if n < SERIAL_BELOW:
         jobs = 1
-    warm()
+    if jobs > 1:  # several workers inherit what is loaded here; one loads what its files need
+        warm()
     with Pool(_guarded, jobs, limits) as pool:
         for i, o in pool.imap([(reader, p, limits) for p in names], chunk=chunk_size(n, jobs),
                               while_waiting=while_waiting):

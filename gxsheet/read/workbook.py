@@ -78,6 +78,7 @@ class _Sheet:
     #: what is left of the sheet's budget for computing them (see ``FORMULA_STEPS``)
     _computed: dict[tuple[int, int], int | float | None] = field(default_factory=dict)
     _steps_left: int = FORMULA_STEPS
+    _first_column: dict[str, int] | None = None
 
     def value(self, r: int, c: int) -> RawCell | None:
         return self.cells.cells.get((r, c))
@@ -87,6 +88,20 @@ class _Sheet:
         if cell is None or cell.value is None or not isinstance(cell.value, str):
             return ""
         return cell.value
+
+    def label_row(self, target: str) -> int | None:
+        """The first row (in the sheet's order) whose column-A text has label key ``target``.
+
+        One pass over the sheet builds the index for every label: the metadata and prose
+        readers look up ~20 labels per file, each used to scan the whole sheet.
+        """
+        if self._first_column is None:
+            index: dict[str, int] = {}
+            for (r, c), cell in self.cells.cells.items():
+                if c == 1 and isinstance(cell.value, str):
+                    index.setdefault(label_key(cell.value), r)
+            self._first_column = index
+        return self._first_column.get(target)
 
     def rows(self) -> list[int]:
         return sorted({r for r, _ in self.cells.cells})
@@ -466,19 +481,29 @@ def detect_edition(wb: WorkbookCells, declared: str | None = None) -> tuple[str 
     return best, per_table
 
 
+#: id(layout) → (the layout, kept so its id is never reused; key → label text)
+_BOX_LABELS: dict[int, tuple[SheetLayout, dict[str, str]]] = {}
+
+
+def _box_labels(lay: SheetLayout) -> dict[str, str]:
+    """Key → the text of its first label box in ``lay`` (cached per layout, like _expected_rows)."""
+    got = _BOX_LABELS.get(id(lay))
+    if got is None:
+        labels: dict[str, str] = {}
+        for b in lay.boxes:
+            if b.key is not None:
+                labels.setdefault(b.key, b.text)
+        got = _BOX_LABELS[id(lay)] = (lay, labels)
+    return got[1]
+
+
 def _meta_value(sheet: _Sheet | None, lay: SheetLayout, key: str) -> tuple[object, str | None]:
     """A metadata/prose cell found by its label in column A (fallback: its layout address)."""
     if sheet is None:
         return None, None
-    label = next((b.text for b in lay.boxes if b.key == key), None)
+    label = _box_labels(lay).get(key)
     r0, c0 = lay.inputs[key]
-    row = None
-    if label is not None:
-        target = label_key(label)
-        for (r, c), cell in sheet.cells.cells.items():
-            if c == 1 and isinstance(cell.value, str) and label_key(cell.value) == target:
-                row = r
-                break
+    row = sheet.label_row(label_key(label)) if label is not None else None
     if row is None:
         row = r0
     raw = sheet.value(row, c0)

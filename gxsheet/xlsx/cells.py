@@ -12,7 +12,7 @@ The reader is split by what each part does, and each module imports only those b
 * :mod:`gxsheet.xlsx.workbook`: the workbook level and the public API (it re-exports the public
   names defined here, so callers import them from there).
 
-Nothing here reads a package; it imports nothing from gxsheet.
+Nothing here reads a package; of gxsheet it imports only the column letters (:mod:`gxsheet.core.a1`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-MAX_ROW = 1_048_576
-MAX_COL = 16_384
+from gxsheet.core.a1 import MAX_COL, MAX_ROW, col_letter
 
 _MAIN_NS = (
     "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -73,17 +72,6 @@ def _pos(ref: str) -> tuple[int, int]:
 def parse_a1(ref: str) -> tuple[int, int]:
     """``"D5"`` -> ``(5, 4)`` (row, col), 1-based; ``$`` anchors and lower case accepted."""
     return _pos(ref.strip())
-
-
-def col_letter(n: int) -> str:
-    """1 -> ``"A"``, 27 -> ``"AA"``, 16384 -> ``"XFD"``."""
-    if not 1 <= n <= MAX_COL:
-        raise ValueError(f"column out of range: {n}")
-    letters = ""
-    while n:
-        n, rem = divmod(n - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def a1(row: int, col: int) -> str:

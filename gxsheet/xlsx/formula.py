@@ -17,19 +17,14 @@ import math
 import re
 from collections.abc import Callable
 
-from openpyxl.utils import column_index_from_string
-
-from gxsheet.xlsx.cells import integral
+from gxsheet.xlsx.cells import integral, parse_a1
 
 _TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d*)?|\.\d+)|(\$?[A-Z]{1,3}\$?\d+(?::\$?[A-Z]{1,3}\$?\d+)?)|(SUM)\s*\(|([-+*/(),]))", re.I)
 Number = int | float
 
 
 def _ref(text: str) -> tuple[int, int]:
-    m = re.fullmatch(r"\$?([A-Z]{1,3})\$?(\d+)", text, re.I)
-    if not m:
-        raise ValueError(text)
-    return int(m.group(2)), column_index_from_string(m.group(1).upper())
+    return parse_a1(text)  # ValueError for anything that is not one cell on a sheet
 
 
 def evaluate(formula: str, cell: Callable[[int, int], Number | None], max_cells: int = 10_000) -> Number:

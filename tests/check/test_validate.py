@@ -548,3 +548,24 @@ def test_a_check_that_cannot_run_is_an_error_not_a_pass(tmp_path, monkeypatch):
     monkeypatch.setattr(V, "_analysis", lambda df, spec: (_ for _ in ()).throw(ValueError("broken analysis")))
     with pytest.raises(RuntimeError, match="could not run.*broken analysis"):
         validate_records([rec])
+
+
+def test_one_analysis_per_run_however_many_equations_fail(tmp_path, monkeypatch):
+    """The per-cell analysis is the expensive part of a run: building the findings of failing
+    equations must reuse it, not look at every cell again once per failing equation."""
+    from gxsheet.check import tables as V
+    from gxsheet.check.validate import validate_records
+
+    spec = load_spec("2021")
+    good = read_report(write_sample(tmp_path / "good.xlsx", "2021", seed=1))
+    bad = read_report(write_sample(tmp_path / "bad.xlsx", "2021", seed=2))
+    received = [k for k in spec.cells if k.startswith("t3.received.")]
+    for k in received:  # breaks the identity and row totals of several columns at once
+        bad.values[k] = int(bad.values[k]) + 7
+    calls = []
+    real = V._analyse
+    monkeypatch.setattr(V, "_analyse", lambda df, s: calls.append(len(df)) or real(df, s))
+    found = validate_records([good, bad, good])
+    failing = {f.message_zh for f in found[1] if f.rule.startswith("T")}
+    assert len(failing) >= 3 and found[0] == found[2] == []
+    assert calls == [3]

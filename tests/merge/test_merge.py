@@ -629,3 +629,62 @@ def test_carry_over_relation_comes_from_the_spec(tmp_path):
     data["carry_over"]["last_year_row"] = "no_such_row"
     with pytest.raises(SpecError, match="carry_over: 'no_such_row'"):
         parse_spec(data)
+
+
+def _sheet_values(path: Path) -> dict[str, list[tuple]]:
+    wb = load_workbook(path)
+    return {ws.title: [tuple(c.value for c in row) for row in ws.iter_rows()] for ws in wb.worksheets}
+
+
+def test_batches_and_workers_do_not_change_the_merge(county, merged, tmp_path):
+    """Validating batch by batch as files arrive (spilled to disk), read by one process or two,
+    writes the same county workbook, cell for cell, as one batch of everything."""
+    _, whole = merged
+    for batch in (2, 3):
+        result = M.merge_paths([county["dir"]], previous=[county["prev"]], jobs=1, batch=batch)
+        W.write_merge(result, tmp_path / f"county-{batch}.xlsx")
+        assert _sheet_values(tmp_path / f"county-{batch}.xlsx") == _sheet_values(whole), batch
+        result.close()
+    d = tmp_path / "many"  # enough files for a pool: every town many times (X-DUPLICATE galore)
+    d.mkdir()
+    srcs = [s for s in sorted(county["dir"].iterdir()) if not s.name.startswith("~$")]
+    for i in range(M.SERIAL_BELOW + 5):
+        shutil.copy2(srcs[i % len(srcs)], d / f"{i:02d}-{srcs[i % len(srcs)].name}")
+    outs = []
+    for batch, jobs in ((10_000, 1), (7, 2)):
+        result = M.merge_paths([d], previous=[county["prev"]], jobs=jobs, batch=batch)
+        outs.append(tmp_path / f"many-{batch}-{jobs}.xlsx")
+        W.write_merge(result, outs[-1])
+        result.close()
+    assert _sheet_values(outs[0]) == _sheet_values(outs[1])
+
+
+def test_what_stays_in_memory_per_file_is_slim(merged):
+    """A merge keeps per file only what its rules and the 汇总 row need; findings and values are read back."""
+    result, _ = merged
+    for e in result.entries:
+        rec = e.record
+        assert not rec.prose and not rec.structure
+        carry = result.spec.carry_over
+        assert all(k.startswith(f"{carry.grid}.{carry.this_year_row}.") or
+                   k.startswith(f"{carry.grid}.{carry.last_year_row}.") for k in rec.values)
+    ding = entry(result, "丁乡.xlsx")
+    assert ding.values["t4.cases.review_upheld"] == "无" and {"T3-IDENTITY", "V-NUMBER"} <= rules_of(ding)
+    assert result.store is not None and result.store.size > 0
+
+
+def test_an_output_onto_a_submission_is_refused_without_opening_the_inbox(clean, tmp_path, monkeypatch, capsys):
+    """The guard looks at the output paths, not at every file of the input folder (a second pass
+    over a province's inbox): a submission is still never overwritten, even with --force."""
+    from gxsheet.merge import county as M
+
+    d = tmp_path / "in"
+    shutil.copytree(clean, d)
+    submission = sorted(d.glob("*.xlsx"))[0]
+    before = submission.read_bytes()
+    looked: list[Path] = []
+    real = M.is_merge_output  # the signature the merge writes (docProps/custom.xml), not sheet names
+    monkeypatch.setattr(M, "is_merge_output", lambda p: looked.append(p) or real(p))
+    assert main(["merge", str(d), "-o", str(submission), "--force"]) == 2
+    assert submission.read_bytes() == before and looked == [submission]
+    assert submission.name in capsys.readouterr().err
