@@ -94,7 +94,7 @@ def iter_files(paths: Sequence[str | Path], *, reader: Reader = _read_any, jobs:
     jobs = default_jobs() if jobs is None else max(1, jobs)
     if n < SERIAL_BELOW:
         jobs = 1
-    if jobs > 1:  # several workers inherit what is loaded here; one loads what its files need
+    else:  # the workers inherit what is loaded here; for a few files one worker loads what they need
         warm()
     with Pool(_guarded, jobs, limits) as pool:
         for i, o in pool.imap([(reader, p, limits) for p in names], chunk=chunk_size(n, jobs),
