@@ -138,6 +138,19 @@ def label_key(text: str | None) -> str:
     return t
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions): how many characters a
+    conversion would have had to garble to turn one short name into the other. Quadratic, for
+    names and labels only (tens of characters)."""
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
 def similarity(a: str, b: str) -> float:
     """How alike two labels are (0..1): character-bigram overlap, cheap and order-tolerant."""
     if a == b:

@@ -356,7 +356,7 @@ class Collection:
                 continue
             sub = latest.get(u.id)
             rows.append({"unit": u, "latest": sub, "status": sub.status if sub else "missing",
-                         "uploads": counts.get(u.id, 0)})
+                         "uploads": counts.get(u.id, 0), "mismatch": mismatches(sub, u, self.year)})
         return rows
 
 
@@ -378,6 +378,31 @@ def _entry(sub: Submission | None, lang: str = "zh") -> dict[str, Any] | None:
     return sub.report.get(lang) or sub.report.get("zh")
 
 
+def mismatches(sub: Submission | None, unit: Unit, year_expected: int, lang: str = "zh") -> list[dict[str, Any]]:
+    """Where an upload's own 单位名称 or 报告年度 differs from the link's unit or the collection's
+    year: likely the wrong file (last year's report, a neighbour's), though the workbook itself
+    may pass. The town sees it beside its findings; the county beside the unit's status and in
+    /api/status, so a "passed" town with another year's report is not counted as done unseen."""
+    entry = _entry(sub)
+    if not entry or entry.get("status") in ("unreadable", None):
+        return []
+    out = []
+    name, year = entry.get("unit_name"), entry.get("year")
+    if name and str(name).strip() != unit.name:
+        out.append({"field": "unit_name", "found": str(name).strip(), "expected": unit.name,
+                    "short": "单位名称不符" if lang == "zh" else "unit name differs",
+                    "message": f"工作簿中的单位名称是“{str(name).strip()}”，与本链接对应的单位“{unit.name}”不同；请确认没有传错文件。"
+                    if lang == "zh" else f"the workbook names the unit \"{str(name).strip()}\", not \"{unit.name}\" "
+                    "as this link does; check that the right file was uploaded."})
+    if year and str(year) != str(year_expected):
+        out.append({"field": "year", "found": year, "expected": year_expected,
+                    "short": f"年度不符（{year}年）" if lang == "zh" else f"year differs ({year})",
+                    "message": f"工作簿中的报告年度是{year}年，本次收集的是{year_expected}年度；请确认没有传错文件。"
+                    if lang == "zh" else f"the workbook reports on {year}; this collection is for {year_expected}; "
+                    "check that the right file was uploaded."})
+    return out
+
+
 def _view(sub: Submission | None, unit: Unit | None = None, year_expected: int | None = None) -> dict[str, Any] | None:
     """What a page shows of one upload: status, rows for a person, notes on name and year."""
     entry = _entry(sub)
@@ -386,12 +411,8 @@ def _view(sub: Submission | None, unit: Unit | None = None, year_expected: int |
     view: dict[str, Any] = {"sub": sub, "entry": entry, "rows": [], "notes": []}
     if entry and entry.get("findings"):
         view["rows"] = display_rows(entry["findings"], "zh")
-    if entry and unit is not None and entry.get("status") != "unreadable":
-        name, year = entry.get("unit_name"), entry.get("year")
-        if name and str(name).strip() != unit.name:
-            view["notes"].append(f"工作簿中的单位名称是“{name}”，与本链接对应的单位“{unit.name}”不同；请确认没有传错文件。")
-        if year and year_expected and str(year) != str(year_expected):
-            view["notes"].append(f"工作簿中的报告年度是{year}年，本次收集的是{year_expected}年度；请确认没有传错文件。")
+    if unit is not None and year_expected is not None:
+        view["notes"] = [m["message"] for m in mismatches(sub, unit, year_expected)]
     return view
 
 
@@ -483,6 +504,7 @@ def create_app(settings: Settings) -> Starlette:
             return C.denied(denied)
         rows = await C.db(C.status_rows)
         tally = {k: sum(1 for r in rows if r["status"] == k) for k in STATUS_ZH}
+        tally["mismatch"] = sum(1 for r in rows if r["mismatch"])
         return C.page("county.html", token=request.path_params["token"], rows=rows, tally=tally,
                       edition=C.edition, nothing=request.query_params.get("empty") == "1")
 
@@ -582,6 +604,8 @@ def create_app(settings: Settings) -> Starlette:
             units.append({
                 "name": r["unit"].name, "level": r["unit"].level, "status": r["status"],
                 "status_text": names[r["status"]], "uploads": r["uploads"],
+                "mismatch": [{k: m[k] for k in ("field", "found", "expected", "message")}
+                             for m in mismatches(sub, r["unit"], C.year, lang)],
                 "latest": None if sub is None else {
                     "submission": sub.id, "file": sub.filename, "sha256": sub.sha256, "size": sub.size,
                     "received_at": sub.received_at, "errors": sub.errors, "warnings": sub.warnings},

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import sqlite3
 import stat
 import subprocess
@@ -358,3 +359,38 @@ def test_submission_text_reaches_pages_and_json_only_as_text(tmp_path):
             assert not unsafe.search(xml) and not re.search(r"_x00(0[0-8]|1[0-9A-F]|7F)_", xml, re.I), what
     finally:
         server.stop()
+
+
+def test_the_county_sees_a_wrong_year_or_unit_name(tmp_path):
+    """Issue 19: another year's report, or a neighbour's, passes validation; the town's page warned
+    but the county's page and /api/status said plain 通过/ok."""
+    from conftest import make_collection, start_server
+
+    col = make_collection(tmp_path / "data")
+    s = start_server(col.root, "--jobs", "1")
+    try:
+        assert s.submit(col.token("城关镇"), "old.xlsx", workbook(tmp_path, "old.xlsx", "城关镇", year=2023).read_bytes()).status == 200
+        assert s.submit(col.token("河口乡"), "n.xlsx", workbook(tmp_path, "n.xlsx", "城关镇").read_bytes()).status == 200
+        assert s.submit(col.token("东城街道"), "d.xlsx", workbook(tmp_path, "d.xlsx", "东城街道").read_bytes()).status == 200
+
+        units = {u["name"]: u for u in _json(s.get("/api/status", token=col.county_token))["units"]}
+        assert units["城关镇"]["status"] == "ok"
+        assert [(m["field"], m["found"], m["expected"]) for m in units["城关镇"]["mismatch"]] == [("year", 2023, 2024)]
+        assert "2023" in units["城关镇"]["mismatch"][0]["message"]
+        assert [(m["field"], m["found"], m["expected"]) for m in units["河口乡"]["mismatch"]] == [("unit_name", "城关镇", "河口乡")]
+        assert units["东城街道"]["mismatch"] == [] and units["县教育局"]["mismatch"] == []
+        en = {u["name"]: u for u in _json(s.get("/api/status?lang=en", token=col.county_token))["units"]}
+        assert "2023" in en["城关镇"]["mismatch"][0]["message"] and "collection" in en["城关镇"]["mismatch"][0]["message"]
+
+        page = s.get(f"/c/{col.county_token}").data.decode("utf-8")
+        rows = {m.group(1): m.group(0) for m in re.finditer(r'<tr data-unit="([^"]+)".*?</tr>', page, re.S)}
+        assert 'data-mismatch="year"' in rows["城关镇"] and "年度不符（2023年）" in rows["城关镇"]
+        assert 'data-mismatch="unit_name"' in rows["河口乡"] and "单位名称不符" in rows["河口乡"]
+        assert 'data-mismatch=""' in rows["东城街道"] and "不符" not in rows["东城街道"]
+        assert "2 个单位最近上传的工作簿中单位名称或报告年度与本次收集不符" in page
+
+        link = re.search(r'href="(/c/[^"]+/unit/\d+)"', rows["城关镇"]).group(1)
+        problems = s.get(link).data.decode("utf-8")
+        assert "工作簿中的报告年度是2023年，本次收集的是2024年度" in problems
+    finally:
+        s.stop()
