@@ -11,9 +11,14 @@ from typing import Any
 
 from gxsheet.core.layout import workbook_layout
 
+#: a value this large is not a number the rules compute with (docs/safety.md: V-NUMBER "超出了合理范围",
+#: left out of every sum): 15 digits is all Excel keeps of a typed number
+TOO_LARGE = 10**15
+
 
 def is_number(v: object) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
+    """A number the equations use: an int or float (not a bool) below :data:`TOO_LARGE` in size."""
+    return isinstance(v, int | float) and not isinstance(v, bool) and abs(v) < TOO_LARGE
 
 
 def oracle(spec, values: dict[str, Any], meta: dict[str, Any]) -> set[tuple[str, tuple[str, ...]]]:

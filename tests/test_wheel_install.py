@@ -137,3 +137,62 @@ def _serve(gx: str, work: Path) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=30)
+
+
+def _contents(wheel: Path) -> dict[str, bytes]:
+    """A wheel's files by name, RECORD aside (its hashes are checked separately)."""
+    import zipfile
+
+    with zipfile.ZipFile(wheel) as z:
+        return {n: z.read(n) for n in z.namelist() if not n.endswith(".dist-info/RECORD")}
+
+
+def _record_holds(wheel: Path) -> None:
+    """RECORD lists every file of the wheel with its true SHA-256 and size (PEP 427)."""
+    import base64
+    import csv
+    import hashlib
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(wheel) as z:
+        record_name = next(n for n in z.namelist() if n.endswith(".dist-info/RECORD"))
+        rows = list(csv.reader(io.StringIO(z.read(record_name).decode("utf-8"))))
+        assert {r[0] for r in rows} == set(z.namelist())
+        for name, digest, size in rows:
+            if name == record_name:
+                assert (digest, size) == ("", "")
+                continue
+            data = z.read(name)
+            want = "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            assert (digest, int(size)) == (want, len(data)), name
+
+
+def test_an_installed_gxsheet_packs_itself_for_the_offline_bundle(installed, tmp_path):
+    """Issue 17: from an ordinary install the bundle fetched gxsheet==0.1.0 from the index (not there,
+    or not this build); it packs the installed gxsheet back into the wheel it was installed from."""
+    exe, work = installed
+    py = exe.with_name("python")
+    out = tmp_path / "own"
+    out.mkdir()
+    made = Path(_run([str(py), "-c", "import sys; from pathlib import Path; from gxsheet.excel.bundle import gxsheet_wheel; "
+                      "print(gxsheet_wheel(Path(sys.argv[1])))", str(out)], work).stdout.strip())
+    original = next((work.parent / "dist").glob("gxsheet-*.whl"))
+    assert made.name == original.name
+    assert _contents(made) == _contents(original)
+    _record_holds(made)
+    target = tmp_path / "target"  # pip takes it as a wheel
+    _run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(target), str(made)], work)
+    assert (target / "gxsheet" / "workbook_templates").is_dir()
+
+
+@pytest.mark.network
+def test_the_offline_bundle_from_an_ordinary_install(installed, tmp_path):
+    """``gxsheet addin bundle`` run by a wheel-installed gxsheet: the bundle carries that gxsheet."""
+    exe, work = installed
+    out = tmp_path / "bundle"
+    _run([str(exe), "addin", "bundle", "-o", str(out), "--python", "3.11"], work)
+    original = next((work.parent / "dist").glob("gxsheet-*.whl"))
+    [shipped] = (out / "wheelhouse").glob("gxsheet-*.whl")
+    assert _contents(shipped) == _contents(original)
+    assert json.loads((out / "bundle.json").read_text(encoding="utf-8"))["gxsheet"] == "0.1.0"

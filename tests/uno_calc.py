@@ -18,6 +18,8 @@ whose cell reads ``text`` (whitespace ignored), plus ``offset``):
     text         sheet, row, col, text               -- stored as text (pasted from Word, or '5)
     delete_row   sheet, row
     insert_row   sheet, row, [values: {col: text}]   -- an empty row above ``row`` (typed into when values)
+    move_row     sheet, row, before                  -- cut ``row`` and insert it above ``before`` (both labels)
+    move_col     sheet, col, before                  -- cut column ``col`` and insert it left of ``before``
     delete_col   sheet, col
     insert_col   sheet, col
     rename       sheet, name
@@ -150,6 +152,12 @@ def _apply(doc, op: dict, cache: dict) -> None:
         else:
             cols.insertByIndex(op["col"] - 1, 1)
         return
+    if kind == "move_col":
+        _move(sheet, op["col"] - 1, op["before"] - 1, rows=False)
+        return
+    if kind == "move_row":
+        _move(sheet, _find_row(sheet, op["row"], cache), _find_row(sheet, op["before"], cache), rows=True)
+        return
     r = _find_row(sheet, op["row"], cache)
     if kind == "type":
         sheet.getCellByPosition(op["col"] - 1, r).setFormula(op["text"])
@@ -163,6 +171,25 @@ def _apply(doc, op: dict, cache: dict) -> None:
             sheet.getCellByPosition(int(col) - 1, r).setFormula(text)
     else:
         raise ValueError(f"unknown operation {kind!r}")
+
+
+def _move(sheet, src: int, dest: int, *, rows: bool) -> None:
+    """Cut row (column) ``src`` and insert it before ``dest``, 0-based, as Calc's "insert cut cells"
+    does: an empty row opens at ``dest``, the cut contents (formulas adjusted) move into it and the
+    emptied row closes."""
+    last_r, last_c = _used(sheet)
+    (sheet.getRows() if rows else sheet.getColumns()).insertByIndex(dest, 1)
+    if src >= dest:
+        src += 1
+
+    def line(i: int):  # a fresh range each time: a range object follows the cells it was made on
+        return sheet.getCellRangeByPosition(0, i, last_c + 1, i) if rows else sheet.getCellRangeByPosition(i, 0, i, last_r + 1)
+
+    target = sheet.getCellByPosition(0, dest) if rows else sheet.getCellByPosition(dest, 0)
+    sheet.moveRange(target.getCellAddress(), line(src).getRangeAddress())
+    if any(v != "" for cells in line(src).getDataArray() for v in cells):  # Calc refused (a merge cut in two)
+        raise RuntimeError(f"Calc did not move {'row' if rows else 'column'} {src + 1}")
+    (sheet.getRows() if rows else sheet.getColumns()).removeByIndex(src, 1)
 
 
 def _shown(doc) -> dict[str, dict[str, str]]:

@@ -42,17 +42,26 @@ def mixed_finding(rec: Record, merge_year: int | None, spec: Spec) -> tuple[str,
     return None
 
 
+#: file names an X-DUPLICATE message lists: each file of the group gets the finding, so a message
+#: naming all of them would make the problem list grow with the square of the group (4,000 copies
+#: of one town: 16 million names)
+SHOWN_FILES = 5
+
+
 def duplicate_findings(group: Sequence[tuple[str, Record]], kept: int, year: int | None) -> list[F.Finding]:
     """X-DUPLICATE for every file of a group that reports the same body for the same year; ``group``
     holds (file name, record) and ``kept`` indexes the one counted in 合计."""
-    files = "、".join(sorted(name for name, _ in group))
+    names = sorted(name for name, _ in group)
+    files, files_en = "、".join(names[:SHOWN_FILES]), ", ".join(names[:SHOWN_FILES])
+    if len(names) > SHOWN_FILES:  # every file of the group has its own finding: name a few, count the rest
+        files, files_en = f"{files} 等", f"{files_en} and {len(names) - SHOWN_FILES} more"
     kept_name = group[kept][0]
     out = []
     for i, (_, rec) in enumerate(group):
         name = rec.meta.get(rec.spec.meta_key("unit_name"))
         out.append(_finding("X-DUPLICATE", rec, [META_PREFIX + rec.spec.meta_key("unit_name")],
                             case="counted" if i == kept else "not-counted", name=name,
-                            year=year if year is not None else "", count=len(group), files=files, kept=kept_name))
+                            year=year if year is not None else "", count=len(group), files=files, files_en=files_en, kept=kept_name))
     return out
 
 

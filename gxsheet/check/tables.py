@@ -12,6 +12,7 @@ rule already names the cell, and a cascade of arithmetic errors would bury it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -32,6 +33,9 @@ from gxsheet.core.wording import column_words, describe, row_words
 VALUE_RULES = ("V-BLANK", "V-NUMBER", "V-INTEGER", "V-NEGATIVE")
 #: how much of a cell's text a message quotes
 QUOTE_MAX = 40
+#: the largest magnitude a value cell may hold: beyond 15 digits Excel no longer keeps the number
+#: typed, and no count or amount of a year's disclosure work comes near it (V-NUMBER, too-large)
+MAX_MAGNITUDE = 1e15
 
 # ------------------------------------------------------------------ value cells, analysed once per run
 
@@ -42,6 +46,13 @@ BLANK = ""
 
 def _is_num(v: object) -> bool:
     return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and v == v
+
+
+def _as_float(v: int) -> float:
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
 
 
 def _blank(v: object) -> bool:
@@ -111,7 +122,11 @@ def _analyse(df: pd.DataFrame, spec: Spec) -> _Analysis:
     num = np.full(arr.shape, np.nan)
     bad = {rule: np.zeros(arr.shape, dtype=bool) for rule in VALUE_RULES}
     is_int = (_type(arr) == int).astype(bool) if arr.size else np.zeros(arr.shape, dtype=bool)  # noqa: E721 - elementwise
-    num[is_int] = arr[is_int].astype(float)
+    try:
+        num[is_int] = arr[is_int].astype(float)
+    except OverflowError:  # an int beyond any double (a Record built by hand): too large, not a crash
+        for i, j in zip(*np.nonzero(is_int), strict=True):
+            num[i, j] = _as_float(arr[i, j])
     unsigned = np.array([spec.cells[k].type != "signed_count" for k in keys], dtype=bool)
     bad["V-NEGATIVE"] |= is_int & (num < 0) & unsigned
     cells = [spec.cells[k] for k in keys]
@@ -122,6 +137,12 @@ def _analyse(df: pd.DataFrame, spec: Spec) -> _Analysis:
         for rule, fails in _VALUE_TESTS.items():
             if fails(cell, v):
                 bad[rule][i, j] = True
+    with np.errstate(invalid="ignore"):
+        huge = np.abs(num) >= MAX_MAGNITUDE
+    if huge.any():  # reported on its cell, and left out of every sum it would swamp
+        bad["V-NUMBER"] |= huge
+        bad["V-NEGATIVE"] &= ~huge
+        num[huge] = np.nan
     return _Analysis(df.index, df.columns, keys, {k: j for j, k in enumerate(keys)}, num, bad)
 
 
@@ -344,18 +365,38 @@ def _value_finding(rule: str, rec: Record, key: str, v: object) -> F.Finding:
     zh, en = describe(rec.spec, key)
     cells = _loc(rec, [key])
     where_zh = f"{zh}（{cells[0]}）" if cells else zh
-    from gxsheet.core.findings import fmt_number
 
-    raw = fmt_number(v) if _is_num(v) else str(v)
+    raw = _quoted_number(v) if _is_num(v) else str(v)
     if len(raw) > QUOTE_MAX:  # a page pasted into a number cell is named, not reprinted
         raw = f"{raw[:QUOTE_MAX]}…（共{len(raw)}字）"
     if isinstance(v, str) and v.startswith("="):
-        raw = f"{v}（公式没有计算结果）"
+        raw = f"{v if len(v) <= QUOTE_MAX else v[:QUOTE_MAX] + '…'}（公式没有计算结果）"
     case = None
     if rule == "V-NUMBER":
-        case = "number-as-text" if isinstance(v, str) and _is_num(normalise_value(v)) else "not-a-number"
+        if _is_num(v):
+            case = "too-large"
+        elif isinstance(v, str) and _is_num(normalise_value(v)):
+            case = "number-as-text"
+        else:
+            case = "not-a-number"
     return F.make(rule, case=case, keys=[key], cells=cells, sheet=_sheet_of(cells), source=rec.source,
                   where=where_zh, where_en=f"{en} ({cells[0]})" if cells else en, raw=raw)
+
+
+def _quoted_number(v: object) -> str:
+    """A number as a message quotes it; one too large to write out is given in scientific notation."""
+    from gxsheet.core.findings import fmt_number
+
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) >= MAX_MAGNITUDE:
+        if v.bit_length() > 10_000:  # str() refuses such ints; no reader makes one
+            return "-∞" if v < 0 else "∞"
+        digits = str(abs(v))
+        if len(digits) <= 20:
+            return str(v)
+        return f"{'-' if v < 0 else ''}{digits[0]}.{digits[1:6]}e+{len(digits) - 1}"
+    if isinstance(v, (int, float)) and abs(v) >= MAX_MAGNITUDE:
+        return f"{v:.6g}"
+    return fmt_number(v)
 
 
 def _equation_finding(rec: Record, eq: Equation, lhs: float, rhs: float) -> F.Finding:

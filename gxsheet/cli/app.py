@@ -83,7 +83,10 @@ def _command_in(argv: list[str]) -> str | None:
 
 
 def _say(message: str) -> None:
-    print(message, file=sys.stderr)
+    """One line on stderr: paths and file names in it come from users and submitters (escaped)."""
+    from gxsheet.core.sanitise import terminal
+
+    print(terminal(message), file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,9 +26,8 @@ def limits_help(T: Text | None = None) -> str:
     T = T or Text("zh")
     width = max(map(len, LIMITS)) + 2
     if T.lang == "en":
-        units = {"bytes": "MB", "count": "", "ratio": ""}
         rows = "\n".join(f"  {name:<{width}}{info.shown(getattr(DEFAULT_LIMITS, info.field)):>8} "
-                         f"{units[info.kind]:<3} {info.en}" for name, info in LIMITS.items())
+                         f"{info.unit_en:<3} {info.en}" for name, info in LIMITS.items())
         return (
             "Reading limits (they keep a damaged or hostile file from using up time and memory; real reports\n"
             "stay far below them):\n"
@@ -115,7 +114,7 @@ def describe(settings: Settings, lang: str = "zh") -> str:
     for name, info in LIMITS.items():
         value = info.shown(getattr(settings.limits, info.field))
         default_value = info.shown(getattr(DEFAULT_LIMITS, info.field))
-        unit = {"bytes": "MB", "count": "", "ratio": ""}[info.kind] if en else info.unit_zh
+        unit = info.unit_en if en else info.unit_zh
         source = origin.get(settings.sources.get(name, ""), default)
         lines.append("".join(pad(t, w) for t, w in zip((name, value, default_value, unit, source), widths, strict=True)))
     return "\n".join(lines)

@@ -17,6 +17,7 @@ from pathlib import Path
 from gxsheet.cli.config import add_options, limits_of
 from gxsheet.cli.usage import Example, Text, add_lang
 from gxsheet.core.findings import SEVERITY_ZH, Finding, summary
+from gxsheet.core.sanitise import terminal, terminal_lines
 from gxsheet.core.wording import plural
 
 FORMATS = ("txt", "docx", "json")
@@ -106,20 +107,24 @@ def write_export(record, fmt: str, out: Path, findings: list[Finding] | None, la
 def run(args: argparse.Namespace) -> int:
     from gxsheet.check.validate import validate_record
     from gxsheet.core.atomic import check_output
-    from gxsheet.read.registry import read_any
+    from gxsheet.core.errors import LoadError
+    from gxsheet.read.batch import read_files
 
-    record = read_any(args.input, limits=limits_of(args))
     out = Path(args.output) if args.output else default_output(args.input, args.to)
     check_output(out, inputs=[args.input], force=args.force or args.overwrite)
+    record = read_files([args.input], limits=limits_of(args))[0]  # in a bounded worker, like every reader
+    if isinstance(record, LoadError):
+        raise record
     findings = validate_record(record)
     errors, warnings = summary(findings)
     name = Path(args.input).name
     if errors and not args.force:
-        print(refusal(name, findings, args.lang), file=sys.stderr)
+        print(terminal_lines(refusal(name, findings, args.lang)), file=sys.stderr)
         return 1
     write_export(record, args.to, out, findings if args.force else None, args.lang)
+    name = terminal(name)
     if args.lang == "en":
-        print(f"exported {out}")
+        print(terminal(f"exported {out}"))
         if findings and args.force:
             print(f"{plural(errors, 'error')} and {plural(warnings, 'warning')} are listed in the export; "
                   "correct them before publishing.",
@@ -127,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         elif warnings:
             print(f"{plural(warnings, 'warning')}: check with gxsheet validate {name}.", file=sys.stderr)
     else:
-        print(f"已导出：{out}")
+        print(terminal(f"已导出：{out}"))
         if findings and args.force:
             print(f"仍有错误 {errors} 项、疑问 {warnings} 项，已列入导出文件，发布前请更正。", file=sys.stderr)
         elif warnings:

@@ -13,12 +13,20 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gxsheet.cli.config import add_options, limits_of
 from gxsheet.cli.usage import Example, Text, add_lang
 from gxsheet.core.findings import SEVERITY_ZH, Finding, summary
+from gxsheet.core.sanitise import shown as one_line_text
+from gxsheet.core.sanitise import terminal_lines
 from gxsheet.core.spec import editions
 from gxsheet.core.wording import plural
+
+if TYPE_CHECKING:
+    from gxsheet.core.errors import LoadError
+    from gxsheet.core.limits import Limits
+    from gxsheet.read.blocks import Imported
 
 #: findings that describe the source document itself; shown in full (the workbook cannot carry them)
 DOCUMENT_RULES = ("S-LABEL", "S-LAYOUT", "S-EDITION", "S-SECTIONS", "N-PERIOD", "N-TEXT-TABLE", "N-SEC5-EMPTY",
@@ -66,7 +74,9 @@ def default_output(path: str | Path) -> Path:
 def run(args: argparse.Namespace) -> int:
     from gxsheet.check.validate import validate_record
     from gxsheet.core.atomic import OutputError, check_output
-    from gxsheet.read.published import import_report
+    from gxsheet.core.bounded import error_for, run_bounded
+    from gxsheet.core.errors import LoadError
+    from gxsheet.read.batch import warm
     from gxsheet.render.workbook import write_record
 
     lang = args.lang
@@ -76,12 +86,29 @@ def run(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in (".xlsx",):
         raise OutputError(out, f"{out}：输出文件必须是 .xlsx 工作簿。", f"{out}: the output must be an .xlsx workbook.")
     check_output(out, inputs=[src], force=args.force)
-    imported = import_report(src, edition=args.edition, year=args.year, limits=limits)
+    warm()
+    outcome = run_bounded(_import_task, str(src), args.edition, args.year, limits, limits=limits)  # bounded
+    if not outcome.ok:
+        raise error_for(str(src), outcome, limits)
+    if isinstance(outcome.value, LoadError):
+        raise outcome.value
+    imported = outcome.value
     rec = imported.record
     findings = validate_record(rec)
     write_record(rec, out)
-    print(_summary(imported, findings, src, out, lang))
+    print(terminal_lines(_summary(imported, findings, src, out, lang)))
     return 0
+
+
+def _import_task(src: str, edition: str | None, year: int | None, limits: Limits) -> Imported | LoadError:
+    """Worker task: the import, or its refusal as a value (it crosses the pipe)."""
+    from gxsheet.core.errors import LoadError
+    from gxsheet.read.published import import_report
+
+    try:
+        return import_report(src, edition=edition, year=year, limits=limits)
+    except LoadError as e:
+        return e
 
 
 def _summary(imported, findings: list[Finding], src: Path, out: Path, lang: str) -> str:
@@ -91,6 +118,10 @@ def _summary(imported, findings: list[Finding], src: Path, out: Path, lang: str)
     spec = rec.spec
     en = lang == "en"
     lines: list[str] = []
+
+    def text(v: object) -> str:  # the document's own text, inside a line of ours: one line, no controls
+        return one_line_text(str(v))
+
     if en:
         lines.append(f"imported {src} → {out} ({spec.edition} edition, {spec.issued_with})")
     else:
@@ -99,12 +130,12 @@ def _summary(imported, findings: list[Finding], src: Path, out: Path, lang: str)
     def meta_line(key: str, label_zh: str, label_en: str) -> None:
         v = rec.meta.get(key)
         where = rec.where.get(f"meta.{key}")
-        shown = v if v not in (None, "") else ("(not found)" if en else "（未找到）")
+        shown = text(v) if v not in (None, "") else ("(not found)" if en else "（未找到）")
         at = f" ({location_en(where)})" if en and where else (f"（{where}）" if where else "")
         lines.append(f"  {label_en if en else label_zh}: {shown}{at}" if en else f"  {label_zh}：{shown}{at}")
 
     if imported.title:
-        lines.append(f"  {'title' if en else '标题'}{': ' if en else '：'}{imported.title}")
+        lines.append(f"  {'title' if en else '标题'}{': ' if en else '：'}{text(imported.title)}")
     spec = rec.spec
     for role, label_en in (("unit_name", "body"), ("level", "level"), ("parent", "parent"), ("year", "year")):
         meta_line(spec.meta_key(role), spec.meta_field(role).label, label_en)
@@ -115,7 +146,7 @@ def _summary(imported, findings: list[Finding], src: Path, out: Path, lang: str)
     else:
         lines.append(f"  统计期限：{ps or '?'} 至 {pe or '?'}" + (f"（{where}）" if where else ""))
     if rec.headings_found is not None:
-        heads = " · ".join(rec.headings_found) or ("(none)" if en else "（无）")
+        heads = " · ".join(text(h) for h in rec.headings_found) or ("(none)" if en else "（无）")
         lines.append(f"  {'headings' if en else '正文标题'}{': ' if en else '：'}{heads}")
     if imported.tables:
         lines.append(f"  {'tables' if en else '表格'}{': ' if en else '：'}" +

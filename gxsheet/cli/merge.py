@@ -19,6 +19,7 @@ from gxsheet.cli.config import add_options, limits_of
 from gxsheet.cli.usage import Example, Text, add_lang, positive
 from gxsheet.core.atomic import OutputError, check_output
 from gxsheet.core.errors import LoadError
+from gxsheet.core.sanitise import terminal
 from gxsheet.core.wording import plural
 
 if TYPE_CHECKING:
@@ -134,30 +135,17 @@ class _Quiet:
         return None
 
 
-def _is_merge_output(path: Path) -> bool:
-    """A workbook written by ``gxsheet merge``: its sheets include 汇总 and 问题清单."""
-    import zipfile
-
-    try:
-        if path.suffix.lower() != ".xlsx" or path.stat().st_size > 50 * 1024 * 1024:
-            return False
-        with zipfile.ZipFile(path) as zf:
-            info = zf.getinfo("xl/workbook.xml")
-            if info.file_size > 1024 * 1024:
-                return False
-            text = zf.read(info).decode("utf-8", "replace")
-    except (OSError, KeyError, zipfile.BadZipFile, ValueError):
-        return False
-    return 'name="汇总"' in text and 'name="问题清单"' in text
-
-
 def _guard_outputs(args: argparse.Namespace) -> tuple[Path, Path | None]:
     """Refuse bad outputs before reading anything: an input, an existing file without --force, a folder.
 
     A file already in an input folder is a submission, never an output — unless it is this
-    command's own earlier merge (a rerun into the same folder). Only the output paths are looked
-    at for that, never every file of the inbox: a province's 20,000 files are read once, by the merge.
+    command's own earlier merge (a rerun into the same folder), known by the signature the merge
+    writes (:func:`~gxsheet.merge.county.is_merge_output`), not by its sheet names. Only the output
+    paths are looked at for that, never every file of the inbox: a province's 20,000 files are read
+    once, by the merge.
     """
+    from gxsheet.merge.county import is_merge_output
+
     folders, named = [], []
     for p in map(Path, list(args.inputs) + list(args.previous)):
         (folders if p.is_dir() else named).append(p)
@@ -165,7 +153,7 @@ def _guard_outputs(args: argparse.Namespace) -> tuple[Path, Path | None]:
         if candidate is None:
             continue
         q = Path(candidate)
-        if q.is_file() and any(_same_folder(q.parent, f) for f in folders) and not _is_merge_output(q):
+        if q.is_file() and any(_same_folder(q.parent, f) for f in folders) and not is_merge_output(q):
             named.append(q)
     out = check_output(args.output, inputs=named, force=args.force)
     report = None
@@ -186,7 +174,6 @@ def _same_folder(a: Path, b: Path) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from gxsheet.merge import county as M
-    from gxsheet.merge import workbook as W
 
     en = args.lang == "en"
     limits = limits_of(args)
@@ -205,19 +192,17 @@ def run(args: argparse.Namespace) -> int:
                   for u in result.skipped]
         for line in lines:
             if say is not None:
-                say(line, markup=False, highlight=False)
+                say(terminal(line), markup=False, highlight=False)
             else:
-                print(line, file=sys.stderr)
+                print(terminal(line), file=sys.stderr)
         if not result.entries:
             raise _nothing_to_merge(args.inputs, result)
         if bar is not None:
             bar("write", 0, 1)
-        W.write_merge(result, out, lang=args.lang)
-        if report is not None:
-            W.write_county_report(result, report, name=args.name)
+        _write(result, out, report, args)
         if bar is not None:
             bar("write", 1, 1)
-    print(_summary(result, out, report, time.perf_counter() - started, en))
+    print(terminal(_summary(result, out, report, time.perf_counter() - started, en)))
     return result.exit_code(strict=args.strict)
 
 
@@ -240,6 +225,33 @@ def _read_order(path: str) -> list[str]:
         raise LoadError(path, "order", f"{path}：名单里没有单位（每行一个：名称, 层级[, 区划代码]）。",
                         f"{path}: no units in the list (one a line: name, level[, division code]).")
     return [u.name for u in in_order(lines)]
+
+
+def _write(result: MergeResult, out: Path, report: Path | None, args: argparse.Namespace) -> None:
+    """The county workbook and (``--report``) the county report, both or neither.
+
+    Each is written to its hidden temp file first; only when both are complete are they renamed
+    into place, so a failure in the second (a full disk, a crash) never leaves the first behind.
+    """
+    from contextlib import ExitStack
+
+    from gxsheet.core.atomic import atomic_path, write_failed
+    from gxsheet.merge import workbook as W
+
+    with ExitStack() as stack:
+        tmp_out = stack.enter_context(atomic_path(out))
+        tmp_report = stack.enter_context(atomic_path(report)) if report is not None else None
+        started = time.perf_counter()
+        try:
+            W.write_county_workbook(result, tmp_out, lang=args.lang)
+        except OSError as e:  # named here: the report's temp file is open around this write too
+            raise write_failed(out, e) from e
+        result.timings["write"] = time.perf_counter() - started
+        if tmp_report is not None and report is not None:
+            try:
+                tmp_report.write_bytes(W.county_report_bytes(result, name=args.name, source=str(report)))
+            except OSError as e:
+                raise write_failed(report, e) from e
 
 
 def _nothing_to_merge(inputs: list[str], r: MergeResult) -> LoadError:

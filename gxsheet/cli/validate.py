@@ -8,7 +8,6 @@ never touched.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,9 @@ from gxsheet.cli.config import add_options, limits_of
 from gxsheet.cli.usage import Example, Text, add_lang
 from gxsheet.core.errors import LoadError
 from gxsheet.core.findings import SEVERITY_ZH, Finding, summary
+from gxsheet.core.limits import Limits
 from gxsheet.core.record import Record
+from gxsheet.core.sanitise import json_dumps, shown, terminal
 from gxsheet.core.wording import plural
 from gxsheet.render.findings_report import display_rows, file_entry, findings_document
 
@@ -63,7 +64,8 @@ def register(sub: argparse._SubParsersAction, T: Text) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gxsheet.read.registry import folder_files, read_any, skipped_in_folder
+    from gxsheet.read.batch import iter_files
+    from gxsheet.read.registry import folder_files, skipped_in_folder
 
     limits = limits_of(args)
     listed: list[tuple[Path, bool]] = []  # (file, found in a folder)
@@ -74,27 +76,30 @@ def run(args: argparse.Namespace) -> int:
         names = ", ".join(args.inputs)
         raise LoadError(names, "empty", f"{names}：文件夹里没有找到文件（隐藏文件和 Excel 临时文件 ~$… 不算）。",
                         f"{names}: the folder holds no files (hidden files and Excel's ~$… lock files do not count).")
-    results: list[dict[str, Any]] = []
+    paths = [p for p, _ in listed]
+    targets = _annotate_targets(args, paths) if args.annotate else {}
+    results: list[dict[str, Any]] = [{"path": p} for p in paths]
     batch: list[dict[str, Any]] = []
-    for p, in_folder in listed:
-        try:
-            r = {"path": p, "record": read_any(p, limits=limits)}
-            batch.append(r)
-            results.append(r)
-        except LoadError as e:
-            skipped = in_folder and skipped_in_folder(p, e)
-            results.append({"path": p, "error": e, "skipped": skipped})
+    for i, got in iter_files(paths, limits=limits):  # bounded workers; files as they are read
+        r, in_folder = results[i], listed[i][1]
+        if isinstance(got, LoadError):
+            r.update(error=got, skipped=in_folder and skipped_in_folder(paths[i], got))
+            if got.trace and getattr(args, "debug", False):
+                sys.stderr.write(got.trace)
+            continue
+        r["record"] = got
+        batch.append(r)
         if len(batch) >= BATCH:
             _check(batch, slim=True)
             batch = []
     _check(batch, slim=len(results) > BATCH)
     if args.annotate:
-        _annotate(args, results)
+        _annotate(args, results, targets)
     if args.json:
         _print_json(results, args.lang)
         for r in results:  # stdout is the JSON; where the copies went goes to stderr
             if r.get("annotated"):
-                print(f"annotated copy: {r['annotated']}" if args.lang == "en" else f"标注副本：{r['annotated']}",
+                print(terminal(f"annotated copy: {r['annotated']}" if args.lang == "en" else f"标注副本：{r['annotated']}"),
                       file=sys.stderr)
     else:
         _print_human(results, args.lang)
@@ -135,7 +140,7 @@ def file_report(r: dict[str, Any], lang: str) -> dict[str, Any]:
 
 def _print_json(results: list[dict[str, Any]], lang: str) -> None:
     doc = findings_document([file_report(r, lang) for r in results])
-    sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.write(json_dumps(doc) + "\n")
 
 
 def counts(errors: int, warnings: int, lang: str) -> str:
@@ -157,14 +162,17 @@ def _headline(r: dict[str, Any], lang: str) -> tuple[str, str]:
         return "!", message
     rec: Record = r["record"]
     errors, warnings = summary(r["findings"])
+    unit, year = rec.role("unit_name"), rec.role("year")
+    unit, year = (shown(str(v)) if v not in (None, "") else None for v in (unit, year))
+    name = shown(path.name)
     if en:
-        who = f"{rec.role('unit_name') or '(no name)'} {rec.role('year') or '?'} ({rec.edition} edition)"
+        who = f"{unit or '(no name)'} {year or '?'} ({rec.edition} edition)"
         verdict = "passed" if not errors and not warnings else counts(errors, warnings, lang)
-        line = f"{path.name} — {who}: {verdict}"
+        line = f"{name} — {who}: {verdict}"
     else:
-        who = f"{rec.role('unit_name') or '（未填单位名称）'} {rec.role('year') or '?'}年（{rec.edition}版）"
+        who = f"{unit or '（未填单位名称）'} {year or '?'}年（{rec.edition}版）"
         verdict = "通过" if not errors and not warnings else counts(errors, warnings, lang)
-        line = f"{path.name} — {who}：{verdict}"
+        line = f"{name} — {who}：{verdict}"
     if r.get("annotated"):
         line += f" → {r['annotated']}"
     elif r.get("not_annotated"):
@@ -189,9 +197,13 @@ class _Lines:
 
 
 def _print_human(results: list[dict[str, Any]], lang: str) -> None:
+    """The report for a person: every line passes :func:`terminal` (a 单位名称 or file name holding
+    a newline or an escape sequence cannot forge a line or reach the terminal), and on a terminal
+    nothing from a submission is read as rich markup (``[link=…]`` stays text)."""
     if sys.stdout.isatty():
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
         out: Any = Console(highlight=False, soft_wrap=False)
         err: Any = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -202,10 +214,10 @@ def _print_human(results: list[dict[str, Any]], lang: str) -> None:
     for r in results:
         mark, line = _headline(r, lang)
         if "error" in r:
-            err.print(line, markup=False)
+            err.print(terminal(line), markup=False)
             continue
         style = {"✗": "bold red", "?": "bold yellow", "✓": "bold green"}[mark]
-        out.print(f"{mark} {line}", style=style, markup=False)
+        out.print(terminal(f"{mark} {line}"), style=style, markup=False)
         fs: list[Finding] = r["findings"]
         if not fs:
             continue
@@ -215,13 +227,14 @@ def _print_human(results: list[dict[str, Any]], lang: str) -> None:
             for h in (("Severity", "Rule", "Cell", "Message") if en else ("严重程度", "规则", "位置", "说明")):
                 t.add_column(h, overflow="fold")
             for severity, rule, cells, message in rows:
-                t.add_row(sev(severity), rule, "\n".join(cells[:4]) + ("…" if len(cells) > 4 else ""),
-                          message, style="red" if severity == "error" else "yellow")
+                t.add_row(sev(severity), rule,
+                          Text("\n".join(terminal(c) for c in cells[:4]) + ("…" if len(cells) > 4 else "")),
+                          Text(terminal(message)), style="red" if severity == "error" else "yellow")
             out.print(t)
         else:
             for severity, rule, cells, message in rows:
-                shown = ",".join(cells[:4]) + ("…" if len(cells) > 4 else "")
-                out.print(f"  {sev(severity)}\t{rule}\t{shown}\t{message}", markup=False)
+                where = ",".join(cells[:4]) + ("…" if len(cells) > 4 else "")
+                out.print("  " + "\t".join(terminal(x) for x in (sev(severity), rule, where, message)), markup=False)
     skipped = sum(1 for r in results if r.get("skipped"))
     n_files = len(results) - skipped
     bad = sum(1 for r in results if "error" in r and not r["skipped"])
@@ -238,32 +251,93 @@ def _print_human(results: list[dict[str, Any]], lang: str) -> None:
     annotated = [r["annotated"] for r in results if r.get("annotated")]
     if len(annotated) > 1:
         folder = annotated[0].parent
-        out.print(f"wrote {plural(len(annotated), 'annotated copy', 'annotated copies')} to {folder}" if en
-                  else f"已写出 {len(annotated)} 份标注副本，在 {folder}", markup=False)
+        out.print(terminal(f"wrote {plural(len(annotated), 'annotated copy', 'annotated copies')} to {folder}" if en
+                           else f"已写出 {len(annotated)} 份标注副本，在 {folder}"), markup=False)
 
 
-def _annotate(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
-    from gxsheet.core.atomic import OutputError, check_output, write_with
-    from gxsheet.render.annotate import annotate
-    from gxsheet.render.book_port import OpenpyxlBook
+def _annotate_targets(args: argparse.Namespace, paths: list[Path]) -> dict[Path, Path]:
+    """Where each workbook's annotated copy goes, decided (and checked) before anything is read.
 
-    targets = [r for r in results if "record" in r]
-    inputs = [r["path"] for r in results]
+    One input: ``--annotate`` names the file. Several: a folder, with ``<stem>.校验.xlsx`` per
+    input; inputs of one name from different folders (a/城关镇.xlsx, b/城关镇.xlsx) get
+    ``城关镇.校验.xlsx``, ``城关镇（2）.校验.xlsx`` … in input order, compared the way Windows and
+    macOS compare names, so no copy ever replaces another.
+    """
+    from gxsheet.core.atomic import OutputError, check_output
+
     out = Path(args.annotate)
     if out.suffix.lower() in (".xlsm", ".xls", ".xlsb", ".ods"):
         raise OutputError(out, f"{out}：标注副本只能保存为 .xlsx（不含宏），请换用 .xlsx 文件名。",
                           f"{out}: the annotated copy can only be an .xlsx (no macros); use an .xlsx name.")
-    single = len(results) == 1 and out.suffix.lower() == ".xlsx"
-    if not single:
-        out.mkdir(parents=True, exist_ok=True)
-    for r in targets:
-        rec: Record = r["record"]
-        if rec.kind not in ("xlsx", "xlsm"):
-            r["not_annotated"] = True  # imported reports have no cells to mark; their findings are printed
+    if len(paths) == 1 and out.suffix.lower() == ".xlsx":
+        check_output(out, inputs=paths, force=args.force)
+        return {paths[0]: out}
+    if out.exists() and not out.is_dir():
+        raise OutputError(out, f"{out}：多个输入时 --annotate 须是文件夹，这里已有同名文件。",
+                          f"{out}: with several inputs --annotate must be a folder, and a file has that name.")
+    taken: set[str] = set()
+    dests = {}
+    for p in paths:  # every input reserves its name; only workbooks get a copy
+        n, name = 1, f"{p.stem}.校验.xlsx"
+        while name.casefold() in taken:
+            n += 1
+            name = f"{p.stem}（{n}）.校验.xlsx"
+        taken.add(name.casefold())
+        dests[p] = out / name
+    if out.is_dir():
+        for dest in dests.values():
+            check_output(dest, inputs=paths, force=args.force)
+    return dests
+
+
+def _annotate(args: argparse.Namespace, results: list[dict[str, Any]], targets: dict[Path, Path]) -> None:
+    """Write the annotated copies, each in a bounded worker (openpyxl builds every part of the file)."""
+    from gxsheet.core.atomic import check_output, write_with
+    from gxsheet.core.bounded import Pool, error_for
+
+    inputs = [r["path"] for r in results]
+    todo = []
+    for r in results:
+        if "record" not in r or r["path"] not in targets:
             continue
-        dest = out if single else out / f"{r['path'].stem}.校验.xlsx"
+        if r["record"].kind in ("xlsx", "xlsm"):
+            todo.append(r)
+        else:
+            r["not_annotated"] = True  # imported reports have no cells to mark; their findings are printed
+    if not todo:
+        return
+    for r in todo:
+        dest = targets[r["path"]]
+        dest.parent.mkdir(parents=True, exist_ok=True)
         check_output(dest, inputs=inputs, force=args.force)
-        book = OpenpyxlBook(r["path"])
-        annotate(book, r["findings"], args.lang, record=rec)
-        write_with(dest, book.save)
-        r["annotated"] = dest
+    limits = limits_of(args)
+    with Pool(_annotate_task, 1, limits) as pool:
+        for r in todo:
+            dest = targets[r["path"]]
+
+            def write(tmp: Path, r: dict[str, Any] = r) -> None:
+                outcome = pool.map([(str(r["path"]), r["findings"], args.lang, str(tmp), limits, r["record"])])[0]
+                if not outcome.ok:
+                    raise error_for(str(r["path"]), outcome, limits)
+                if isinstance(outcome.value, LoadError):
+                    raise outcome.value
+
+            try:
+                write_with(dest, write)
+            except LoadError as e:  # over a bound while annotating: this file is unreadable, the rest go on
+                r.pop("record")
+                r.pop("findings", None)
+                r["error"], r["skipped"] = e, False
+                continue
+            r["annotated"] = dest
+
+
+def _annotate_task(source: str, findings: list[Finding], lang: str, dest: str, limits: Limits,
+                   record: Record) -> int | LoadError:
+    """Worker task: the annotated copy, or the loader's refusal as a value (it crosses the pipe)."""
+    from gxsheet.render.annotate import annotate_file
+
+    try:
+        return annotate_file(source, findings, lang, dest, limits, record=record)
+    except LoadError as e:
+        return e

@@ -4,7 +4,9 @@ Rows (and columns) are matched as two sequences — expected labels from the lay
 in the file — with a small dynamic programme that maximises label similarity while keeping order.
 One inserted row therefore gives one unmatched row, not a cascade of shifted cells; a misspelt
 label still matches its row (and becomes an S-LABEL finding); a row renamed beyond recognition is
-paired with the expected row in the same gap.
+paired with the expected row in the same gap. An order-preserving alignment cannot pair a row that
+was moved (cut and pasted elsewhere): ``moved`` pairs it afterwards by its label, so a moved row is
+one finding and its values are still read.
 """
 
 from __future__ import annotations
@@ -64,3 +66,26 @@ def _pair_gaps(pairs: dict[int, int], n: int, m: int, expected: Sequence[str], f
         if es and len(es) == len(fs):
             for e, f in zip(es, fs, strict=False):
                 pairs[e] = f
+
+
+def moved(expected: Sequence[str], found: Sequence[str], pairs: dict[int, int]) -> dict[int, int]:
+    """Expected index → found index of rows (columns) left unpaired by ``align`` that carry the
+    same label on both sides: a row moved out of order, not one deleted plus one inserted.
+
+    Only a label that occurs once among the expected and once among the found labels counts
+    (表四's repeated 结果维持 columns cannot say which one moved), and never an empty one.
+    """
+    def unique(texts: Sequence[str]) -> dict[str, int]:
+        seen: dict[str, int] = {}
+        for i, t in enumerate(texts):
+            seen[t] = -1 if t in seen else i
+        return {t: i for t, i in seen.items() if i >= 0 and t}
+
+    used = set(pairs.values())
+    found_at = unique(found)
+    out: dict[int, int] = {}
+    for text, i in unique(expected).items():
+        j = found_at.get(text)
+        if i not in pairs and j is not None and j not in used:
+            out[i] = j
+    return out

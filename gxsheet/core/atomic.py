@@ -8,8 +8,10 @@ hard link to it.
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
+import stat
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -17,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["OutputError", "atomic_path", "check_output", "write_bytes", "write_text", "write_with"]
+__all__ = ["OutputError", "atomic_path", "check_output", "write_bytes", "write_failed", "write_text", "write_with"]
 
 
 class OutputError(Exception):
@@ -56,6 +58,17 @@ def check_output(path: str | Path, *, inputs: Iterable[str | Path] = (), force: 
     if out.is_dir():
         raise OutputError(
             out, f"{out}：这是一个文件夹，请给出输出文件名。", f"{out}: is a folder; give an output file name."
+        )
+    try:
+        st = os.stat(out)
+    except OSError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        # a FIFO, a device, a socket: renaming a file over it would replace it (--force or not)
+        raise OutputError(
+            out,
+            f"{out}：这不是普通文件（可能是管道或设备），不能作为输出；请换一个输出文件名。",
+            f"{out}: not a regular file (a pipe or a device?), so it cannot be an output; choose another name.",
         )
     if out.exists() and not force:
         raise OutputError(
@@ -130,20 +143,43 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     out = Path(path)
     with _cleanup_on_termination():
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        except OSError as e:
+            raise write_failed(out, e) from e
         os.close(fd)
         try:
             yield Path(tmp)
             os.chmod(tmp, 0o666 & ~_umask())
             _fsync(Path(tmp))
             os.replace(tmp, out)
-        except BaseException:
+        except BaseException as e:
             try:
                 os.unlink(tmp)
             except OSError:
                 pass
+            if isinstance(e, OSError):
+                raise write_failed(out, e) from e
             raise
     _fsync(out.parent)
+
+
+def write_failed(out: Path, e: OSError) -> OutputError:
+    """The one line for an output that could not be written: which file, and why in plain words."""
+    if e.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+        why_zh, why_en = "磁盘空间不足", "the disk is full"
+    elif e.errno == errno.EFBIG:
+        why_zh, why_en = "文件超过了允许的大小", "the file exceeds the size allowed"
+    elif e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        why_zh, why_en = "没有写入权限", "no permission to write there"
+    else:
+        why_zh = why_en = e.strerror or type(e).__name__
+    return OutputError(
+        out,
+        f"{out}：无法写出（{why_zh}），未留下不完整的文件；请腾出空间或换一个位置后重试。",
+        f"{out}: could not be written ({why_en}); nothing partial was left behind. Free some space or "
+        "choose another place and try again.",
+    )
 
 
 def write_bytes(path: str | Path, data: bytes) -> Path:

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from gxsheet.core.errors import one_line
-from gxsheet.core.limits import BYTES, COUNT, LIMITS, MB, LimitInfo, Limits
+from gxsheet.core.limits import BYTES, COUNT, LIMITS, MB, SECONDS, LimitInfo, Limits
 
 __all__ = ["ENV_VAR", "FILE_NAME", "ConfigError", "Settings", "find_config", "load_settings", "user_config_file"]
 
@@ -157,6 +157,8 @@ def _expected(info: LimitInfo) -> tuple[str, str]:
         return "大于 0 的数，单位 MB（例如 50 或 0.5）", "a number above 0, in MB (e.g. 50 or 0.5)"
     if info.kind == COUNT:
         return "正整数（例如 20000）", "a whole number above 0 (e.g. 20000)"
+    if info.kind == SECONDS:
+        return "大于 0 的秒数（例如 30）", "a number of seconds above 0 (e.g. 30)"
     return "大于 0 的数（例如 500）", "a number above 0 (e.g. 500)"
 
 

@@ -8,8 +8,9 @@ must not be able to forge a second line in a terminal or a log.
 
 from __future__ import annotations
 
-import re
 from typing import Any
+
+from gxsheet.core.sanitise import terminal
 
 __all__ = ["LoadError", "one_line"]
 
@@ -116,7 +117,34 @@ _MESSAGES: dict[str, tuple[str, str]] = {
             "{max_cols} columns); delete that content outside the table, save and resubmit."
         ),
     ),
+    "too-slow": (
+        (
+            "{path}：读取超过了时间上限（{seconds} 秒 CPU 时间），已停止读取；文件可能过大或结构异常，"
+            "请在 Excel/WPS（或 Word）中打开后另存为新文件，删除多余内容后再提交。"
+        ),
+        (
+            "{path}: reading it took longer than the limit ({seconds} s of CPU time) and was stopped; the file "
+            "may be too large or oddly built: open it in Excel/WPS (or Word), save it as a new file without "
+            "surplus content and resubmit."
+        ),
+    ),
+    "too-much-memory": (
+        (
+            "{path}：读取所需内存超过了上限（{mb} MB），已停止读取；文件可能过大或结构异常，"
+            "请在 Excel/WPS（或 Word）中打开后另存为新文件，删除多余内容后再提交。"
+        ),
+        (
+            "{path}: reading it needed more memory than the limit ({mb} MB) and was stopped; the file may be "
+            "too large or oddly built: open it in Excel/WPS (or Word), save it as a new file without surplus "
+            "content and resubmit."
+        ),
+    ),
+    "internal": (
+        "{path}：读取时发生内部错误（{detail}），其余文件照常处理；请把该文件发给维护者。",
+        "{path}: internal error while reading it ({detail}); the other files go on. Please send this file to the maintainers.",
+    ),
 }
+
 
 class LoadError(Exception):
     """A submitted workbook that cannot (or must not) be read.
@@ -125,6 +153,9 @@ class LoadError(Exception):
     one-line messages for the person who submitted the file: which file, what is wrong,
     what to do.  ``str(e)`` is the Chinese message because that is what users read.
     """
+
+    #: the traceback of a reader that crashed on the file (kind 'internal'), for ``--debug``
+    trace: str = ""
 
     def __init__(self, path: str, kind: str, message_zh: str, message_en: str, detail: str = "") -> None:
         super().__init__(message_zh)
@@ -154,22 +185,13 @@ class LoadError(Exception):
         )
 
 
-#: Characters that must not reach a terminal or a log line from a hostile file: C0/C1
-#: controls (newlines, ANSI escapes), Unicode line separators and bidi overrides (which can
-#: make "txt.exe" read as "exe.txt").
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 #: Longest technical detail quoted in a message: member and sheet names come from the file.
 _MAX_DETAIL = 200
 
 
-def _escape_char(m: re.Match[str]) -> str:
-    code = ord(m[0])
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
 def one_line(text: str) -> str:
-    """``text`` with control, line-separator and bidi characters escaped (``\\x0a``)."""
-    return _UNSAFE.sub(_escape_char, text)
+    """``text`` with control, line-separator, bidi and invisible characters escaped (``\\x0a``)."""
+    return terminal(text)
 
 
 def _short(text: str) -> str:

@@ -8,10 +8,12 @@ catalogue so every message of a rule reads the same way, in Chinese or English.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from typing import Any
 
+from gxsheet.core.sanitise import shown
 from gxsheet.core.spec import schemas_dir
 
 SEVERITY_ZH = {"error": "错误", "warning": "疑问"}
@@ -119,6 +121,10 @@ class Finding:
 
 
 def _shown(v: Any) -> Any:
+    """A parameter as a message shows it: numbers as a clerk writes them, text on one line with
+    controls, bidi and invisible characters escaped (much of it comes from the submission)."""
+    if isinstance(v, str):
+        return shown(v)
     return fmt_number(v) if isinstance(v, (int, float)) else v
 
 
@@ -163,6 +169,13 @@ def make(rule_id: str, *, case: str | None = None, keys: list[str] | None = None
         or (kinds[k] == "label" and isinstance(v, str)))}
     return Finding(rule=rule_id, severity=severity or rule.severity, message_zh=zh, message_en=en,
                    sheet=sheet, cells=list(cells or []), keys=list(keys or []), numbers=kept, source=source, case=case)
+
+
+def finding_text(f: Finding, fn: Callable[[str], str]) -> Finding:
+    """A copy of ``f`` whose messages and places went through ``fn`` (an output kind's sanitiser)."""
+    return replace(f, message_zh=fn(f.message_zh), message_en=fn(f.message_en), cells=[fn(c) for c in f.cells],
+                   sheet=fn(f.sheet) if f.sheet is not None else None,
+                   numbers={k: fn(v) if isinstance(v, str) else v for k, v in f.numbers.items()})
 
 
 def summary(findings: list[Finding]) -> tuple[int, int]:

@@ -16,8 +16,9 @@ __all__ = ["DEFAULT_LIMITS", "MB", "LIMITS", "LimitInfo", "Limits"]
 
 MB = 1024 * 1024
 
-#: unit kinds: sizes are set in MB (stored in bytes), counts are whole numbers, a ratio is any number
-BYTES, COUNT, RATIO = "bytes", "count", "ratio"
+#: unit kinds: sizes are set in MB (stored in bytes), counts are whole numbers, a ratio is any number,
+#: a time is seconds (any number)
+BYTES, COUNT, RATIO, SECONDS = "bytes", "count", "ratio", "seconds"
 
 
 def _limit(default: int | float, kind: str, zh: str, en: str) -> Any:
@@ -78,6 +79,16 @@ class Limits:
     #: ~600 MB for a million; at this limit it stays within a few seconds and ~250 MB.
     max_elements: int = _limit(200_000, COUNT, "每个工作簿需逐个处理的 XML 元素总数（一份年报只有几千个）",
                                "XML elements of a workbook that cost work one by one (a report has a few thousand)")
+    #: CPU seconds one file may take to read (or to annotate), enforced in a worker process
+    #: (:mod:`gxsheet.core.bounded`).  A report reads in well under a second; the slowest
+    #: legitimate input, a text report at ``max_text_bytes``, in a few seconds.
+    max_seconds: float = _limit(20, SECONDS, "读取（或生成标注副本）一个文件可用的 CPU 时间（一份年报不到 1 秒）",
+                                "CPU time reading (or annotating) one file may take (a report takes under a second)")
+    #: Memory one file's worker may add to what it started with (its address space, enforced by
+    #: the system).  A report needs a few MB; text at ``max_text_bytes`` ~100 MB; openpyxl
+    #: (``--annotate``) on 96,000 formatted cells ~200 MB (measured as the worker's VmPeak growth).
+    max_memory_bytes: int = _limit(768 * MB, BYTES, "读取一个文件的工作进程最多再占用的内存（一份年报只需几 MB）",
+                                   "memory the worker reading one file may add (a report needs a few MB)")
 
 
 @dataclass(frozen=True)
@@ -94,13 +105,17 @@ class LimitInfo:
         """``value`` (a field value) as users write it: MB for sizes, digits for counts."""
         if self.kind == BYTES:
             return f"{value / MB:g}"
-        if self.kind == RATIO:
+        if self.kind in (RATIO, SECONDS):
             return f"{value:g}"
         return str(value)
 
     @property
     def unit_zh(self) -> str:
-        return {BYTES: "MB", COUNT: "个", RATIO: "倍"}[self.kind]
+        return {BYTES: "MB", COUNT: "个", RATIO: "倍", SECONDS: "秒"}[self.kind]
+
+    @property
+    def unit_en(self) -> str:
+        return {BYTES: "MB", COUNT: "", RATIO: "", SECONDS: "s"}[self.kind]
 
 
 def _info(f: Any) -> LimitInfo:

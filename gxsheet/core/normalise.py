@@ -15,35 +15,27 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-_SPACE = re.compile(r"[\s\u3000\u00a0\u200b\ufeff]+")
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
-_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+from gxsheet.core.sanitise import INVISIBLE, strip_invisible
+
+#: whitespace (ASCII, full-width, NBSP) and invisible format characters (zero-width spaces, bidi
+#: marks, the BOM …): noise in labels and numbers, and a way to make "97" or a label look right
+#: while comparing wrong
+_SPACE = re.compile(rf"[\s\u3000\u00a0{INVISIBLE}]+")
+_NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
+_THOUSANDS = re.compile(r"^[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$")
+#: what a number typed by a clerk may be made of: ASCII or full-width digits, signs, points and
+#: separators, spaces. Anything else that Unicode normalisation turns into a digit (9², ①, 𝟗) is
+#: not what the clerk typed as a number, so it stays text and V-NUMBER reports it.
+_NUMBER_CHARS = re.compile(rf"[0-9０-９+\-−＋－.．,，\s\u3000\u00a0{INVISIBLE}]*")
 _AMOUNT = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*(亿元|万元|千元|元)$")
 UNIT_SCALE = {"元": 1, "千元": 1_000, "万元": 10_000, "亿元": 100_000_000}
 
 Number = int | float
 
-#: characters XML 1.0 does not allow in a document: one of them makes a workbook unreadable
-XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-#: characters a cell holds: Excel calls a file with longer text damaged
-MAX_CELL_TEXT = 32_767
-
-
 @lru_cache(maxsize=65536)
 def clean_text(text: str) -> str:
     """Unicode-normalise and drop all whitespace (labels and numbers carry no meaningful spaces)."""
     return _SPACE.sub("", unicodedata.normalize("NFKC", text))
-
-
-def cell_text(text: str) -> str:
-    """Text a workbook can hold: the characters XML 1.0 forbids dropped, cut at what a cell holds.
-
-    Text in an output comes from other people's files; a stray control character (or a lone
-    surrogate) would otherwise make the whole workbook unreadable rather than that one cell odd.
-    """
-    if XML_ILLEGAL.search(text) is not None:
-        text = XML_ILLEGAL.sub("", text)
-    return text[:MAX_CELL_TEXT]
 
 
 def as_number(v: Number) -> Number:
@@ -60,23 +52,30 @@ def normalise_value(raw: Any) -> int | float | str | None:
     if isinstance(raw, bool):
         return str(raw).upper()
     if isinstance(raw, (int, float)):
-        if isinstance(raw, float) and raw != raw:  # NaN
-            return None
+        if isinstance(raw, float) and not math.isfinite(raw):  # NaN / Infinity (a JSON value): not a number
+            return {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}[str(raw)]
         return as_number(raw)
     text = str(raw)
-    t = clean_text(text).replace("−", "-").replace("—", "—")
+    t = clean_text(text).replace("−", "-")
     if not t:
         return None
     if _THOUSANDS.match(t):
         t = t.replace(",", "")
     if _NUMBER.match(t):
+        if _NUMBER_CHARS.fullmatch(text) is None:  # 9², ①: digits only after normalisation
+            return _strip_text(text)
         if sum(ch.isdigit() for ch in t) > 15:
             # beyond a double's precision: read as Excel would (a double); a value no double can
             # hold (400 digits) stays text, so the validator says it is not a number
             v = float(t)
-            return as_number(v) if math.isfinite(v) else text.strip(" \t\r\n\u3000\u00a0")
+            return as_number(v) if math.isfinite(v) else _strip_text(text)
         return as_number(float(t)) if ("." in t) else int(t)
-    return text.strip(" \t\r\n\u3000\u00a0")
+    return _strip_text(text)
+
+
+def _strip_text(text: str) -> str:
+    """Cell text as kept when it is not a number: surrounding spaces (and invisible marks) removed."""
+    return strip_invisible(text).strip(" \t\r\n\u3000\u00a0")
 
 
 def parse_amount(text: str) -> tuple[float | int, str] | None:
@@ -137,6 +136,19 @@ def label_key(text: str | None) -> str:
     t = clean_text(text)
     t = re.sub(r"^(\d+)[、,，.．]", r"\1.", t)
     return t
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions): how many characters a
+    conversion would have had to garble to turn one short name into the other. Quadratic, for
+    names and labels only (tens of characters)."""
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
 
 
 def similarity(a: str, b: str) -> float:

@@ -10,10 +10,11 @@ imported text), so findings point at cells while code only handles keys.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gxsheet.core.findings import Finding
+from gxsheet.core.findings import Finding, finding_text
 from gxsheet.core.spec import Spec, load_spec
 
 Value = int | float | str | None
@@ -92,6 +93,24 @@ class Record:
             except KeyError:
                 pass
         return out
+
+    def with_text(self, fn: Callable[[str], str]) -> Record:
+        """A copy whose submission text - metadata, prose, text values, places, the reader's
+        findings' messages - went through ``fn``: how a writer applies its output kind's
+        sanitiser (:mod:`gxsheet.core.sanitise`) to everything it writes, in one place."""
+        def text(v: Any) -> Any:
+            return fn(v) if isinstance(v, str) else v
+
+        return replace(
+            self,
+            meta={k: text(v) for k, v in self.meta.items()},
+            prose={k: text(v) for k, v in self.prose.items()},
+            values={k: text(v) for k, v in self.values.items()},
+            where={k: text(v) for k, v in self.where.items()},
+            structure=[finding_text(f, fn) for f in self.structure],
+            headings_found=None if self.headings_found is None else [fn(h) for h in self.headings_found],
+            missing=set(self.missing),
+        )
 
     def numeric(self, key: str) -> int | float | None:
         v = self.values.get(key)

@@ -169,13 +169,15 @@ def export_paths(book: BookPort) -> tuple[Path, Path]:
 
 def _write_or_explain(path: Path, writer: Callable[[Path], object]) -> None:
     """Write atomically; a locked target (open in Word/Notepad) becomes a message saying so."""
-    from gxsheet.core.atomic import write_with
+    from gxsheet.core.atomic import OutputError, write_with
 
     try:
         write_with(path, writer)
-    except PermissionError as e:
-        raise AddinError(f"无法写入“{path}”：这个文件可能正在 Word 或其他程序中打开，"
-                         "或文件夹不允许写入。请关闭该文件后再点一次“导出文本”。") from e
+    except OutputError as e:  # the writer names the output; a lock is the usual cause here
+        if isinstance(e.__cause__, PermissionError):
+            raise AddinError(f"无法写入“{path}”：这个文件可能正在 Word 或其他程序中打开，"
+                             "或文件夹不允许写入。请关闭该文件后再点一次“导出文本”。") from e
+        raise AddinError(e.message_zh) from e
 
 
 def export_book(book: BookPort) -> Result:

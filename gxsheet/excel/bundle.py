@@ -22,6 +22,7 @@ missing is downloaded too, and wheels only the build machine wanted are removed.
 
 from __future__ import annotations
 
+import base64
 import email.parser
 import hashlib
 import json
@@ -33,7 +34,7 @@ import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 
 from packaging.markers import default_environment
@@ -41,15 +42,13 @@ from packaging.requirements import Requirement
 from packaging.tags import platform_tags
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from gxsheet import __version__
-
 #: what the bundle installs: gxsheet with the add-in's extra (xlwings, and through it pywin32)
 ROOT_REQUIREMENT = "gxsheet[addin]"
 PYTHONS = ("3.11", "3.12", "3.13")
 PLATFORMS = ("win_amd64",)
 #: a filled report that passes 校验, for the checklist on the target PC
 SAMPLE_FILENAME = "示例-2021版年报（检查用）.xlsx"
-#: longest a single pip call may take (downloads of ~40 MB on a slow line included)
+#: longest a single pip call may take (downloads of ~70 MB on a slow line included)
 PIP_TIMEOUT = 1800
 _MAX_ROUNDS = 5
 
@@ -205,17 +204,71 @@ def source_tree() -> Path | None:
 
 
 def gxsheet_wheel(dest: Path, timeout: float = PIP_TIMEOUT) -> Path:
-    """gxsheet's own wheel in ``dest``: built from the working tree when running from a checkout
-    (what is tested is what is shipped), else this version downloaded from the index."""
+    """gxsheet's own wheel in ``dest``: the gxsheet that is running, never one from the index.
+
+    From a checkout (or an editable install) the wheel is built from the working tree; from an
+    ordinary install it is packed again from the installed files (:func:`installed_wheel`). The
+    index is no source: it may not have this version at all, or a different build under its
+    number, and the bundle would then install something the user never ran.
+    """
     tree = source_tree()
-    if tree is not None:
-        _pip(["wheel", "--no-deps", "--wheel-dir", str(dest), str(tree)], timeout)
-    else:
-        _pip(["download", "--no-deps", "--only-binary=:all:", "--dest", str(dest), f"gxsheet=={__version__}"], timeout)
+    if tree is None:
+        return installed_wheel(dest)
+    _pip(["wheel", "--no-deps", "--wheel-dir", str(dest), str(tree)], timeout)
     found = sorted(dest.glob("gxsheet-*.whl"))
     if len(found) != 1:
         raise BundleError(f"没有得到 gxsheet 的 wheel（{dest}）。")
     return found[0]
+
+
+#: files an installer adds to a wheel's .dist-info; a wheel must not carry them (PEP 376, PEP 610)
+_INSTALLER_FILES = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json", "RECORD.jws", "RECORD.p7s"}
+
+
+def installed_wheel(dest: Path) -> Path:
+    """gxsheet's wheel packed again from an installed (non-editable) copy, into ``dest``.
+
+    An installed wheel is the wheel's files unpacked into site-packages, listed in the
+    .dist-info's RECORD; packing RECORD's files back (less what the installer added: byte-code,
+    the console scripts it generated, INSTALLER and the like) gives the same wheel, with a
+    RECORD of fresh hashes (PEP 427).
+    """
+    import gxsheet
+
+    try:
+        dist = metadata.distribution("gxsheet")
+    except metadata.PackageNotFoundError:
+        dist = None
+    here = Path(gxsheet.__file__).resolve()
+    if dist is None or not dist.files or Path(str(dist.locate_file("gxsheet/__init__.py"))).resolve() != here:
+        raise BundleError(f"找不到正在运行的 gxsheet（{here.parent}）的安装记录（.dist-info/RECORD），无法把它打进安装包；"
+                          "请用 pip 安装 gxsheet，或在 gxsheet 的源码目录中运行。")
+    info = next(f.parts[0] for f in dist.files if f.parts[0].endswith(".dist-info"))
+    tags = [line.split(":", 1)[1].strip() for line in (dist.read_text("WHEEL") or "").splitlines()
+            if line.startswith("Tag:")]
+    if not tags:
+        raise BundleError(f"gxsheet 的安装记录不完整（{info}/WHEEL 缺少 Tag），请重新安装 gxsheet。")
+    files = sorted(str(f) for f in dist.files
+                   if f.parts[0] != ".." and "__pycache__" not in f.parts and f.suffix != ".pyc"
+                   and not (f.parts[0] == info and f.name in _INSTALLER_FILES))
+    files = [f for f in files if not f.startswith(info + "/")] + [f for f in files if f.startswith(info + "/")]
+    target = dest / f"gxsheet-{dist.version}-{tags[0]}.whl"
+    record = []
+
+    def entry(name: str) -> zipfile.ZipInfo:  # fixed time and mode: the same install packs the same bytes
+        item = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+        item.compress_type, item.external_attr = zipfile.ZIP_DEFLATED, 0o644 << 16
+        return item
+
+    with zipfile.ZipFile(target, "w") as wheel:
+        for name in files:
+            data = Path(str(dist.locate_file(name))).read_bytes()
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode("ascii")
+            wheel.writestr(entry(name), data)
+            record.append(f"{name},sha256={digest},{len(data)}")
+        record.append(f"{info}/RECORD,,")
+        wheel.writestr(entry(f"{info}/RECORD"), "\n".join(record) + "\n")
+    return target
 
 
 def wheelhouse(dest: Path, target: Target, timeout: float = PIP_TIMEOUT) -> dict[str, Wheel]:

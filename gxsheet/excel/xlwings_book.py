@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from gxsheet.core.sanitise import cell as cell_text
 from gxsheet.excel.result import AddinError, ExcelUnreachable, Level
 from gxsheet.render.book_port import AUTHOR, PrintSetup
 
@@ -67,9 +68,10 @@ def as_cell_text(value: Any) -> Any:
 
     Excel strips a leading ``'`` (it marks text) and interprets everything else, so every string
     is written with that prefix: ``"'表三'!D5"`` stays ``'表三'!D5``, ``"=1"`` is not a formula.
+    Controls and invisible marks are escaped (:func:`gxsheet.core.sanitise.cell`).
     """
     if isinstance(value, str) and value:
-        return "'" + value
+        return "'" + cell_text(value)
     return value
 
 
@@ -153,7 +155,7 @@ class XlwingsBook:
     def set_link(self, sheet: str, a1: str, text: str, target_sheet: str, target_a1: str) -> None:
         rng = self._cell(sheet, a1)
         sub = f"'{target_sheet}'!{target_a1}"
-        tip = f"跳到 {target_sheet}!{target_a1}"
+        text, tip = cell_text(text), cell_text(f"跳到 {target_sheet}!{target_a1}")  # a sheet's name is the workbook's text
         if self.mac:
             rng.add_hyperlink(f"#{sub}", text, tip)
         else:  # a link inside the workbook is a SubAddress with an empty Address (Excel's VBA docs)
@@ -219,7 +221,7 @@ class XlwingsBook:
             old = note.text or ""
             own = _kept_note(old) if old.startswith(NOTE_MARK) else (old or None)
             note.delete()
-        new = rng.add_note(NOTE_MARK + text + (NOTE_KEPT + own if own else ""))
+        new = rng.add_note(NOTE_MARK + cell_text(text) + (NOTE_KEPT + own if own else ""))
         if not self.mac:
             try:
                 new.api.Shape.Width, new.api.Shape.Height = NOTE_SIZE

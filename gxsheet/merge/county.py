@@ -3,9 +3,9 @@
 A county office receives one workbook from each town and department. This module turns a folder
 of them into what the office needs, as plain functions on Records (read → validate once → write):
 
-* :func:`iter_read` reads the inputs, in parallel processes when cores are idle (the reader is
-  pure CPU work, ~1–2 ms a file); a file that cannot be read becomes an :class:`Unreadable` with
-  its one-line reason and the merge goes on.
+* :func:`iter_read` reads the inputs in bounded worker processes (time and memory per file), in
+  parallel when cores are idle (the reader is pure CPU work, ~1–2 ms a file); a file that cannot
+  be read becomes an :class:`Unreadable` with its one-line reason and the merge goes on.
 * :func:`merge_paths` / :func:`merge_records` validate the records in batches (one pandera frame
   per batch of :data:`BATCH` files, not one per file) as they are read, then add what only a
   merge can see: two workbooks for the same body and year (X-DUPLICATE), a workbook of another
@@ -48,15 +48,13 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from gxsheet.check.merge_rules import carry_findings, duplicate_findings, mixed_finding, unit_finding
 from gxsheet.core import findings as F
-from gxsheet.core.errors import LoadError
+from gxsheet.core.errors import LoadError, load_error
 from gxsheet.core.findings import Finding, finding_order
 from gxsheet.core.layout import EDITION_KEY, workbook_layout
 from gxsheet.core.limits import Limits
@@ -64,14 +62,11 @@ from gxsheet.core.normalise import UNIT_SCALE, as_number, clean_text, parse_amou
 from gxsheet.core.record import META_PREFIX, Record, Value
 from gxsheet.core.spec import Cell, Spec, edition_for_year, editions, load_spec
 from gxsheet.merge.spill import Spilled, SpillStore
+from gxsheet.read.batch import MAX_CHUNK, SERIAL_BELOW, default_jobs  # noqa: F401 - part of this module's API
 
-#: below this many files a process pool costs more than it saves: starting one takes ~45 ms, the
-#: time to read ~20 workbooks (benchmarks/merge.py: at 30 files two processes are no faster)
-SERIAL_BELOW = 48
-#: files a worker reads per task: large enough to amortise pickling, small enough to balance
-MAX_CHUNK = 32
-#: chunks in flight per worker: keeps workers busy while bounding the records waiting in memory
-WINDOW_PER_JOB = 4
+#: the custom document property the county workbook carries: how a rerun recognises its own earlier
+#: output in an input folder (sheet names would not do: a town's workbook may well have a 汇总)
+MERGE_SIGNATURE = ("gxsheet", "county-merge")
 #: files validated together: one pandera pass costs ~15 ms whatever its rows, so batches of a few
 #: hundred make it ~0.05 ms a file, while the records of one batch (~60 KB each) stay ~15 MB
 BATCH = 256
@@ -115,8 +110,9 @@ def collect_inputs(items: Iterable[str | Path], *, exclude: Iterable[str | Path]
     town that sent ``城关镇.xls`` must show up as a problem, and a stray 说明.txt as skipped, not
     vanish silently. Hidden files, Excel lock files (``~$…``) and OS housekeeping files are
     skipped; so are ``exclude`` (the merge's own outputs, which a rerun would otherwise find in the
-    input folder) and repeats. Folders are not searched recursively. A named path that does not
-    exist is a typo, not a submission: LoadError (the command exits 2).
+    input folder), county workbooks of an earlier merge in a folder (:func:`is_merge_output`: they
+    are outputs, not submissions) and repeats. Folders are not searched recursively. A named path
+    that does not exist is a typo, not a submission: LoadError (the command exits 2).
     """
     from gxsheet.read.registry import folder_files
 
@@ -126,7 +122,7 @@ def collect_inputs(items: Iterable[str | Path], *, exclude: Iterable[str | Path]
     for item in items:
         p = Path(item)
         if p.is_dir():
-            candidates = folder_files(p)
+            candidates = [q for q in folder_files(p) if not _ours(q)]
         elif p.exists() or p.is_symlink():
             candidates = [p]
         else:
@@ -141,6 +137,45 @@ def collect_inputs(items: Iterable[str | Path], *, exclude: Iterable[str | Path]
     return out
 
 
+def _ours(path: Path) -> bool:
+    """A county workbook of an earlier merge found in an input folder: an output, not a submission."""
+    return path.suffix.lower() == ".xlsx" and is_merge_output(path)
+
+
+def is_merge_output(path: str | Path) -> bool:
+    """Whether ``path`` is a county workbook written by ``gxsheet merge`` (its document property).
+
+    Looks only at ``docProps/custom.xml``, bounded (:func:`gxsheet.xlsx.loader.peek_member`):
+    a hostile or broken file in the folder is simply "not ours".
+    """
+
+    from gxsheet.xlsx.loader import new_parser, peek_member
+
+    data = peek_member(path, "docProps/custom.xml")
+    if data is None:
+        return False
+    name, value = MERGE_SIGNATURE
+    found: list[str] = []
+    inside = [False]
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        if tag.endswith(" property"):
+            inside[0] = attrs.get("name") == name
+
+    def text(data: str) -> None:
+        if inside[0]:
+            found.append(data)
+
+    p = new_parser()
+    p.StartElementHandler = start
+    p.CharacterDataHandler = text
+    try:
+        p.Parse(data, True)
+    except Exception:  # noqa: BLE001 - expat errors, a refused DOCTYPE: not ours
+        return False
+    return "".join(found).strip() == value
+
+
 def _resolved(p: str | Path) -> Path:
     try:
         return Path(p).resolve()
@@ -148,64 +183,35 @@ def _resolved(p: str | Path) -> Path:
         return Path(os.path.abspath(p))
 
 
-def read_one(path: str, limits: Limits | None = None) -> Record | Unreadable:
-    """Read one input; every failure becomes an Unreadable (never an exception).
+def read_submission(path: str, limits: Limits | None = None) -> Record:
+    """Read one input as a report, or raise LoadError with the most helpful reason.
 
     Workbook suffixes go straight to the workbook reader (its guarded loader says precisely what
     a broken or disguised file is: an old .xls, an encrypted file, a damaged zip). Other files go
-    through ``read_any`` so published reports can be merged when importers are installed; when no
-    importer takes the file, the loader is asked again for its more helpful message.
+    through ``read_any`` so published reports can be merged too; when no importer takes the file,
+    the loader is asked again for its more helpful message.
     """
     from gxsheet.read.registry import read_any
     from gxsheet.read.workbook import read_report
 
     try:
-        try:
-            if Path(path).suffix.lower() in (".xlsx", ".xlsm"):
-                return read_report(path, limits=limits)
-            return read_any(path, limits=limits)
-        except LoadError as e:
-            if e.kind != "unsupported":
-                raise
+        if Path(path).suffix.lower() in (".xlsx", ".xlsm"):
             return read_report(path, limits=limits)
+        return read_any(path, limits=limits)
+    except LoadError as e:
+        if e.kind != "unsupported":
+            raise
+        return read_report(path, limits=limits)
+
+
+def read_one(path: str, limits: Limits | None = None) -> Record | Unreadable:
+    """Read one input in this process; every failure becomes an Unreadable (never an exception)."""
+    try:
+        return read_submission(path, limits)
     except LoadError as e:
         return Unreadable.from_error(e, path)
     except Exception as e:  # noqa: BLE001 - one strange file must not stop a county's merge
-        return Unreadable(path, "internal",
-                          f"{path}：读取时发生内部错误（{type(e).__name__}: {e}），请把该文件发给维护者。",
-                          f"{path}: internal error while reading ({type(e).__name__}: {e}); please send this file to the maintainers.")
-
-
-def _read_chunk(paths: list[str], limits: Limits | None = None) -> list[Record | Unreadable]:
-    """Worker task: read a chunk of files (module level so every start method can pickle it)."""
-    return [read_one(p, limits) for p in paths]
-
-
-def _warm() -> None:
-    """Load specs and layouts before forking so every worker inherits them instead of rebuilding."""
-    from gxsheet.core.layout import workbook_layout
-    from gxsheet.read import workbook  # noqa: F401 - imported for its side effect of loading the reader
-
-    for e in editions():
-        workbook_layout(load_spec(e))
-
-
-def default_jobs() -> int:
-    """Worker processes: the CPUs this process may use that are idle now.
-
-    A pool on cores that are already busy only adds pickling and contention (slower than reading
-    here), so cores are counted from the 1-minute load average, less this process itself.
-    ``--jobs`` overrides.
-    """
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cpus = os.cpu_count() or 1
-    try:
-        busy = max(0.0, os.getloadavg()[0] - 1.0)
-    except (AttributeError, OSError):  # Windows has no load average
-        busy = 0.0
-    return max(1, min(cpus, int(cpus - busy + 0.5)))
+        return Unreadable.from_error(load_error(path, "internal", f"{type(e).__name__}: {e}"), path)
 
 
 Progress = Callable[[str, int, int], None]
@@ -214,69 +220,27 @@ Progress = Callable[[str, int, int], None]
 def iter_read(paths: Sequence[str | Path], *, jobs: int | None = None, progress: Progress | None = None,
               while_waiting: Callable[[], object] | None = None,
               limits: Limits | None = None) -> Iterator[tuple[int, Record | Unreadable]]:
-    """(index, what it holds) for every path, as files are read: in order when serial, as workers
-    finish when parallel.
+    """(index, what it holds) for every path, as workers finish reading it.
 
-    Chunks of files go to a ProcessPoolExecutor with at most :data:`WINDOW_PER_JOB` chunks per
-    worker in flight, so records never pile up faster than the caller takes them; results come
-    back pickled (Records are plain dataclasses, failures plain Unreadable values). Small merges
-    and ``jobs=1`` read here: a pool costs ~45 ms to start. A pool that breaks (a worker killed by
-    the OS) does not lose the merge: what is left is read here. ``while_waiting`` runs in this
-    process once the workers are busy (the merge imports the validator there: pandas + pandera
-    take ~0.5 s that would otherwise come after reading).
+    The reading is :func:`gxsheet.read.batch.iter_files`: chunks of files in bounded worker
+    processes (each file under its own time and memory bound), at most two chunks a worker ahead
+    of the caller, so records never pile up faster than the merge validates and spills them. A
+    file that cannot be read, breaks a bound or crashes its reader becomes an :class:`Unreadable`
+    with its one-line reason; the merge goes on. ``while_waiting`` runs in this process once the
+    workers are busy (the merge imports the validator there: pandas + pandera take ~0.5 s that
+    would otherwise come after reading).
     """
+    from gxsheet.read.batch import iter_files
+
     names = [str(p) for p in paths]
     n = len(names)
-    jobs = default_jobs() if jobs is None else max(1, jobs)
-    given = [False] * n
-    done = 0
     if progress:
         progress("read", 0, n)
-    if jobs > 1 and n >= SERIAL_BELOW:
-        _warm()
-        size = max(1, min(MAX_CHUNK, n // (jobs * 4)))
-        starts = iter(range(0, n, size))
-        ctx = None
-        if sys.platform.startswith("linux"):
-            import multiprocessing
-
-            ctx = multiprocessing.get_context("fork")  # workers inherit the warmed caches
-        try:
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as ex:
-                pending: dict[Future, int] = {}
-
-                def submit() -> None:
-                    i = next(starts, None)
-                    if i is not None:
-                        pending[ex.submit(_read_chunk, names[i:i + size], limits)] = i
-
-                for _ in range(jobs * WINDOW_PER_JOB):
-                    submit()
-                if while_waiting is not None:
-                    while_waiting()
-                    while_waiting = None
-                while pending:
-                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        i = pending.pop(fut)
-                        res = fut.result()
-                        submit()
-                        for k, r in enumerate(res):
-                            given[i + k] = True
-                            yield i + k, r
-                        done += len(res)
-                        if progress:
-                            progress("read", done, n)
-        except BrokenProcessPool:
-            pass  # the rest is read serially below
-    if while_waiting is not None:
-        while_waiting()
-    for i in range(n):
-        if not given[i]:
-            yield i, read_one(names[i], limits)
-            done += 1
-            if progress:
-                progress("read", min(done, n), n)
+    for done, (i, r) in enumerate(iter_files(names, reader=read_submission, jobs=jobs, limits=limits,
+                                             while_waiting=while_waiting), 1):
+        yield i, Unreadable.from_error(r, names[i]) if isinstance(r, LoadError) else r
+        if progress:
+            progress("read", done, n)
 
 
 def read_all(paths: Sequence[str | Path], *, jobs: int | None = None, progress: Progress | None = None,

@@ -19,7 +19,8 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from gxsheet.core.normalise import cell_text
+from gxsheet.core.sanitise import cell as cell_text
+from gxsheet.core.sanitise import page_header as header_text
 
 if TYPE_CHECKING:
     from gxsheet.merge.county import Entry, MergeResult
@@ -43,7 +44,8 @@ HEAD_LINE_PT = 14.0
 
 
 def safe(text: object) -> str:
-    """A string a workbook accepts: no XML-illegal characters (a town's text must never break the file)."""
+    """A town's text for a cell (:func:`gxsheet.core.sanitise.cell`): controls and invisible marks
+    escaped (a town's text must never break the file or hide in it), cut at what a cell holds."""
     return cell_text(str(text))
 
 
@@ -125,7 +127,7 @@ def put(ws: Worksheet, r: int, c: int, v: object, fmt: Format | None = None, dat
     """One cell (0-based) of data from a town's file, written as what it is and nothing more.
 
     Text is text (the workbook's options already keep XlsxWriter from turning it into a formula,
-    link or number) without XML-illegal characters; a number no spreadsheet can hold (beyond a
+    link or number) with controls and invisible marks escaped; a number no spreadsheet can hold (beyond a
     double, NaN, infinite) keeps its digits as text rather than breaking the file; None writes
     nothing, or an empty styled cell when it has a style.
     """
@@ -155,6 +157,7 @@ def is_number(v: object) -> bool:
 
 def put_link(ws: Worksheet, r: int, c: int, target: str | None, text: str, fmt: Format) -> None:
     """``text`` linked to a place in this workbook (``'汇总'!A5``); past Excel's 65,530 links a sheet, plain text."""
+    text = cell_text(text)
     if target is None or ws.write_url(r, c, f"internal:{target}", fmt, text) < 0:
         ws.write_string(r, c, text, fmt)
 
@@ -230,7 +233,7 @@ def print_setup(ws: Worksheet, result: MergeResult, *, last_row: int, last_col: 
 def page_header(result: MergeResult, title: str = "") -> str:
     """The page header of the county's sheets: who and which year (left), the sheet (centre), the edition."""
     year = f"{result.year}年度" if result.year else ""
-    who = f"{result.name or ''}{year}政府信息公开工作年度报告汇总".replace("&", "&&")
+    who = f"{header_text(result.name or '')}{year}政府信息公开工作年度报告汇总"  # the name may be the towns' 上级单位
     # a font size code takes the digits after it: a space keeps "&9" apart from "2021版"
     return f'&L&"宋体"&9 {who}&C&"宋体"&9 {title or "&A"}&R&"宋体"&9 {result.edition}版'
 

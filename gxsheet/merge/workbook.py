@@ -32,6 +32,7 @@ memory (held until closed, the sheet took ~40 KB a workbook). What that asks of 
 
 from __future__ import annotations
 
+import io
 import math
 import time
 from collections.abc import Iterator, Sequence
@@ -65,6 +66,7 @@ from gxsheet.merge.columns import (
 from gxsheet.merge.county import (
     INCLUDED_NO,
     INCLUDED_YES,
+    MERGE_SIGNATURE,
     PROBLEM_SHEET,
     SUMMARY_SHEET,
     MergeResult,
@@ -439,13 +441,21 @@ def write_county_workbook(result: MergeResult, target: str | Path, *, lang: str 
                           max_problem_rows: int | None = None) -> None:
     """The county workbook (概况, 汇总, 问题清单, 问题一览, 打印-表二/三/四) written to ``target`` with
     XlsxWriter (not atomic: see write_merge). ``max_problem_rows`` caps 问题清单 (default: what fits
-    in Excel's sheet); the rows left out are counted in ``result.problem_rows_left``."""
+    in Excel's sheet); the rows left out are counted in ``result.problem_rows_left``.
+
+    XlsxWriter assembles the zip in memory (its size, a few MB for thousands of towns: the rows
+    themselves go through its temporary files) and this function writes it: a full disk is then a
+    plain OSError, which the callers turn into one line naming the output (XlsxWriter would wrap it
+    in FileCreateError and leave a broken ZipFile to complain on stderr when collected).
+    """
     plan = _problem_plan(result, max_problem_rows)
-    wb = xlsxwriter.Workbook(str(target), WORKBOOK_OPTIONS)
+    buffer = io.BytesIO()
+    wb = xlsxwriter.Workbook(buffer, WORKBOOK_OPTIONS)
     try:
         year = f"{result.year}年度" if result.year else ""
         wb.set_properties({"title": safe(f"{result.name or ''}{year}政府信息公开工作年度报告汇总表"),
                            "author": "gxsheet", "created": FIXED_TIME})
+        wb.set_custom_property(*MERGE_SIGNATURE)  # how a rerun knows its own earlier output
         fm = Formats(wb)
         lay = summary_layout(result)
         ranges = overview.SummaryRanges(first=lay["first_row"] - 1, last=lay["last_row"] - 1, status_col=5,
@@ -457,7 +467,12 @@ def write_county_workbook(result: MergeResult, target: str | Path, *, lang: str 
         _write_grid(wb, fm, result)
         print_tables.write_sheets(wb, fm, result)
     finally:
-        wb.close()
+        try:
+            wb.close()
+        except xlsxwriter.exceptions.FileCreateError as e:  # its temporary files' disk is full
+            raise e.args[0] if e.args and isinstance(e.args[0], OSError) else OSError(str(e)) from None
+    with open(target, "wb") as f:
+        f.write(buffer.getbuffer())
 
 
 def _total_ref(result: MergeResult, keys: Sequence[str]) -> str:
@@ -505,14 +520,22 @@ def write_county_report(result: MergeResult, path: str | Path, *, name: str | No
     The template's live checks recompute in Excel; since every relation is linear, the sums of
     valid reports satisfy them, so the county report validates whenever its inputs do.
     """
-    from gxsheet.render.workbook import write_record
+    from gxsheet.core.atomic import write_bytes
+
+    return write_bytes(path, county_report_bytes(result, name=name, source=str(path)))
+
+
+def county_report_bytes(result: MergeResult, *, name: str | None = None, source: str = "") -> bytes:
+    """The county report's .xlsx bytes. Its 单位名称 may come from the towns' 上级单位, so the Record
+    writer puts every text in as text (never a formula)."""
+    from gxsheet.render.workbook import record_workbook, template_path
 
     meta = county_meta(result, name)
     spec = result.spec
     prose = {spec.sections[0].key:
              f"本报告表格数据由{meta['unit_name']}汇总各乡镇（街道）和部门报送的政府信息公开工作年度报告工作簿生成。"}
     record = Record(edition=result.edition, meta=meta, prose=prose, values=dict(county_values(result)),
-                    source=str(path), kind="county")
+                    source=source, kind="county")
     layout = workbook_layout(spec)
 
     def cells(keys: Sequence[str]) -> str:
@@ -523,5 +546,5 @@ def write_county_report(result: MergeResult, path: str | Path, *, name: str | No
         return "+".join(out)
 
     view = overview.build(result, cells, None)
-    return write_record(record, path, finish=lambda wb: overview.write_openpyxl(
+    return record_workbook(record, layout, template_path(result.edition), finish=lambda wb: overview.write_openpyxl(
         wb, result, view, unit=meta[spec.meta_key("unit_name")], year=meta[spec.meta_key("year")]))

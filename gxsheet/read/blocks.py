@@ -29,7 +29,7 @@ from gxsheet.core import findings as F
 from gxsheet.core.align import align
 from gxsheet.core.errors import LoadError
 from gxsheet.core.limits import Limits
-from gxsheet.core.normalise import clean_text, label_key, normalise_value, parse_amount, similarity
+from gxsheet.core.normalise import clean_text, edit_distance, label_key, normalise_value, parse_amount, similarity
 from gxsheet.core.record import Record, Value
 from gxsheet.core.spec import Grid, Node, Spec, SpecError, all_specs, edition_for_year, load_spec
 from gxsheet.core.wording import location_en
@@ -747,7 +747,7 @@ def split_title(title: str) -> tuple[str | None, str | None, int | None]:
     name = _TITLE_TAIL.sub("", t).strip("（）()《》")
     if name.endswith("人民") and "人民政府信息公开" in clean_text(title):
         name += "政府"  # 岭北镇人民政府信息公开工作年度报告
-    if len(name) < 2 or re.search(r"[>›»/|｜]", name):
+    if len(name.replace("\ufffd", "")) < 2 or re.search(r"[>›»/|｜]", name):
         return None, None, year
     unit, parent = _split_parent(name)
     return unit, parent, year
@@ -832,19 +832,50 @@ _NAME_IN_BODY = (
 _SIGN_OFF = re.compile(r"^(.{2,30}?(?:人民政府办公室|人民政府|政府办公室|办公室|办事处|委员会|局|政府))$")
 
 
-def unit_from_text(paras: Sequence[Para]) -> tuple[str, str] | None:
-    """(name, where) of the reporting body from the report's opening sentences or its sign-off (the
-    organisation's name on its own line near the end, usually above the date), for a report whose
-    title does not name it."""
+def unit_witnesses(paras: Sequence[Para]) -> list[tuple[str, str]]:
+    """(name, where) of the reporting body as the report's opening sentences name it, then as its
+    sign-off does (the organisation's name on its own line near the end, usually above the date);
+    each at most once. For a title that names no body, or one garbled in conversion."""
+    out: list[tuple[str, str]] = []
     for p in paras[:8]:
-        for pattern in _NAME_IN_BODY:
-            m = pattern.search(ck(p.text))
-            if m and not re.search(r"条例|办法|规定|通知|我", m.group(1)):
-                return m.group(1), p.where
+        m = next((m for pattern in _NAME_IN_BODY if (m := pattern.search(ck(p.text)))
+                  and not re.search(r"条例|办法|规定|通知|我", m.group(1))), None)
+        if m:
+            out.append((m.group(1), p.where))
+            break
     for p in reversed(paras[-4:]):
         m = _SIGN_OFF.match(ck(p.text))
         if m:
-            return m.group(1), p.where
+            out.append((m.group(1), p.where))
+            break
+    return out
+
+
+#: the fixed tail of a body's name: a title garbled in it (人氏政府) names no other body
+_BODY_SUFFIX = re.compile(r"(?:人民政府办公室|人民政府|政府办公室|办公室|办事处|政府)$")
+
+
+def garbled_title_name(name: str, parent: str | None, witnesses: Sequence[tuple[str, str]]) -> tuple[str, str] | None:
+    """The (name, where) the body and sign-off give, when the title's ``name`` is that name garbled
+    in conversion, else None (the title stands).
+
+    Garbled means within two edits of the text's name (one for a name of five characters or fewer),
+    replacement characters (U+FFFD) dropped first: 岭�北镇人氏政府 for 岭北镇人民政府. A title with a
+    replacement character, or one garbled only in the name's fixed tail (人民政府, 办事处 …), yields to
+    one witness; a different place name (东山镇 for 西山镇 — a report copied from a neighbour keeps
+    the neighbour's opening) only to the opening and the sign-off agreeing on it.
+    """
+    titled = {name, (parent or "") + name}
+    agreed = len(witnesses) == 2 and witnesses[0][0] == witnesses[1][0]
+    for text_name, where in witnesses:
+        place = _BODY_SUFFIX.sub("", text_name)
+        for t in titled:
+            if _BODY_SUFFIX.sub("", t) == place:
+                return None  # the same body (岭北镇政府 for 岭北镇人民政府): the title stands
+            # edits allowed: two, one in a short name (河口镇 is not 青山镇 garbled)
+            near = any(edit_distance(t.replace("\ufffd", ""), f) <= min(2, max(1, len(f) // 3)) for f in (text_name, place))
+            if near and ("\ufffd" in t or agreed or t.startswith(place)):
+                return text_name, where
     return None
 
 
@@ -1154,12 +1185,19 @@ def import_blocks(blocks: Sequence[Block], *, source: str, kind: str, edition: s
     # -- year, body, period
     name, parent, title_year = split_title(title) if title else (None, None, None)
     name_where = None
-    if name is None:  # a title garbled in conversion: the body and the sign-off name the body too
-        found = unit_from_text(paras)
-        if found is not None:
-            (name, parent), name_where = _split_parent(found[0]), found[1]
-            notes.append(Note(f"单位名称：标题中没有可识别的单位名称，按{found[1]}的“{found[0]}”填入。",
-                              f"body name: the title names no body; taken as \"{found[0]}\" from {found[1]}."))
+    witnesses = unit_witnesses(paras)  # a title garbled in conversion: the body and the sign-off name the body too
+    if name is None and witnesses:
+        found = witnesses[0]
+        (name, parent), name_where = _split_parent(found[0]), found[1]
+        notes.append(Note(f"单位名称：标题中没有可识别的单位名称，按{found[1]}的“{found[0]}”填入。",
+                          f"body name: the title names no body; taken as \"{found[0]}\" from {found[1]}."))
+    elif name is not None and (found := garbled_title_name(name, parent, witnesses)) is not None:
+        garbled = name
+        name, new_parent = _split_parent(found[0])
+        parent, name_where = new_parent or parent, found[1]
+        notes.append(Note(f"单位名称：标题中的“{garbled}”疑为转换中的乱码，按{found[1]}的“{found[0]}”填入。",
+                          f"body name: \"{garbled}\" in the title looks garbled in conversion; taken as \"{found[0]}\" "
+                          f"from {found[1]}."))
     period = find_period(paras)
     bad_period = malformed_period(paras)
     if bad_period is not None and period is not None and period[2] != bad_period[1]:

@@ -68,6 +68,8 @@ def _vet(path: Path, limits: Limits) -> None:
         verify_package(path, limits)
     except LoadError as e:
         raise _reworded(source, e) from None
+    with zipfile.ZipFile(path) as zf:  # then count what python-docx would build a tree of
+        _count_elements(zf, zf.infolist(), limits, source)
 
 
 def _reworded(source: str, e: LoadError) -> LoadError:
@@ -86,6 +88,26 @@ def _reworded(source: str, e: LoadError) -> LoadError:
         return LoadError(source, e.kind, f"{source}：Word 文档已损坏（{d}），请在 Word/WPS 中打开后重新另存为 .docx。",
                          f"{source}: the Word document is damaged ({d}); open it in Word/WPS and save it again as .docx.", d)
     return e
+
+
+def _count_elements(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: Limits, source: str) -> None:
+    """Refuse a document with more XML elements than ``limits.max_elements`` before python-docx
+    builds a tree of them (a 1.4-million-row table: 27 s and 1.85 GB). Counted as start tags in
+    1 MB steps of inflated text, so this costs a pass over the bytes and no memory; a report
+    exported by Word has some ten thousand."""
+    elements = 0
+    for info in infos:
+        if not info.filename.lower().endswith((".xml", ".rels")):
+            continue
+        with zf.open(info) as stream:
+            while chunk := stream.read(1024 * 1024):
+                elements += chunk.count(b"<") - chunk.count(b"</") - chunk.count(b"<?") - chunk.count(b"<!")
+                if elements > limits.max_elements:
+                    raise LoadError(source, "too-large",
+                                    f"{source}：Word 文档内容过多（超过 {limits.max_elements} 个 XML 元素，位于 {info.filename}），"
+                                    "不像一份年度报告，已拒绝读取。",
+                                    f"{source}: the Word document holds too much (more than {limits.max_elements} XML "
+                                    f"elements, in {info.filename}); not like an annual report, so it was refused.")
 
 
 def _para_text(p) -> str:

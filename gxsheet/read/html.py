@@ -40,9 +40,10 @@ def _int_attr(tag, name: str) -> int:
         return 1
 
 
-def _children_events(root):
+def _children_events(root, layout: set[int]):
     """(kind, node) events of a depth-first walk without recursion — a page may nest thousands of
-    elements: ("text", string), ("start", tag) and ("end", tag)."""
+    elements: ("text", string), ("start", tag) and ("end", tag). ``layout`` holds the ids of the
+    tables that contain tables (walked into, not read as data: :func:`_layout_tables`)."""
     stack = [(root, iter(root.children))]
     while stack:
         node, it = stack[-1]
@@ -60,16 +61,33 @@ def _children_events(root):
         if name in SKIP_TAGS:
             continue
         yield "start", child
-        if name == "table" and child.find("table") is None:
+        if name == "table" and id(child) not in layout:
             yield "end", child  # a data table is read as a whole; do not walk into it
             continue
         stack.append((child, iter(child.children)))
 
 
+def _layout_tables(soup) -> set[int]:
+    """Ids of the tables that contain another table, found in one pass.
+
+    Each table marks only its nearest enclosing table (that one marks the next, and so on), so the
+    cost is linear in the page; asking every table whether it contains one was quadratic in the
+    nesting (20,000 nested tables: minutes).
+    """
+    out: set[int] = set()
+    for t in soup.find_all("table"):
+        outer = t.parent
+        while outer is not None and outer.name != "table":
+            outer = outer.parent
+        if outer is not None:
+            out.add(id(outer))
+    return out
+
+
 def _cell_text(td) -> str:
     """A cell's text, its own paragraphs and <br> as line breaks (a header cell 本年新<br>制作数量)."""
     parts: list[str] = []
-    for kind, node in _children_events(td):
+    for kind, node in _children_events(td, set()):
         if kind == "text":
             parts.append(_SPACE.sub(" ", str(node)))
         elif node.name == "br":
@@ -90,48 +108,60 @@ def _rows_of(table) -> list:
     return out
 
 
-def _data_table(table, t_index: int) -> TableBlock:
+def _data_table(table, t_index: int, max_cells: int, source: str) -> TableBlock:
+    """The table in the collapsed shape, ``rowspan``s clamped to the rows the table has (as browsers
+    do) and refused past ``max_cells`` cells (256 KB of ``rowspan=1000`` cells would be millions)."""
     rows: list[list[Cell]] = []
+    trs = _rows_of(table)
+    produced = 0
     covering: dict[int, list[int]] = {}  # start column → [colspan, rows still covered]
-    for r_i, tr in enumerate(_rows_of(table), 1):
+    for r_i, tr in enumerate(trs, 1):
         tds = [c for c in tr.find_all(["td", "th"], recursive=False)]
         row: list[Cell] = []
         col, ci = 1, 0
-        used: set[int] = set()
-        while ci < len(tds) or any(c >= col for c in covering):
-            if col in covering:
-                span = covering[col][0]
+        covered, k = sorted(covering), 0  # columns covered from rows above; k: the next one at or after col
+        while True:
+            while k < len(covered) and covered[k] < col:
+                k += 1
+            if k < len(covered) and covered[k] == col:
                 row.append(Cell("", f"表格{t_index} 第{r_i}行第{col}列"))
-                used.add(col)
-                col += span
+                col += covering[col][0]
                 continue
-            if ci >= len(tds):
-                nxt = min(c for c in covering if c >= col)
-                col = nxt
+            if ci < len(tds):
+                td = tds[ci]
+                ci += 1
+                cs, rs = _int_attr(td, "colspan"), min(_int_attr(td, "rowspan"), len(trs) - r_i + 1)
+                row.append(Cell(_cell_text(td), f"表格{t_index} 第{r_i}行第{col}列"))
+                if rs > 1:
+                    covering[col] = [cs, rs]  # decremented below, including this row
+                col += cs
                 continue
-            td = tds[ci]
-            ci += 1
-            cs, rs = _int_attr(td, "colspan"), _int_attr(td, "rowspan")
-            row.append(Cell(_cell_text(td), f"表格{t_index} 第{r_i}行第{col}列"))
-            if rs > 1:
-                covering[col] = [cs, rs]  # decremented below, including this row
-                used.add(col)
-            col += cs
+            if k < len(covered):
+                col = covered[k]
+                continue
+            break
         for c in list(covering):
             covering[c][1] -= 1
             if covering[c][1] <= 0:
                 del covering[c]
+        produced += len(row)
+        if produced > max_cells:
+            raise LoadError(source, "too-large",
+                            f"{source}：网页中的表格{t_index}过大（超过 {max_cells} 个单元格），不是年度报告的表格，已拒绝读取。",
+                            f"{source}: table {t_index} of the web page is too large (more than {max_cells} cells); "
+                            "not a report's table, so it was refused.")
         rows.append(row)
     return TableBlock(rows, f"表格{t_index}")
 
 
-def html_blocks(text: str) -> list[Block]:
+def html_blocks(text: str, *, max_cells: int = DEFAULT_LIMITS.max_cells, source: str = "<html>") -> list[Block]:
     """Paragraphs and data tables of a web page, in document order."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(text, "lxml")
     for tag in soup.find_all(SKIP_TAGS):
         tag.decompose()
+    layout = _layout_tables(soup)
     blocks: list[Block] = []
     buf: list[str] = []
     counters = {"p": 0, "t": 0}
@@ -145,7 +175,7 @@ def html_blocks(text: str) -> list[Block]:
                 counters["p"] += 1
                 blocks.append(Para(line, f"第{counters['p']}段"))
 
-    for kind, node in _children_events(soup.body or soup):
+    for kind, node in _children_events(soup.body or soup, layout):
         if kind == "text":
             buf.append(str(node).replace("\n", " "))
         elif node.name == "br":
@@ -153,9 +183,9 @@ def html_blocks(text: str) -> list[Block]:
                 buf.append("\n")
         elif node.name == "table":
             flush()
-            if kind == "start" and node.find("table") is None:
+            if kind == "start" and id(node) not in layout:
                 counters["t"] += 1
-                blocks.append(_data_table(node, counters["t"]))
+                blocks.append(_data_table(node, counters["t"], max_cells, source))
         elif node.name in BLOCK_TAGS:
             flush()
     flush()
@@ -181,7 +211,7 @@ def import_html(path: str | Path, *, limits: Limits | None = None, edition: str 
     if not text.strip():
         raise LoadError(source, "empty", f"{source}：文件是空的，请提供完整的年度报告。",
                         f"{source}: the file is empty; provide the complete annual report.")
-    return import_blocks(html_blocks(text), source=source, kind="html", edition=edition, year=year)
+    return import_blocks(html_blocks(text, max_cells=limits.max_cells, source=source), source=source, kind="html", edition=edition, year=year)
 
 
 def read_html(path: str | Path, *, limits: Limits | None = None, edition: str | None = None,

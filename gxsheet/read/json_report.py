@@ -9,6 +9,7 @@ Writing it is :mod:`gxsheet.render.json_report`; the two together round-trip byt
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -54,6 +55,27 @@ def schema_errors(data: Any) -> list[jsonschema.ValidationError]:
     return sorted(_validator().iter_errors(data), key=jsonschema.exceptions.relevance)
 
 
+#: digits of the longest integer read as a number; a longer one is kept as its text (more than a
+#: double holds exactly: the validator says it is out of range, not an internal error)
+_MAX_INT_DIGITS = 18
+
+
+def _json_int(text: str) -> int | str:
+    """A JSON integer: an int when it has a sane number of digits, else its digits as text.
+
+    ``json`` would call ``int()`` on any length (an error past 4,300 digits, an int no frame can
+    hold below); NaN and Infinity (``parse_constant``) likewise stay text, so each becomes a
+    V-NUMBER finding on its cell instead of a blank, an infinity or an internal error.
+    """
+    return int(text) if len(text.lstrip("-")) <= _MAX_INT_DIGITS else text
+
+
+def _json_float(text: str) -> float | str:
+    """A JSON number with a fraction or exponent: the float, or its text when no double holds it (1e400)."""
+    v = float(text)
+    return v if math.isfinite(v) else text
+
+
 def _fail(path: str, kind: str, zh: str, en: str) -> LoadError:
     return LoadError(path, kind, f"{path}：{zh}", f"{path}: {en}")
 
@@ -91,9 +113,10 @@ def record_from_json(data: Any, source: str = "<json>") -> Record:
     errs = schema_errors(data)
     if errs:
         e = errs[0]
+        what = e.message if len(e.message) <= 200 else e.message[:199] + "…"  # it quotes the document
         more = f"（另有 {len(errs) - 1} 处）" if len(errs) > 1 else ""
-        raise _fail(source, "json-schema", f"不符合 report.schema.json：{_pointer(e)}：{e.message}{more}",
-                    f"does not match report.schema.json: {_pointer(e)}: {e.message}" + (f" (and {len(errs) - 1} more)" if len(errs) > 1 else ""))
+        raise _fail(source, "json-schema", f"不符合 report.schema.json：{_pointer(e)}：{what}{more}",
+                    f"does not match report.schema.json: {_pointer(e)}: {what}" + (f" (and {len(errs) - 1} more)" if len(errs) > 1 else ""))
     edition = data["edition"]
     if edition not in editions():
         raise _fail(source, "json-edition", f"表格版本“{edition}”未知（已知：{'、'.join(editions())}）。",
@@ -140,7 +163,7 @@ def read_json(path: str | Path, *, limits: Limits | None = None, **_: object) ->
         raise _fail(p, "json-encoding", f"不是 UTF-8 编码的 JSON（第 {e.start} 字节）。请以 UTF-8 保存。",
                     f"not UTF-8 encoded JSON (byte {e.start}); save it as UTF-8.") from e
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_json_int, parse_float=_json_float, parse_constant=str)
     except json.JSONDecodeError as e:
         raise _fail(p, "json-invalid", f"不是有效的 JSON：第 {e.lineno} 行第 {e.colno} 列，{e.msg}。",
                     f"not valid JSON: line {e.lineno} column {e.colno}: {e.msg}.") from e

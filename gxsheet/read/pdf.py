@@ -57,6 +57,10 @@ MAX_PAGES = 100
 #: drawn objects (characters, lines, rectangles, curves) one page may hold before the file is refused:
 #: a page of a report has a few thousand; finding tables costs more than linear time in them
 MAX_PAGE_OBJECTS = 60_000
+#: bytes of drawing instructions one page may decompress to before they are parsed: a page of a
+#: report has tens of KB; a few hundred KB of zeros can inflate to gigabytes that pdfminer would
+#: decompress whole and then turn into millions of objects (MAX_PAGE_OBJECTS counts them too late)
+MAX_PAGE_CONTENT_BYTES = 8 * 1024 * 1024
 
 
 @dataclass
@@ -290,6 +294,39 @@ def pdf_blocks(path: str | Path, limits: Limits | None = None) -> list[Block]:
             raise _open_error(source, e) from None
 
 
+def _check_content_size(page, page_no: int, source: str) -> None:
+    """Refuse a page whose drawing instructions decompress past MAX_PAGE_CONTENT_BYTES, inflating
+    at most that much to find out (pdfminer would inflate the whole stream, then parse it).
+
+    Only the usual single FlateDecode stream is measured here; anything rarer is left to the
+    worker's time and memory bounds (:mod:`gxsheet.core.bounded`).
+    """
+    import zlib
+
+    from pdfminer.pdftypes import LITERALS_FLATE_DECODE, PDFStream, resolve1
+
+    left = MAX_PAGE_CONTENT_BYTES
+    for stream in map(resolve1, page.page_obj.contents):
+        if not isinstance(stream, PDFStream):
+            continue
+        if stream.data is not None:
+            left -= len(stream.data)
+        elif stream.rawdata is not None and not stream.decipher:
+            filters = stream.get_filters()
+            if len(filters) == 1 and filters[0][0] in LITERALS_FLATE_DECODE:
+                try:
+                    left -= len(zlib.decompressobj().decompress(stream.rawdata, max(left, 0) + 1))
+                except zlib.error:
+                    continue  # pdfminer's own recovery decides
+            elif not filters:
+                left -= len(stream.rawdata)
+        if left < 0:
+            raise _error(source, "too-large",
+                         f"第{page_no}页的绘制内容解压后超过 {MAX_PAGE_CONTENT_BYTES // (1024 * 1024)} MB，不像是年度报告，已拒绝读取。",
+                         f"page {page_no}'s drawing instructions decompress to more than "
+                         f"{MAX_PAGE_CONTENT_BYTES // (1024 * 1024)} MB, far more than an annual report has; refused.")
+
+
 def _open_error(source: str, e: Exception) -> LoadError:
     name = type(e).__name__
     if "Password" in name or "Encrypt" in name:
@@ -310,6 +347,7 @@ def _read(pdf, source: str) -> list[Block]:
     heights: list[float] = []
     chars_total = cid = 0
     for page_no, page in enumerate(pages, 1):
+        _check_content_size(page, page_no, source)
         objects = sum(len(page.objects.get(k, ())) for k in ("char", "line", "rect", "curve"))
         if objects > MAX_PAGE_OBJECTS:
             raise _error(source, "too-large", f"第{page_no}页的图形元素过多（{objects}个），不像是年度报告，已拒绝读取。",

@@ -9,11 +9,13 @@ Values are normalised (normalise.py); anything doubtful is kept as text for the 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gxsheet.core import findings as F
-from gxsheet.core.align import align
+from gxsheet.core.a1 import col_letter
+from gxsheet.core.align import align, moved
 from gxsheet.core.errors import LoadError
 from gxsheet.core.layout import (
     CHECK_PREFIX,
@@ -57,6 +59,15 @@ def read_report(path: str | Path, *, limits: Limits | None = None) -> Record:
 
 
 # ---------------------------------------------------------------------------------------------
+#: Cell references the formulas of one sheet that have no cached value may follow in all. Each
+#: formula cell is computed once (memoised), so a chain ``Z1=Z2+Z2, Z2=Z3+Z3, …`` costs one step per
+#: link, not 2**depth; past the budget (or deeper than FORMULA_DEPTH) a cell is not computed and
+#: keeps its formula text, which the validator reports as a number missing (V-NUMBER).
+FORMULA_STEPS = 20_000
+FORMULA_DEPTH = 100
+
+
+
 @dataclass
 class _Sheet:
     """A sheet's cells with a text view for label matching."""
@@ -64,6 +75,10 @@ class _Sheet:
     cells: SheetCells
     _labels: set[str] | None = None
     _shape: tuple | None = None
+    #: formulas without a cached value computed so far (position → number, None: cannot be), and
+    #: what is left of the sheet's budget for computing them (see ``FORMULA_STEPS``)
+    _computed: dict[tuple[int, int], int | float | None] = field(default_factory=dict)
+    _steps_left: int = FORMULA_STEPS
     _first_column: dict[str, int] | None = None
 
     def value(self, r: int, c: int) -> RawCell | None:
@@ -221,10 +236,15 @@ def _match_table(sheet: _Sheet, lay: SheetLayout, spec: Spec, source: str) -> _T
                   and any(c <= lay.width for (rr, c) in sheet.cells.cells if rr == r)]
     file_rows = sorted(file_rows + value_only)
     fsig = [_row_signature(sheet, r, lay.label_cols, lay.width) for r in file_rows]
-    pairs = align([exp[r] for r in exp_rows], fsig)
+    esig = [exp[r] for r in exp_rows]
+    pairs = align(esig, fsig)
     out.rowmap = {exp_rows[i]: file_rows[j] for i, j in pairs.items()}
     _fill_blank_rows(out.rowmap, exp_rows, set(file_rows))
-    matched_file = set(out.rowmap.values())
+    # a row cut and pasted elsewhere: found by its label, read from where it is now (added to the
+    # row map after the in-order checks below, which would otherwise see a gap where it was)
+    moves = {exp_rows[i]: file_rows[j] for i, j in moved(esig, fsig, pairs).items()
+             if exp_rows[i] not in out.rowmap and file_rows[j] not in out.rowmap.values()}
+    matched_file = set(out.rowmap.values()) | set(moves.values())
     last_table_row = max((r for r, _ in lay.inputs.values()), default=lay.last_row)
     first = out.rowmap.get(min(exp_rows), 1)
     last = out.rowmap.get(last_table_row, max(file_rows, default=0))
@@ -238,9 +258,17 @@ def _match_table(sheet: _Sheet, lay: SheetLayout, spec: Spec, source: str) -> _T
     reported = {f.cells[0] for f in out.findings}
     for fr in _empty_gaps(out.rowmap, first, max(last, first)):
         where = f"{sheet_name}!A{fr}"
-        if where not in reported:
+        if where not in reported and fr not in matched_file:
             out.findings.append(F.make("S-LAYOUT", case="row-inserted-empty", sheet=sheet_name, cells=[where],
                                        source=source, row=fr))
+
+    out.rowmap.update(moves)
+    for er, fr in sorted(moves.items(), key=lambda m: m[1]):
+        b = _deepest_label(lay, er)
+        col = b.col if b is not None else 1
+        out.findings.append(F.make(
+            "S-LAYOUT", case="row-moved", sheet=sheet_name, cells=[f"{sheet_name}!{a1(fr, col)}"], source=source,
+            row=fr, label=b.text if b is not None else exp[er], official=er))
 
     # columns, per grid, from its header rows
     for gkey, hrows in lay.header_rows.items():
@@ -260,14 +288,16 @@ def _match_table(sheet: _Sheet, lay: SheetLayout, spec: Spec, source: str) -> _T
             if texts and not texts[-1].startswith(label_key(CHECK_PREFIX)):
                 fcols.append(c)
                 fsigs.append(texts[-1])
-        cp = align([col_label.get(c, "") for c in exp_cols], fsigs)
+        ecsig = [col_label.get(c, "") for c in exp_cols]
+        cp = align(ecsig, fsigs)
         out.colmap[gkey] = {exp_cols[i]: fcols[j] for i, j in cp.items()}
+        col_moves = {exp_cols[i]: fcols[j] for i, j in moved(ecsig, fsigs, cp).items()}
         # a column present in the file between matched ones but unknown to the form
         matched = set(out.colmap[gkey].values())
         if matched:
             lo, hi = min(matched), max(matched)
             for c, s in zip(fcols, fsigs, strict=False):
-                if c not in matched and lo < c < hi:
+                if c not in matched and c not in col_moves.values() and lo < c < hi:
                     out.findings.append(F.make(
                         "S-LAYOUT", case="column-inserted", sheet=sheet_name, cells=[f"{sheet_name}!{a1(frows[-1], c)}"],
                         source=source, cell=a1(frows[-1], c), label=s))
@@ -278,20 +308,21 @@ def _match_table(sheet: _Sheet, lay: SheetLayout, spec: Spec, source: str) -> _T
                     where = f"{sheet_name}!{a1(frows[-1], fc)}"
                     out.findings.append(F.make("S-LAYOUT", case="column-inserted-empty", sheet=sheet_name,
                                                cells=[where], source=source, cell=a1(frows[-1], fc)))
+            out.colmap[gkey].update(col_moves)
+            for ec, fc in sorted(col_moves.items(), key=lambda m: m[1]):
+                out.findings.append(F.make(
+                    "S-LAYOUT", case="column-moved", sheet=sheet_name, cells=[f"{sheet_name}!{a1(frows[-1], fc)}"],
+                    source=source, cell=a1(frows[-1], fc), label=_column_label(lay, gkey, ec), official=col_letter(ec)))
         for c in exp_cols:
             if c not in out.colmap[gkey]:
-                lab = next((b.text for b in lay.boxes if b.grid == gkey and b.role == "header" and b.col == c and b.key in leaf_cols), "")
                 out.findings.append(F.make(
                     "S-LAYOUT", case="column-missing", sheet=sheet_name, cells=[f"{sheet_name}!{a1(hrows[-1], c)}"],
-                    source=source, label=lab))
+                    source=source, label=_column_label(lay, gkey, c)))
 
     # removed rows: one finding per row, naming its deepest label (a group label such as
     # 三、本年度办理结果 sits in its first sub-row and goes with it)
-    deepest: dict[int, Box] = {}
-    for b in lay.boxes:
-        if b.role == "label" and b.row not in out.rowmap and (b.row not in deepest or b.col > deepest[b.row].col):
-            deepest[b.row] = b
-    for b in deepest.values():
+    for b in (d for r in sorted({b.row for b in lay.boxes if b.role == "label" and b.row not in out.rowmap})
+              if (d := _deepest_label(lay, r)) is not None):
         out.findings.append(F.make(
             "S-LAYOUT", case="row-missing", sheet=sheet_name, cells=[f"{sheet_name}!{a1(b.row, b.col)}"],
             source=source, label=b.text))
@@ -308,7 +339,12 @@ def _match_table(sheet: _Sheet, lay: SheetLayout, spec: Spec, source: str) -> _T
             cm = out.colmap.get(b.grid, {})
             if b.key in lay.value_cols.get(b.grid, {}) and b.col not in cm:
                 continue  # a removed column: already an S-LAYOUT finding
-            fc = cm.get(b.col, b.col + _shift(cm))  # a group header starts at its first leaf column
+            # a group header stands over its leaves: at the first text above them, wherever they
+            # moved (Calc keeps a merge where it was when a column is cut out of it or into it)
+            spanned = [cm[c] for c in range(b.col, b.col2 + 1) if c in cm]
+            fc = b.col + _shift(cm)
+            if spanned:
+                fc = next((c for c in range(min(spanned), max(spanned) + 1) if sheet.text(fr, c)), min(spanned))
         found = sheet.text(fr, fc)
         if clean_text(found) == clean_text(b.text) or _same_text(found, b.text):
             continue
@@ -338,6 +374,18 @@ def _match_table(sheet: _Sheet, lay: SheetLayout, spec: Spec, source: str) -> _T
             out.findings.append(F.make("S-LAYOUT", case="check-formula", sheet=sheet_name, cells=[where], source=source,
                                        where=where))
     return out
+
+
+def _deepest_label(lay: SheetLayout, row: int) -> Box | None:
+    """The row's own label: the right-most label box on it (a group label such as 三、本年度办理结果
+    sits in the first sub-row and names the group, not the row)."""
+    return max((b for b in lay.boxes if b.role == "label" and b.row == row), key=lambda b: b.col, default=None)
+
+
+def _column_label(lay: SheetLayout, grid: str, col: int) -> str:
+    """The leaf header naming value column ``col`` of ``grid`` in the layout."""
+    leaves = lay.value_cols[grid]
+    return next((b.text for b in lay.boxes if b.grid == grid and b.role == "header" and b.col == col and b.key in leaves), "")
 
 
 def _empty_gaps(mapping: dict[int, int], lo: int = 1, hi: int | None = None) -> list[int]:
@@ -605,7 +653,7 @@ def _read_values(rec: Record, spec: Spec, lay: SheetLayout, sheet: _Sheet, tr: _
         if raw is None:
             values[key] = None
         elif raw.formula and (raw.value is None or not trust_cache):
-            v = _evaluate(raw.formula, sheet, set(), trust_cache)
+            v = _evaluate(raw.formula, sheet, (), trust_cache)
             values[key] = v if v is not None else "=" + raw.formula
         else:
             v = raw.value
@@ -622,32 +670,47 @@ def _cell_value(v: object) -> object:
     return n
 
 
-def _evaluate(formula: str, sheet: _Sheet, seen: set[tuple[int, int]], trust_cache: bool = True) -> int | float | None:
-    """Compute a simple formula with no (trustworthy) cached value (=3+4, =SUM(D5:D9), =D5+D6) or give up."""
+class _NotComputable(ValueError):
+    """A formula that cannot be computed here: text, a cycle, too deep or over the budget."""
+
+
+def _evaluate(formula: str, sheet: _Sheet, seen: tuple[tuple[int, int], ...],
+              trust_cache: bool = True) -> int | float | None:
+    """Compute a simple formula with no (trustworthy) cached value (=3+4, =SUM(D5:D9), =D5+D6) or give up (None)."""
     from gxsheet.xlsx.formula import evaluate
 
     try:
-        return evaluate(formula, lambda r, c: _cell_number(sheet, r, c, seen, trust_cache))
+        v = evaluate(formula, lambda r, c: _cell_number(sheet, r, c, seen, trust_cache))
+        float(v)  # no double holds it (=1 followed by 400 zeros): no number Excel would have cached
     except (ValueError, ZeroDivisionError, OverflowError, RecursionError):
         return None
+    return v if math.isfinite(v) else None
 
 
-def _cell_number(sheet: _Sheet, r: int, c: int, seen: set[tuple[int, int]], trust_cache: bool = True) -> int | float | None:
-    if (r, c) in seen:
-        raise ValueError("circular")
+def _cell_number(sheet: _Sheet, r: int, c: int, seen: tuple[tuple[int, int], ...],
+                 trust_cache: bool = True) -> int | float | None:
+    sheet._steps_left -= 1
+    if sheet._steps_left < 0:
+        raise _NotComputable("over budget")
     cell = sheet.value(r, c)
     if cell is None:
         return 0
     if cell.formula and (cell.value is None or not trust_cache):
-        v = _evaluate(cell.formula, sheet, seen | {(r, c)}, trust_cache)
+        pos = (r, c)
+        if pos in sheet._computed:
+            v = sheet._computed[pos]
+        elif pos in seen or len(seen) >= FORMULA_DEPTH:
+            raise _NotComputable("circular or too deep")
+        else:
+            v = sheet._computed[pos] = _evaluate(cell.formula, sheet, (*seen, pos), trust_cache)
         if v is None:
-            raise ValueError("not computable")
+            raise _NotComputable("not computable")
         return v
     v = normalise_value(cell.value)
     if v is None:
         return 0
     if isinstance(v, str):
-        raise ValueError("text")
+        raise _NotComputable("text")
     return v
 
 

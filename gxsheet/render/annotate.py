@@ -13,11 +13,12 @@ from collections import defaultdict
 from gxsheet.core.display import LINE_PT, ROW_PAD_PT, cell_lines
 from gxsheet.core.findings import SEVERITY_ZH, Finding, summary
 from gxsheet.core.layout import RESULT_SHEET
+from gxsheet.core.limits import Limits
 from gxsheet.core.record import Record
+from gxsheet.core.sanitise import page_header
 from gxsheet.core.wording import plural
 from gxsheet.render.book_port import AUTHOR, BookPort, PrintSetup
 from gxsheet.render.findings_report import display_rows
-from gxsheet.render.template import header_escape
 
 ERROR_FILL = "FFC7CE"
 WARNING_FILL = "FFEB9C"
@@ -179,6 +180,35 @@ def _result_sheet(book: BookPort, findings: list[Finding], originals: dict[tuple
     book.hide_column(RESULT_SHEET, ORIG_COL)
     book.set_print(RESULT_SHEET, PrintSetup(
         area=f"A1:E{max(last, 3)}", title_rows=(3, 3), landscape=True,
-        header=(header_escape(who), RESULT_SHEET, "政府信息公开工作年度报告" if not en else "annual disclosure report"),
+        header=(page_header(who), RESULT_SHEET, "政府信息公开工作年度报告" if not en else "annual disclosure report"),
         footer="第 &P 页，共 &N 页" if not en else "page &P of &N"))
     book.activate(RESULT_SHEET)
+
+
+def annotate_file(source: str, findings: list[Finding], lang: str, dest: str, limits: Limits | None = None, *,
+                  record: Record | None = None) -> int:
+    """Write the annotated copy of the workbook ``source`` to ``dest``; returns the formulas neutralised.
+
+    The copy is what a county passes around, so besides the marks it carries nothing live from the
+    submission: no macros or external links (openpyxl drops them), and every formula that would
+    reach outside the workbook (DDE, another workbook, HYPERLINK …) replaced by the value the file
+    cached for it. Runs in a bounded worker (``gxsheet validate --annotate``).
+    """
+    from gxsheet.render.book_port import OpenpyxlBook
+    from gxsheet.xlsx.workbook import read_workbook
+
+    book = OpenpyxlBook(source, limits)
+    cells = None
+
+    def cached(sheet: str, row: int, col: int) -> object:
+        nonlocal cells
+        if cells is None:
+            cells = read_workbook(source, limits)
+        ws = cells.sheets.get(sheet)
+        raw = ws.cells.get((row, col)) if ws is not None else None
+        return raw.value if raw is not None else None
+
+    n = book.neutralise(cached)
+    annotate(book, findings, lang, record=record)
+    book.save(dest)
+    return n

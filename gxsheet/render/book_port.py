@@ -8,6 +8,7 @@ that runs behind the Excel ribbon runs in the Linux tests through the openpyxl i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -15,6 +16,12 @@ from typing import Any, Protocol
 from openpyxl import load_workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.worksheet.hyperlink import Hyperlink
+
+from gxsheet.core.limits import Limits
+from gxsheet.core.sanitise import cell as cell_text
+from gxsheet.render.xlsx_text import neutralise, put_text
+from gxsheet.xlsx.loader import open_package
 
 AUTHOR = "gxsheet"
 
@@ -65,15 +72,25 @@ class BookPort(Protocol):
 
 
 class OpenpyxlBook:
-    """BookPort over an openpyxl workbook loaded from a file (formulas kept, not values)."""
+    """BookPort over an openpyxl workbook loaded from a file (formulas kept, not values).
 
-    def __init__(self, path: str | Path):
+    The file goes through the guarded loader first, including :meth:`Package.vet_shape`: openpyxl
+    builds objects for every part, recursively, so what it must not see is refused before.
+    """
+
+    def __init__(self, path: str | Path, limits: Limits | None = None):
         from gxsheet.xlsx.strict import is_strict, transitional
 
         self.path = Path(path)
+        with open_package(self.path, limits) as pkg:
+            pkg.vet_shape()
         # openpyxl knows only Transitional names: a Strict workbook is renamed for it first
         source = transitional(self.path) if is_strict(self.path) else self.path
         self.wb = load_workbook(source, keep_vba=False, keep_links=False)
+
+    def neutralise(self, cached: Callable[[str, int, int], object]) -> int:
+        """Make the submission's formulas that reach outside the workbook inert (see :mod:`xlsx_text`)."""
+        return neutralise(self.wb, cached)
 
     def save(self, path: str | Path) -> None:
         self.wb.save(path)
@@ -92,7 +109,10 @@ class OpenpyxlBook:
 
     def set_value(self, sheet: str, a1: str, value: Any, bold: bool = False) -> None:
         cell = self.wb[sheet][a1]
-        cell.value = value
+        if isinstance(value, str):
+            put_text(cell, value)  # a message quoting "=HYPERLINK(…)" stays text
+        else:
+            cell.value = value
         if bold:
             cell.font = Font(bold=True)
 
@@ -112,7 +132,7 @@ class OpenpyxlBook:
         if text is None:
             cell.comment = None
         else:
-            c = Comment(text, AUTHOR)
+            c = Comment(cell_text(text), AUTHOR)
             c.width, c.height = 360, 160
             cell.comment = c
 
@@ -128,8 +148,9 @@ class OpenpyxlBook:
 
     def set_link(self, sheet: str, a1: str, text: str, target_sheet: str, target_a1: str) -> None:
         cell = self.wb[sheet][a1]
-        cell.value = text
-        cell.hyperlink = f"#'{target_sheet}'!{target_a1}"
+        # a place in this workbook (no relationship, no target outside it), the sheet name quoted
+        cell.hyperlink = Hyperlink(ref=a1, location="'" + target_sheet.replace("'", "''") + f"'!{target_a1}")
+        put_text(cell, text)
         cell.font = Font(color="0563C1", underline="single")
 
     def set_width(self, sheet: str, column: str, width: float) -> None:

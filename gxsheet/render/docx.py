@@ -35,8 +35,9 @@ from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 from lxml import etree
 
+from gxsheet.core import sanitise
 from gxsheet.core.display import display_width
-from gxsheet.core.findings import SEVERITY_ZH, Finding, summary
+from gxsheet.core.findings import SEVERITY_ZH, Finding, finding_text, summary
 from gxsheet.core.layout import Box, SheetLayout, workbook_layout
 from gxsheet.core.record import Record
 from gxsheet.core.spec import Table
@@ -467,7 +468,13 @@ def title_lines(record: Record, width: Emu) -> list[str]:
 
 
 def build_docx(record: Record, findings: Sequence[Finding] | None = None) -> DocxDocument:
-    """The python-docx Document of a report (see :func:`write_docx`)."""
+    """The python-docx Document of a report (see :func:`write_docx`).
+
+    Submission text passes :func:`gxsheet.core.sanitise.docx`: runs of plain text only (no field,
+    no hyperlink), no control character (python-docx would refuse the document).
+    """
+    record = record.with_text(sanitise.docx)
+    findings = [finding_text(f, sanitise.docx) for f in findings] if findings else findings
     spec = record.spec
     doc = Document()
     _page(doc)

@@ -13,7 +13,6 @@ Reading it back is :mod:`gxsheet.read.json_report`.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +22,7 @@ from gxsheet import __version__
 from gxsheet.core.atomic import write_text
 from gxsheet.core.findings import Finding
 from gxsheet.core.record import Record
+from gxsheet.core.sanitise import json_dumps
 from gxsheet.render.txt import report_title
 
 SCHEMA_FILE = "report.schema.json"
@@ -89,8 +89,9 @@ def record_to_json(record: Record, findings: Sequence[Finding] | None = None, *,
 
 
 def dumps_json(record: Record, findings: Sequence[Finding] | None = None, *, lang: str = "zh") -> str:
-    """The JSON text: stable order, UTF-8 characters as such, two-space indent, final newline."""
-    return json.dumps(record_to_json(record, findings, lang=lang), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+    r"""The JSON text: stable order, UTF-8 characters as such (controls, bidi and invisible marks as
+    ``\uXXXX``: :func:`gxsheet.core.sanitise.json_dumps`), two-space indent, final newline."""
+    return json_dumps(record_to_json(record, findings, lang=lang)) + "\n"
 
 
 def write_json(record: Record, path: str | Path, findings: Sequence[Finding] | None = None, *,

@@ -47,6 +47,7 @@ from gxsheet.core.layout import (
     summary_formula,
     workbook_layout,
 )
+from gxsheet.core.sanitise import page_header
 from gxsheet.core.spec import Cell, Field, Spec, load_spec
 
 # ---------------------------------------------------------------------------------------------
@@ -349,11 +350,6 @@ def _input_rules(ws: Worksheet, groups: dict[str, list[tuple[int, int]]]) -> Non
 # sheets
 
 
-def header_escape(text: str) -> str:
-    """Text for a page header: ``&`` doubled (a lone ``&`` starts a header code such as &P)."""
-    return text.replace("&", "&&")
-
-
 #: the page header's line for the unit, on a blank template
 BLANK_UNIT = "单位：________________"
 
@@ -381,7 +377,7 @@ def page_furniture(ws: Worksheet, edition: str | None, unit: object = None, year
     so it leaves a line to write it on; a filled workbook (the county report, an import) names it.
     """
     who = f"{unit}{f' {year}年度' if year else ''}" if unit else BLANK_UNIT
-    parts = {"left": header_escape(who)[:100], "center": "&A",
+    parts = {"left": page_header(who), "center": "&A",
              "right": f"政府信息公开工作年度报告（{edition}版）" if edition else "政府信息公开工作年度报告"}
     for where, text in parts.items():
         h = getattr(ws.oddHeader, where)

@@ -28,8 +28,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from gxsheet.core import sanitise
 from gxsheet.core.display import char_width, display_width, pad, slice_columns
-from gxsheet.core.findings import SEVERITY_ZH, Finding, fmt_number, summary
+from gxsheet.core.findings import SEVERITY_ZH, Finding, finding_text, fmt_number, summary
 from gxsheet.core.record import Record, Value
 from gxsheet.core.spec import Grid, Node, Spec, Table
 from gxsheet.core.wording import plural
@@ -364,7 +365,11 @@ def render_txt(record: Record, findings: Sequence[Finding] | None = None, lang: 
     """The complete report as UTF-8 text in official order, findings at the end when given.
 
     ``lang`` only affects the findings block: the report itself is the official Chinese text.
+    Submission text passes :func:`gxsheet.core.sanitise.txt` (no control or escape sequence
+    reaches the file; line breaks and tabs of the prose are kept).
     """
+    record = record.with_text(sanitise.txt)
+    findings = [finding_text(f, sanitise.txt) for f in findings] if findings else findings
     spec = record.spec
     body: list[str] = []
     widest = 0

@@ -23,17 +23,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import Cell
 
 from gxsheet.core.atomic import write_bytes
 from gxsheet.core.layout import EDITION_KEY, WorkbookLayout, workbook_layout
-from gxsheet.core.normalise import cell_text
 from gxsheet.core.record import META_PREFIX, PROSE_PREFIX, Record
 from gxsheet.core.spec import editions, load_spec
 from gxsheet.read.carried import HEADER as CARRIED_HEADER
 from gxsheet.read.carried import SHEET as CARRIED_SHEET
 from gxsheet.read.carried import TITLE as CARRIED_TITLE
 from gxsheet.read.carried import carried_rows
+from gxsheet.render.xlsx_text import put_text
 
 __all__ = ["layout_of", "published_labels", "record_workbook", "template_path", "write_record"]
 
@@ -109,14 +108,6 @@ def _entries(record: Record, layout: WorkbookLayout, as_typed: bool) -> list[tup
     return items
 
 
-def _put_text(cell: Cell, text: str) -> None:
-    """Text that stays text: never a formula (a web page's ``=HYPERLINK(…)``), no XML-illegal characters."""
-    cell.value = cell_text(text)
-    cell.data_type = "s"
-    if cell.value.startswith("="):
-        cell.quotePrefix = True  # Excel shows it as typed text and keeps it so when the cell is edited
-
-
 def record_workbook(record: Record, layout: WorkbookLayout, template: str | Path, *, as_typed: bool = False,
                     finish: Callable[[Workbook], object] | None = None) -> bytes:
     """The .xlsx bytes of ``template`` with ``record`` written in (reproducible: fixed dates and timestamps).
@@ -138,17 +129,17 @@ def record_workbook(record: Record, layout: WorkbookLayout, template: str | Path
         sheet, r, c = layout.position(key)
         cell = wb[sheet].cell(r, c)
         if isinstance(value, str) and not as_typed:
-            _put_text(cell, value)
+            put_text(cell, value)
         else:
             cell.value = value
     for (sheet, r, c), text in published_labels(record, layout).items():
-        _put_text(wb[sheet].cell(r, c), text)
+        put_text(wb[sheet].cell(r, c), text)
     carried = carried_rows(record)
     if carried:  # what the import found that the template cannot express, after the other sheets
         ws = wb.create_sheet(CARRIED_SHEET)
         for r, row in enumerate([(CARRIED_TITLE,), CARRIED_HEADER, *carried], 1):
             for c, text in enumerate(row, 1):
-                _put_text(ws.cell(r, c), text)
+                put_text(ws.cell(r, c), text)
         for col, width in zip("ABCDE", _CARRIED_WIDTHS, strict=True):
             ws.column_dimensions[col].width = width
     name_pages(wb, record.role("unit_name"), record.role("year"))

@@ -42,6 +42,7 @@ from typing import Any
 
 import anyio
 import jinja2
+import markupsafe
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -49,6 +50,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Redire
 from starlette.routing import Route
 
 from gxsheet import __version__
+from gxsheet.core import sanitise
 from gxsheet.core.limits import DEFAULT_LIMITS, Limits
 from gxsheet.render.findings_report import display_rows, findings_document
 from gxsheet.serve import work
@@ -88,11 +90,29 @@ class Settings:
 # ============================================================================ templates and responses
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("gxsheet.serve", "templates"), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             finalize=_page_text)
     env.filters["when"] = _when
     env.filters["size"] = _size
     env.globals.update(STATUS_ZH=STATUS_ZH, SEVERITY_ZH=SEVERITY_ZH, version=__version__)
     return env
+
+
+def _page_text(value: object) -> object:
+    """Every ``{{ … }}`` of a page, before autoescaping: submission text (a 单位名称, a file name, a
+    message quoting a cell) shows its controls and bidi/invisible marks escaped, as in a txt export
+    (:func:`gxsheet.core.sanitise.txt`); markup the page itself made is left alone."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return sanitise.txt(value)
+    return value
+
+
+class _JSON(JSONResponse):
+    """A JSON response under the one output rule (:func:`gxsheet.core.sanitise.json_dumps`): the data
+    unchanged, but no raw control, bidi or invisible character in the bytes."""
+
+    def render(self, content: Any) -> bytes:
+        return sanitise.json_dumps(content, indent=None).encode("utf-8")
 
 
 def _when(iso: str | None) -> str:
@@ -119,8 +139,8 @@ def _attachment(name: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{urllib.parse.quote(name, safe='')}"
 
 
-def _api_error(status: int, kind: str, zh: str, en: str, lang: str = "zh", headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"kind": kind, "message": en if lang == "en" else zh}}, status_code=status,
+def _api_error(status: int, kind: str, zh: str, en: str, lang: str = "zh", headers: dict[str, str] | None = None) -> _JSON:
+    return _JSON({"error": {"kind": kind, "message": en if lang == "en" else zh}}, status_code=status,
                         headers=headers)
 
 
@@ -338,7 +358,7 @@ class Collection:
                 continue
             sub = latest.get(u.id)
             rows.append({"unit": u, "latest": sub, "status": sub.status if sub else "missing",
-                         "uploads": counts.get(u.id, 0)})
+                         "uploads": counts.get(u.id, 0), "mismatch": mismatches(sub, u, self.year)})
         return rows
 
 
@@ -360,6 +380,31 @@ def _entry(sub: Submission | None, lang: str = "zh") -> dict[str, Any] | None:
     return sub.report.get(lang) or sub.report.get("zh")
 
 
+def mismatches(sub: Submission | None, unit: Unit, year_expected: int, lang: str = "zh") -> list[dict[str, Any]]:
+    """Where an upload's own 单位名称 or 报告年度 differs from the link's unit or the collection's
+    year: likely the wrong file (last year's report, a neighbour's), though the workbook itself
+    may pass. The town sees it beside its findings; the county beside the unit's status and in
+    /api/status, so a "passed" town with another year's report is not counted as done unseen."""
+    entry = _entry(sub)
+    if not entry or entry.get("status") in ("unreadable", None):
+        return []
+    out = []
+    name, year = entry.get("unit_name"), entry.get("year")
+    if name and str(name).strip() != unit.name:
+        out.append({"field": "unit_name", "found": str(name).strip(), "expected": unit.name,
+                    "short": "单位名称不符" if lang == "zh" else "unit name differs",
+                    "message": f"工作簿中的单位名称是“{str(name).strip()}”，与本链接对应的单位“{unit.name}”不同；请确认没有传错文件。"
+                    if lang == "zh" else f"the workbook names the unit \"{str(name).strip()}\", not \"{unit.name}\" "
+                    "as this link does; check that the right file was uploaded."})
+    if year and str(year) != str(year_expected):
+        out.append({"field": "year", "found": year, "expected": year_expected,
+                    "short": f"年度不符（{year}年）" if lang == "zh" else f"year differs ({year})",
+                    "message": f"工作簿中的报告年度是{year}年，本次收集的是{year_expected}年度；请确认没有传错文件。"
+                    if lang == "zh" else f"the workbook reports on {year}; this collection is for {year_expected}; "
+                    "check that the right file was uploaded."})
+    return out
+
+
 def _view(sub: Submission | None, unit: Unit | None = None, year_expected: int | None = None) -> dict[str, Any] | None:
     """What a page shows of one upload: status, rows for a person, notes on name and year."""
     entry = _entry(sub)
@@ -368,12 +413,8 @@ def _view(sub: Submission | None, unit: Unit | None = None, year_expected: int |
     view: dict[str, Any] = {"sub": sub, "entry": entry, "rows": [], "notes": []}
     if entry and entry.get("findings"):
         view["rows"] = display_rows(entry["findings"], "zh")
-    if entry and unit is not None and entry.get("status") != "unreadable":
-        name, year = entry.get("unit_name"), entry.get("year")
-        if name and str(name).strip() != unit.name:
-            view["notes"].append(f"工作簿中的单位名称是“{name}”，与本链接对应的单位“{unit.name}”不同；请确认没有传错文件。")
-        if year and year_expected and str(year) != str(year_expected):
-            view["notes"].append(f"工作簿中的报告年度是{year}年，本次收集的是{year_expected}年度；请确认没有传错文件。")
+    if unit is not None and year_expected is not None:
+        view["notes"] = [m["message"] for m in mismatches(sub, unit, year_expected)]
     return view
 
 
@@ -429,7 +470,7 @@ def create_app(settings: Settings) -> Starlette:
             return result
         target = f"/u/{token}/s/{result.id}"
         if wants_json:
-            return JSONResponse({"submission": result.id, "status": result.status, "page": target})
+            return _JSON({"submission": result.id, "status": result.status, "page": target})
         return RedirectResponse(target, status_code=303)
 
     async def unit_template(request: Request) -> Response:
@@ -465,6 +506,7 @@ def create_app(settings: Settings) -> Starlette:
             return C.denied(denied)
         rows = await C.db(C.status_rows)
         tally = {k: sum(1 for r in rows if r["status"] == k) for k in STATUS_ZH}
+        tally["mismatch"] = sum(1 for r in rows if r["mismatch"])
         return C.page("county.html", token=request.path_params["token"], rows=rows, tally=tally,
                       edition=C.edition, nothing=request.query_params.get("empty") == "1")
 
@@ -537,7 +579,7 @@ def create_app(settings: Settings) -> Starlette:
         entry = _entry(result, lang)
         assert entry is not None
         doc = findings_document([entry])
-        return JSONResponse(doc, status_code=400 if entry["status"] == "unreadable" else 200,
+        return _JSON(doc, status_code=400 if entry["status"] == "unreadable" else 200,
                             headers={"X-Submission": str(result.id)})
 
     async def _county_api(request: Request) -> tuple[Unit | None, Response | None, str]:
@@ -564,12 +606,14 @@ def create_app(settings: Settings) -> Starlette:
             units.append({
                 "name": r["unit"].name, "level": r["unit"].level, "status": r["status"],
                 "status_text": names[r["status"]], "uploads": r["uploads"],
+                "mismatch": [{k: m[k] for k in ("field", "found", "expected", "message")}
+                             for m in mismatches(sub, r["unit"], C.year, lang)],
                 "latest": None if sub is None else {
                     "submission": sub.id, "file": sub.filename, "sha256": sub.sha256, "size": sub.size,
                     "received_at": sub.received_at, "errors": sub.errors, "warnings": sub.warnings},
             })
         summary = {k: sum(1 for u in units if u["status"] == k) for k in STATUS_ZH}
-        return JSONResponse({"county": C.county, "year": C.year, "edition": C.edition,
+        return _JSON({"county": C.county, "year": C.year, "edition": C.edition,
                              "units": units, "summary": summary})
 
     async def api_download(request: Request) -> Response:

@@ -10,11 +10,13 @@ owner-only, and a reissued link replaces its unit's row there.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from gxsheet.core.atomic import write_with
+from gxsheet.core.sanitise import cell as cell_text
 from gxsheet.core.spec import load_spec
 from gxsheet.read.unit_list import in_order, unit_lines
 from gxsheet.serve.store import StoreError
@@ -70,25 +72,28 @@ def read_units(path: str | Path, edition: str, *, county: str) -> list[tuple[str
 def write_links(path: str | Path, title: str, rows: Sequence[tuple[str, str, str]]) -> Path:
     """上传链接.xlsx: one row per unit (name, level, link), owner-only (it holds the only plain tokens).
 
-    Written with XlsxWriter, the writer of every new workbook; links are written as text (never
-    as formulas or hyperlinks: a unit's name is whatever the county typed)."""
+    Written with XlsxWriter, the writer of every new workbook; every cell is text through the one
+    output rule (never a formula or hyperlink, no raw control: a unit's name is whatever the county
+    typed)."""
     import xlsxwriter
 
     def save(tmp: Path) -> None:
-        book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
-                                              "strings_to_numbers": False})
+        buffer = io.BytesIO()  # written below: a full disk is a plain OSError (see merge.workbook)
+        book = xlsxwriter.Workbook(buffer, {"strings_to_formulas": False, "strings_to_urls": False,
+                                            "strings_to_numbers": False})
         sheet = book.add_worksheet("上传链接")
         bold = book.add_format({"bold": True})
-        sheet.write_string(0, 0, title, bold)
+        sheet.write_string(0, 0, cell_text(title), bold)
         sheet.write_string(1, 0, "请把每个链接私下发给对应单位，不要转发或公开；链接泄露时可用 gxsheet serve link 收回并重发。")
         for c, h in enumerate(LINK_HEADER):
             sheet.write_string(2, c, h, bold)
         for r, row in enumerate(rows, start=3):
             for c, v in enumerate(row):
-                sheet.write_string(r, c, str(v))
+                sheet.write_string(r, c, cell_text(str(v)))
         for col, width in ((0, 30), (1, 12), (2, 90)):
             sheet.set_column(col, col, width)
         book.close()
+        tmp.write_bytes(buffer.getbuffer())
         os.chmod(tmp, 0o600)
 
     out = write_with(path, save)

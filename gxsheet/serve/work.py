@@ -3,7 +3,7 @@
 Each function runs in a pool process (:mod:`gxsheet.serve.pool`) so a hostile file costs at most one
 worker for at most the per-file timeout, and a crash or a runaway reader takes down a worker, never
 the server. Nothing here decides anything of its own: it calls ``read_any`` with the guarded limits,
-``validate_record``, ``annotate``, ``fill_workbook``, ``merge_paths``/``write_merge``/
+``validate_record``, ``annotate_file``, ``fill_workbook``, ``merge_paths``/``write_merge``/
 ``write_county_report`` — the functions behind ``gxsheet validate``, ``template`` and ``merge`` —
 and writes every output atomically.
 
@@ -63,43 +63,56 @@ def check_upload(stored: str, name: str, annotated: str | None, limits: Limits |
     Returns ``{"entries": {lang: file entry of validate --json}, "annotated": bool}``; the marked
     copy is written to ``annotated`` (atomically, once: its name is the upload's hash) when there is
     something to mark. Marking is done here, not on download, because it is the step a crafted file
-    can make slow, and here it is inside the timeout.
+    can make slow, and here it is inside the timeout — and inside the CPU and memory bounds of
+    ``gxsheet validate`` (:func:`gxsheet.core.bounded.call_bounded`): the pool's timeout counts
+    wall-clock seconds only and would let one upload take all the machine's memory.
     """
+    from gxsheet.core.bounded import call_bounded, error_for
+
+    outcome = call_bounded(_check, stored, annotated, limits, limits=limits)
+    if outcome.ok:
+        record, findings, marked = outcome.value
+        if record is not None:
+            entries = {lang: _renamed(file_entry(name, record=record, findings=findings, lang=lang), stored, name)
+                       for lang in LANGS}
+            return {"entries": entries, "annotated": marked}
+        error = findings
+    elif outcome.status == "crash":  # one strange file must never reach the user as a traceback
+        error = LoadError(stored, "internal",
+                          f"{stored}：读取时发生内部错误（{outcome.detail.split(':')[0]}），请把该文件发给维护者。",
+                          f"{stored}: internal error while reading ({outcome.detail.split(':')[0]}); "
+                          "please send the file to the maintainers.")
+    else:
+        error = error_for(stored, outcome, limits)
+    return {"entries": {lang: _renamed(file_entry(name, error=error, lang=lang), stored, name) for lang in LANGS},
+            "annotated": False}
+
+
+def _check(stored: str, annotated: str | None, limits: Limits | None) -> tuple[Any, Any, bool]:
+    """(record, findings, marked), or (None, the LoadError, False) for a file that cannot be read."""
     from gxsheet.check.validate import validate_record
     from gxsheet.read.registry import WORKBOOK_KINDS, read_any
 
     try:
         record = read_any(stored, limits=limits)
     except LoadError as e:
-        return {"entries": {lang: _renamed(file_entry(name, error=e, lang=lang), stored, name) for lang in LANGS},
-                "annotated": False}
-    except Exception as e:  # noqa: BLE001 - one strange file must never reach the user as a traceback
-        err = LoadError(stored, "internal",
-                        f"{stored}：读取时发生内部错误（{type(e).__name__}），请把该文件发给维护者。",
-                        f"{stored}: internal error while reading ({type(e).__name__}); please send the file to the maintainers.")
-        return {"entries": {lang: _renamed(file_entry(name, error=err, lang=lang), stored, name) for lang in LANGS},
-                "annotated": False}
+        return None, e, False
     findings = validate_record(record)
-    entries = {lang: _renamed(file_entry(name, record=record, findings=findings, lang=lang), stored, name)
-               for lang in LANGS}
     marked = False
     if annotated and record.kind in WORKBOOK_KINDS and findings:  # nothing to mark in a report that passed
         out = Path(annotated)
         if out.exists():
             marked = True
         else:
-            from gxsheet.render.annotate import annotate
-            from gxsheet.render.book_port import OpenpyxlBook
+            from gxsheet.render.annotate import annotate_file
 
             out.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                book = OpenpyxlBook(stored)
-                annotate(book, findings, "zh", record=record)
-                write_with(out, book.save)
+            try:  # as validate --annotate: the submission's outside-reaching formulas made inert
+                write_with(out, lambda tmp: annotate_file(stored, findings, "zh", str(tmp), limits, record=record))
                 marked = True
-            except Exception:  # noqa: BLE001 - the findings stand even when the copy cannot be marked
+            except Exception:  # noqa: BLE001 - the findings stand when the copy cannot be made (an .ods, …)
                 marked = False
-    return {"entries": entries, "annotated": marked}
+    return record, findings, marked
 
 
 def make_template(edition: str, out: str, roles: dict[str, object]) -> str:

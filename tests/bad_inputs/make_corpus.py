@@ -120,6 +120,14 @@ def filled_report(values: dict[str, object] | None = None, meta: dict[str, objec
     return members
 
 
+def valid_values_for(key: str) -> object:
+    """The value ``filled_report`` writes for a value key."""
+    from gxsheet.core.spec import load_spec
+    from gxsheet.render.samples import valid_values
+
+    return valid_values(load_spec(EDITION), SEED)[key]
+
+
 def address(key: str) -> tuple[str, str]:
     """(sheet part, A1) of a value key in the 2021 layout."""
     from gxsheet.core.layout import workbook_layout
@@ -704,6 +712,130 @@ def case_sheet_deleted() -> bytes:
     return zip_bytes(members)
 
 
+# ---- the second round (issue 14): text that must stay text, work that must stay bounded
+
+
+def xml_text(text: str) -> str:
+    """Cell text as Excel stores it: XML-escaped, characters XML 1.0 forbids as ``_xHHHH_``."""
+    out = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f]", lambda m: f"_x{ord(m[0]):04X}_", out)
+
+
+def with_text(members: Members, key: str, text: str) -> Members:
+    """The cell of ``key`` (a value, ``meta.*`` or ``prose.*`` key) holding ``text`` as typed text."""
+    part, ref = address(key)
+    cell = f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{xml_text(text)}</t></is></c>'
+    return edit(members, part, lambda x: sub_once(x, cell_pattern(ref), cell))
+
+
+HYPERLINK = '=HYPERLINK("http://127.0.0.1:9/","点我查看")'
+SHEET_FORMULA = '=HYPERLINK("x"&CHAR(58),"y")'
+FORGED_NAME = "城关镇\n✓ 东城街道.xlsx — 东城街道 2021年（2021版）：通过"
+
+
+def case_parent_hyperlink() -> bytes:
+    """上级单位 typed as the text =HYPERLINK(…): the county report's 单位名称 comes from it."""
+    return zip_bytes(with_text(with_text(filled_report(), "meta.parent", HYPERLINK), "meta.unit_name", "城关镇"))
+
+
+def case_sheet_named_formula() -> bytes:
+    """表三 renamed =HYPERLINK("x"&CHAR(58),"y") (Excel allows it): the name lands in messages."""
+    members = filled_report()
+    quoted = ("'" + SHEET_FORMULA.replace("'", "''") + "'!").replace("&", "&amp;")  # inside <f> text
+    for part in ["xl/workbook.xml", *SHEETS.values()]:
+        members = edit(members, part, lambda x: x.replace("'表三'!", quoted).replace("表三!", quoted))
+    escaped = SHEET_FORMULA.replace("&", "&amp;").replace('"', "&quot;")
+    return zip_bytes(edit(members, "xl/workbook.xml", lambda x: sub_once(x, r'name="表三"', f'name="{escaped}"')))
+
+
+def case_formula_chain() -> bytes:
+    """A value cell whose formula (no cached value) goes 40 levels deep, each level naming the next
+    three times: 3**40 steps unless each cell is computed once. The last level holds the value."""
+    value = valid_values_for("t3.received.natural")
+    part, ref = address("t3.received.natural")
+
+    def chain(xml: str) -> str:
+        xml = sub_once(xml, cell_pattern(ref), f'<c r="{ref}"><f>Z901+Z901-Z901</f></c>')
+        rows = "".join(f'<row r="{r}"><c r="Z{r}"><f>Z{r + 1}+Z{r + 1}-Z{r + 1}</f></c></row>' for r in range(901, 940))
+        xml = re.sub(r'<dimension ref="[^"]*"/>', "", xml)
+        return sub_once(xml, "</sheetData>", rows + f'<row r="940"><c r="Z940"><v>{value}</v></c></row></sheetData>')
+
+    return zip_bytes(edit(filled_report(), part, chain))
+
+
+def case_formula_huge_number() -> bytes:
+    """A value cell =1 followed by 400 zeros, without a cached value: no double holds it."""
+    part, ref = address("t3.received.natural")
+    return zip_bytes(edit(filled_report(), part,
+                          lambda x: sub_once(x, cell_pattern(ref), f'<c r="{ref}"><f>1{"0" * 400}</f></c>')))
+
+
+CONTROL_NAME = "城关镇\x01\x1b[31m红色"
+CONTROL_PARENT = "某县\x1b]8;;http://127.0.0.1:9/\x07点我\x1b]8;;\x07"
+
+
+def case_control_characters() -> bytes:
+    """U+0001 and terminal escape sequences (ESC [ …, an OSC 8 hyperlink) in 单位名称, 上级单位 and prose."""
+    members = with_text(filled_report(), "meta.unit_name", CONTROL_NAME)
+    members = with_text(members, "meta.parent", CONTROL_PARENT)
+    return zip_bytes(with_text(members, "prose.s1", "本年度\x1b[2J\x1b[H工作概况：\x00_x0007_正常。"))
+
+
+def case_superscript() -> bytes:
+    """"9²" in a value cell: Unicode normalisation would make it 92."""
+    return zip_bytes(with_text(filled_report(), "t3.received.natural", "9²"))
+
+
+INVISIBLE_LABEL_KEY = "t3.received.natural"
+
+
+def case_invisible_marks() -> bytes:
+    """A value typed with a left-to-right mark and a zero-width space around its digits, and a
+    table label with a zero-width space and a bidi isolate inside: the same label (no S-LABEL);
+    the value is text in a number cell (number-as-text, the marks shown escaped in the message)."""
+    value = valid_values_for("t3.received.natural")
+    members = with_text(filled_report(), "t3.received.natural", f"\u200e{value}\u200b")
+    label = "本年新收政府信息公开申请数量"
+    as_written = "".join(f"&#{ord(c)};" for c in label)  # openpyxl writes CJK text as character references
+    marked = "本年新收\u200b政府信息公开\u2066申请\u2069数量"
+    return zip_bytes(edit(members, SHEETS["表三"], lambda x: sub_once(x, re.escape(as_written), marked)))
+
+
+def case_newline_in_name() -> bytes:
+    """单位名称 with a newline and a fake result line: piped output must stay one line per file."""
+    return zip_bytes(with_text(filled_report(), "meta.unit_name", FORGED_NAME))
+
+
+def case_merge_lookalike() -> bytes:
+    """A town's valid report that also has sheets named 汇总 and 问题清单, like a county workbook."""
+    members = filled_report()
+    sheet = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+             f'<worksheet xmlns="{MAIN_NS}"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>备注</t></is></c>'
+             "</row></sheetData></worksheet>").encode()
+    members["xl/worksheets/sheet6.xml"] = sheet
+    members["xl/worksheets/sheet7.xml"] = sheet
+
+    def wb(xml: str) -> str:
+        extra = '<sheet name="汇总" sheetId="60" r:id="rIdX6"/><sheet name="问题清单" sheetId="61" r:id="rIdX7"/>'
+        xml = sub_once(xml, "</sheets>", extra + "</sheets>")
+        root = xml[xml.index("<workbook"):].split(">", 1)[0]
+        return xml if "xmlns:r=" in root else xml.replace("<workbook ", f'<workbook xmlns:r="{REL_NS}" ', 1)
+
+    def rels(xml: str) -> str:
+        extra = "".join(f'<Relationship Id="rIdX{i}" Type="{REL_NS}/worksheet" Target="worksheets/sheet{i}.xml"/>'
+                        for i in (6, 7))
+        return sub_once(xml, "</Relationships>", extra + "</Relationships>")
+
+    def types(xml: str) -> str:
+        extra = "".join(f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/'
+                        'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' for i in (6, 7))
+        return sub_once(xml, "</Types>", extra + "</Types>")
+
+    members = edit(members, "xl/workbook.xml", wb)
+    members = edit(members, "xl/_rels/workbook.xml.rels", rels)
+    return zip_bytes(edit(members, "[Content_Types].xml", types))
+
+
 def case_good_chinese_name() -> bytes:
     return zip_bytes(filled_report())
 
@@ -761,6 +893,33 @@ CASES: dict[str, tuple[Callable[[], bytes], str]] = {
     "损坏 的 报表（副本）.xlsx": (
         case_damaged_chinese_name,
         "文件名含中文和空格的损坏报表 / a damaged report with Chinese and spaces in its name",
+    ),
+    "parent-hyperlink.xlsx": (case_parent_hyperlink, "上级单位是文字 =HYPERLINK(…) / 上级单位 is the text =HYPERLINK(…)"),
+    "sheet-named-formula.xlsx": (
+        case_sheet_named_formula,
+        "表三改名为 =HYPERLINK(\"x\"&CHAR(58),\"y\") / 表三 renamed to a formula",
+    ),
+    "formula-chain.xlsx": (
+        case_formula_chain,
+        "无缓存值的公式嵌套 40 层、每层引用下一层 3 次 / a 40-deep formula chain without cached values",
+    ),
+    "formula-huge-number.xlsx": (
+        case_formula_huge_number,
+        "无缓存值的公式 =1 后跟 400 个 0 / a formula =1 with 400 zeros, no cached value",
+    ),
+    "control-characters.xlsx": (
+        case_control_characters,
+        "单位名称、上级单位、正文含 U+0001 和终端转义序列 / U+0001 and terminal escapes in names and prose",
+    ),
+    "superscript.xlsx": (case_superscript, "数字格里写着“9²” / \"9²\" in a number cell"),
+    "invisible-marks.xlsx": (
+        case_invisible_marks,
+        "数字和标签中夹有零宽字符和双向控制符 / zero-width and bidi marks in a number and a label",
+    ),
+    "newline-in-name.xlsx": (case_newline_in_name, "单位名称含换行和伪造的结果行 / a newline and a forged line in 单位名称"),
+    "merge-lookalike.xlsx": (
+        case_merge_lookalike,
+        "有效报表另含“汇总”“问题清单”工作表 / a valid report that also has sheets 汇总 and 问题清单",
     ),
 }
 

@@ -333,6 +333,45 @@ def test_deleted_row_is_one_finding_without_cascade(tmp_path):
     assert all(k in rec.missing for k in rec.values if k.startswith("t3.refused_third_party."))
 
 
+def _swap(ws, a: list, b: list) -> None:
+    """Exchange two runs of cells, as cut-and-paste leaves them: values move, each row's (column's)
+    own total formula stays where it is and sums what is now there."""
+    for x, y in zip(a, b, strict=True):
+        if not (str(x.value).startswith("=") or str(y.value).startswith("=")):
+            x.value, y.value = y.value, x.value
+
+
+def test_moved_row_is_one_finding_and_its_values_read_by_label(tmp_path):
+    """Issue 13: a row cut and pasted one place up was an "inserted" row plus a "missing" row,
+    and its values were lost."""
+    def move(wb):
+        ws = wb["表三"]
+        r2, r3 = _cell_of(wb, "表三", "2.重复申请").row, _cell_of(wb, "表三", "3.要求提供公开出版物").row
+        _swap(ws, list(ws[r2])[2:10], list(ws[r3])[2:10])
+        holder["row"] = r2
+
+    holder = {}
+    rec, fs = _tamper(tmp_path, "2021", move)
+    assert [(f.rule, f.cells) for f in fs] == [("S-LAYOUT", [f"表三!C{holder['row']}"])]
+    assert "3.要求提供公开出版物" in fs[0].message_zh and f"第{holder['row'] + 1}行" in fs[0].message_zh
+    assert rec.missing == set()
+    assert all(rec.values[k] == v for k, v in valid_values(load_spec("2021"), 7).items())
+    assert rec.where["t3.np_publication.natural"] == f"表三!D{holder['row']}"
+
+
+def test_moved_column_is_one_finding_and_its_values_read_by_label(tmp_path):
+    def move(wb):
+        ws = wb["表三"]
+        e, f = _cell_of(wb, "表三", "商业企业").column, _cell_of(wb, "表三", "科研机构").column
+        _swap(ws, [ws.cell(r, e) for r in range(4, 30)], [ws.cell(r, f) for r in range(4, 30)])
+
+    rec, fs = _tamper(tmp_path, "2021", move)
+    assert [(f.rule, f.cells) for f in fs] == [("S-LAYOUT", ["表三!E4"])]
+    assert "“科研机构”列" in fs[0].message_zh and "F列" in fs[0].message_zh
+    assert rec.missing == set()
+    assert all(rec.values[k] == v for k, v in valid_values(load_spec("2021"), 7).items())
+
+
 def test_inserted_column(tmp_path):
     def insert(wb):
         ws = wb["表三"]

@@ -113,7 +113,7 @@ def test_gxsheet_toml_in_the_current_folder(no_config: Path, tmp_path: Path, cap
 def test_user_config_file_bounds_merge(no_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """merge reads in worker processes: the limits travel with them."""
-    monkeypatch.setattr("gxsheet.merge.county.SERIAL_BELOW", 1)  # a pool even for three files
+    monkeypatch.setattr("gxsheet.read.batch.SERIAL_BELOW", 1)  # two workers even for three files
     towns = tmp_path / "towns"
     towns.mkdir()
     sizes = {write_sample(towns / f"镇{seed}.xlsx", "2021", seed=seed, meta={"unit_name": f"镇{seed}"}).name: 0 for seed in (1, 2, 3)}

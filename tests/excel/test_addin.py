@@ -665,6 +665,12 @@ def test_xlwings_book_maps_the_port_onto_xlwings(tmp_path: Path) -> None:
     kw = log.of("hyperlink")[-1][3]
     assert (kw["Address"], kw["SubAddress"], kw["TextToDisplay"]) == ("", "'表三'!D5", "表三!D5")
     assert book.get_value(RESULT_SHEET, "D4") == "表三!D5"
+    # the one output rule: a sheet's name and a message are the workbook's text, controls shown escaped
+    book.set_link(RESULT_SHEET, "D4", "表\x1b三!D5", "表\x1b三", "D5")
+    kw = log.of("hyperlink")[-1][3]
+    assert kw["TextToDisplay"] == "表\\x1b三!D5" and "\x1b" not in kw["ScreenTip"]
+    book.set_comment("表三", "D7", "[V-NUMBER] “\u202e12”")
+    assert log.of("add_note")[-1][3] == NOTE_MARK + "[V-NUMBER] “\\u202e12”"
     book.set_width(RESULT_SHEET, "E", 100)
     book.hide_column(RESULT_SHEET, "G")
     assert ("width", RESULT_SHEET, "E:E", 100) in log and ("hidden", RESULT_SHEET, "G:G", True) in log

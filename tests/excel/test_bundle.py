@@ -48,7 +48,7 @@ def _pip_env() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def win_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bundle for 64-bit Windows / Python 3.11, built once (PyPI; about 45 MB)."""
+    """The bundle for 64-bit Windows / Python 3.11, built once (PyPI; about 68 MB)."""
     out = tmp_path_factory.mktemp("bundle") / "gxsheet-offline"
     started = time.monotonic()
     made = build_bundle(out, windows_target(PYTHON), timeout=900)

@@ -20,8 +20,9 @@ import pytest
 import xlsxwriter
 from openpyxl import load_workbook
 
-from gxsheet.core.normalise import MAX_CELL_TEXT
+from gxsheet.core.atomic import OutputError
 from gxsheet.core.record import Record
+from gxsheet.core.sanitise import MAX_CELL_TEXT
 from gxsheet.core.spec import load_spec
 from gxsheet.merge import county as M
 from gxsheet.merge import workbook as W
@@ -115,12 +116,14 @@ def test_text_reads_back_exactly_and_stays_text(odd):
         assert c.hyperlink is None  # a URL typed by a town is not made a link
 
 
-def test_illegal_characters_dropped_and_long_text_cut(odd):
+def test_illegal_characters_shown_escaped_and_long_text_cut(odd):
+    """Characters a workbook cannot hold are shown escaped (the one output rule: a town's control
+    character is worth seeing, and escaped it can neither break the file nor act)."""
     result, out, probes = odd
     ws = load_workbook(out)[M.SUMMARY_SHEET]
     r = _row(result, "甲镇")
     by_text = {v: k for k, v in probes.items() if isinstance(v, str)}
-    assert ws.cell(r, _col(result, by_text[CONTROL])).value == "abcd"
+    assert ws.cell(r, _col(result, by_text[CONTROL])).value == "a\\x07b\\x00c\\x1f\\ud800d\\ufffe"
     assert ws.cell(r, _col(result, by_text[LONG])).value == "长" * MAX_CELL_TEXT
 
 
@@ -232,8 +235,9 @@ def test_interrupted_write_leaves_nothing_and_keeps_the_old_output(odd, tmp_path
         raise OSError(28, "No space left on device")  # ... when the disk fills up, before the rename
 
     monkeypatch.setattr(xlsxwriter.Workbook, "close", close_then_fail)
-    with pytest.raises(OSError):
+    with pytest.raises(OutputError) as e:  # one line naming the output (never 内部错误)
         W.write_merge(result, out)
+    assert str(e.value).startswith(f"{out}：") and "磁盘空间不足" in str(e.value)
     assert [p.name for p in tmp_path.iterdir()] == ["county.xlsx"] and out.read_bytes() == b"last run"
     monkeypatch.undo()
     W.write_merge(result, out)

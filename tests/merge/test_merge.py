@@ -466,7 +466,8 @@ def test_town_text_never_becomes_a_formula(tmp_path):
     ws = load_workbook(out)[M.SUMMARY_SHEET]
     c = ws.cell(W.summary_layout(result)["first_row"], 1)
     assert c.data_type == "s" and c.value == '=HYPERLINK("http://evil","x")'
-    assert safe("a\x07b\x00c") == "abc"  # control characters would make the workbook unreadable
+    # control characters would make the workbook unreadable: shown escaped instead (the one output rule)
+    assert safe("a\x07b\x00c") == "a\\x07b\\x00c"
 
 
 def test_parallel_read_equals_serial(county, tmp_path):
@@ -685,15 +686,15 @@ def test_what_stays_in_memory_per_file_is_slim(merged):
 def test_an_output_onto_a_submission_is_refused_without_opening_the_inbox(clean, tmp_path, monkeypatch, capsys):
     """The guard looks at the output paths, not at every file of the input folder (a second pass
     over a province's inbox): a submission is still never overwritten, even with --force."""
-    from gxsheet.cli import merge as C
+    from gxsheet.merge import county as M
 
     d = tmp_path / "in"
     shutil.copytree(clean, d)
     submission = sorted(d.glob("*.xlsx"))[0]
     before = submission.read_bytes()
     looked: list[Path] = []
-    real = C._is_merge_output
-    monkeypatch.setattr(C, "_is_merge_output", lambda p: looked.append(p) or real(p))
+    real = M.is_merge_output  # the signature the merge writes (docProps/custom.xml), not sheet names
+    monkeypatch.setattr(M, "is_merge_output", lambda p: looked.append(p) or real(p))
     assert main(["merge", str(d), "-o", str(submission), "--force"]) == 2
     assert submission.read_bytes() == before and looked == [submission]
     assert submission.name in capsys.readouterr().err

@@ -127,18 +127,64 @@ def test_a_doubled_year_in_the_period_is_n_period_quoting_the_text(tmp_path):
     assert via == direct and direct["N-PERIOD"] == 1
 
 
-def test_a_garbled_title_takes_the_name_from_the_sign_off(tmp_path):
+def _retitled(tmp_path: Path, title: str, *, opening: str | None = None, sign_off: str | None = None) -> Path:
+    """青山镇's report as published, with ``title`` for its title, ``opening`` as the first sentence of
+    its first section and ``sign_off`` (with a date) under its last."""
     rec = sample(tmp_path, "2021", seed=2, name="青山镇")
     docx = tmp_path / "r.docx"
     write_docx(rec, docx)
     blocks = docx_blocks(docx)
-    title = next(i for i, b in enumerate(blocks) if isinstance(b, Para) and "报告" in b.text)
-    blocks[title] = Para("政府信息公开工作年度报告（2021）", blocks[title].where)
-    blocks += [Para("青山镇人民政府", "x"), Para("2022年1月20日", "x")]
+    at = next(i for i, b in enumerate(blocks) if isinstance(b, Para) and "报告" in b.text)
+    blocks[at] = Para(title, blocks[at].where)
+    if opening is not None:
+        blocks.insert(at + 2, Para(opening, "x"))  # after the heading 一、总体情况
+    if sign_off is not None:
+        blocks += [Para(sign_off, "x"), Para("2022年1月20日", "x")]
     src = tmp_path / "garbled.txt"
     src.write_text(to_txt(blocks), encoding="utf-8")
+    return src
+
+
+def _named(tmp_path: Path, src: Path, name: str, note: str) -> None:
+    """``src`` imports as body ``name`` (a town), says why in its notes, and validating it directly
+    and through the imported workbook agree (no M-META on either)."""
     imported = import_report(src)
-    assert imported.record.role("unit_name") == "青山镇人民政府" and imported.record.role("level") == "镇"
+    assert imported.record.role("unit_name") == name and imported.record.role("level") == "镇"
+    assert any(note in n.zh for n in imported.notes)
     assert not [f for f in validate_record(imported.record) if f.rule == "M-META"]
     direct, via, *_ = both_ways(src, tmp_path)
     assert via == direct
+
+
+@pytest.mark.parametrize("title,opening,sign_off", [
+    # a replacement character and a near-miss 人氏 in the title; the opening and the sign-off agree
+    ("岭\ufffd北镇人氏政府2021年政府信息公开工作年度报告",
+     "本报告由岭北镇人民政府根据《中华人民共和国政府信息公开条例》编制。", "岭北镇人民政府"),
+    # only the near-miss, only the sign-off to go by
+    ("岭北镇人氏政府2021年政府信息公开工作年度报告", None, "岭北镇人民政府"),
+    # only the replacement character, only the opening sentence to go by
+    ("岭北\ufffd人民政府2021年政府信息公开工作年度报告",
+     "现将岭北镇人民政府2021年政府信息公开工作年度报告公布如下。", None),
+], ids=["replacement-and-near-miss", "near-miss-sign-off-only", "replacement-opening-only"])
+def test_a_scrambled_title_yields_to_the_name_in_the_text(tmp_path, title, opening, sign_off):
+    """Issue 15: a title garbled in conversion but still title-shaped was taken as the body's name."""
+    _named(tmp_path, _retitled(tmp_path, title, opening=opening, sign_off=sign_off), "岭北镇人民政府", "疑为转换中的乱码")
+
+
+def test_a_title_naming_another_place_stands_against_one_witness(tmp_path):
+    """A report copied from a neighbour keeps the neighbour's opening: the title is the one changed."""
+    src = _retitled(tmp_path, "东山镇2021年政府信息公开工作年度报告",
+                    opening="本报告由西山镇人民政府根据《中华人民共和国政府信息公开条例》编制。")
+    assert import_report(src).record.role("unit_name") == "东山镇"
+    src = _retitled(tmp_path, "岭北镇2021年政府信息公开工作年度报告",
+                    opening="本报告由岭北镇人民政府根据《中华人民共和国政府信息公开条例》编制。", sign_off="岭北镇人民政府")
+    assert import_report(src).record.role("unit_name") == "岭北镇"  # the same body, named shorter: untouched
+
+
+@pytest.mark.parametrize("opening,sign_off", [
+    ("本报告由青山镇人民政府根据《中华人民共和国政府信息公开条例》编制。", None),
+    (None, "青山镇人民政府"),
+], ids=["opening", "sign-off"])
+def test_a_title_without_a_name_takes_it_from_the_text(tmp_path, opening, sign_off):
+    src = _retitled(tmp_path, "政府信息公开工作年度报告（2021）", opening=opening, sign_off=sign_off)
+    _named(tmp_path, src, "青山镇人民政府", "标题中没有可识别的单位名称")

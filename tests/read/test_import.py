@@ -966,7 +966,8 @@ def test_bad_input_in_english(bad_inputs, tmp_path, capsys):
 
 
 def test_oversized_tables_are_refused_quickly(tmp_path):
-    """A table of 20 000 rows (or thousands of captions) is not a report: refused in seconds."""
+    """A table of 20 000 rows (or thousands of captions) is not a report: refused in seconds of CPU
+    (CPU time, not wall-clock: on a shared machine the wall clock measures the neighbours)."""
     import time
 
     seed = SEED["000"].read_text(encoding="utf-8").split("\n")
@@ -977,10 +978,10 @@ def test_oversized_tables_are_refused_quickly(tmp_path):
     captions = tmp_path / "captions.txt"
     captions.write_text("某镇2019年政府信息公开工作年度报告\n" + "\t第二十条第（一）项\n\n" * 5000, encoding="utf-8")
     for path in (huge, captions):
-        start = time.perf_counter()
+        start = time.process_time()
         with pytest.raises(LoadError) as e:
             import_report(path)
-        assert e.value.kind == "not-a-report" and time.perf_counter() - start < 10
+        assert e.value.kind == "not-a-report" and time.process_time() - start < 10
 
 
 def test_truncated_message_names_table_and_line(bad_inputs):

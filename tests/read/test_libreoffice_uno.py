@@ -1,8 +1,8 @@
 """What a clerk does in LibreOffice Calc, done in a real LibreOffice through Python-UNO.
 
 The template is filled by typing into cells found by their labels, then each scenario edits it the
-way people do (resave, save as .ods, delete or insert rows and columns, type a number as text,
-rename a sheet) and saves; gxsheet then validates the saved file in a fresh process, and the test
+way people do (resave, save as .ods, delete, insert or move rows and columns, type a number as
+text, rename a sheet) and saves; gxsheet then validates the saved file in a fresh process, and the test
 asserts the exit code, each finding's rule and cell, and — where the workbook has a live check for
 the case — that what LibreOffice itself shows in the sheet agrees.
 
@@ -68,6 +68,10 @@ def _t3_row(label: str) -> dict:
     return U.row_anchor(LAYOUT.sheet(T3), next(b.row for b in LAYOUT.sheet(T3).boxes if b.text == label))
 
 
+def _t3_col(header: str) -> int:
+    return next(b.col for b in LAYOUT.sheet(T3).boxes if b.role == "header" and b.text == header)
+
+
 def _addr(key: str) -> str:
     return LAYOUT.address(key)
 
@@ -92,6 +96,12 @@ SCENARIOS = [
              live_ok=True),
     Scenario("delete-data-column", [{"op": "delete_col", "sheet": T3, "col": LAYOUT.sheet(T3).inputs[K_RECEIVED][1] + 2}],
              1, {("S-LAYOUT", f"{T3}!F4")}),
+    Scenario("move-row-table3", [{"op": "move_row", "sheet": T3, "row": _t3_row("3.要求提供公开出版物"),
+                                  "before": _t3_row("2.重复申请")}], 1,
+             {("S-LAYOUT", f"{T3}!C21")}, live_ok=True),
+    Scenario("move-column-table3", [{"op": "move_col", "sheet": T3, "col": _t3_col("科研机构"),
+                                     "before": _t3_col("商业企业")}], 1,
+             {("S-LAYOUT", f"{T3}!E4")}, live_ok=True),
     Scenario("number-as-text", [U.type_op(LAYOUT, K_RECEIVED, str(VALUES[K_RECEIVED]), as_text=True)], 1,
              {("V-NUMBER", _addr(K_RECEIVED))}, live_ok=False),
     Scenario("rename-sheet", [{"op": "rename", "sheet": T3, "name": "Sheet3"}], 0,
@@ -143,6 +153,16 @@ def test_clerk_edits_in_libreoffice(saved, sc: Scenario) -> None:
     assert (code, pairs) == (sc.exit, sc.findings), json.dumps(findings, ensure_ascii=False, indent=1)
     if sc.live_ok is not None:
         assert _summary(shown).startswith("√" if sc.live_ok else "✗"), _summary(shown)
+
+
+@pytest.mark.parametrize("name", ["move-row-table3", "move-column-table3", "insert-row-with-data"])
+def test_values_still_there_are_read_by_their_labels(saved, name: str) -> None:
+    """A moved (or inserted) row or column loses nothing: every value reads as typed."""
+    from gxsheet.read.workbook import read_report
+
+    rec = read_report(saved[name][0])
+    assert rec.missing == set()
+    assert {k: v for k, v in rec.values.items() if v != VALUES.get(k)} == {}
 
 
 def test_every_saved_file_is_merged_not_dropped(saved) -> None:

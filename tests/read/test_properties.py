@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from oracle import oracle
+from oracle import TOO_LARGE, oracle
 
 from gxsheet.check.validate import validate_record
 from gxsheet.core.layout import workbook_layout
@@ -145,7 +145,9 @@ def value_rules(cell_type: str, v: Any) -> set[str]:
     rules = set()
     if cell_type != "amount" and not float(v).is_integer():
         rules.add("V-INTEGER")
-    if cell_type != "signed_count" and v < 0:
+    if abs(v) >= TOO_LARGE:
+        rules.add("V-NUMBER")  # out of range: not negative, not in any sum
+    elif cell_type != "signed_count" and v < 0:
         rules.add("V-NEGATIVE")
     return rules
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import sqlite3
 import stat
 import subprocess
@@ -313,3 +314,83 @@ def test_https_with_certfile_and_keyfile(tmp_path):
 def _count_submissions(root) -> int:
     with sqlite3.connect(f"file:{root / DB_NAME}?mode=ro", uri=True) as con:
         return con.execute("SELECT COUNT(*) FROM submissions").fetchone()[0]
+
+
+def test_submission_text_reaches_pages_and_json_only_as_text(tmp_path):
+    """The one output rule on the web: a 单位名称 holding U+0001, an ESC sequence, a bidi override and
+    a C1 control shows escaped on the town's and the county's pages and in the JSON (its data
+    unchanged), and the county's downloads hold no raw control either."""
+    import re
+    import zipfile
+
+    from conftest import make_collection, start_server
+    from test_hostile import make_corpus
+
+    from gxsheet.core.sanitise import CONTROL, INVISIBLE
+
+    unit = "城关镇\x01\x1b[31m\u202e红\x85色"
+
+    unsafe = re.compile(f"[{CONTROL}{INVISIBLE}]")
+    col = make_collection(tmp_path / "data", [("城关镇", "镇")])
+    server = start_server(col.root)
+    try:
+        town = col.token("城关镇")
+        name = "城关\u202eslx.xlsx"
+        r = server.submit(town, name, make_corpus.zip_bytes(make_corpus.with_text(make_corpus.filled_report(), "meta.unit_name", unit)))
+        assert r.status == 200, r.data
+        text = r.data.decode("utf-8")
+        assert not unsafe.search(text), text
+        entry = _json(r)["files"][0]
+        assert entry["unit_name"] == unit  # the data, as JSON escapes
+        assert entry["file"] == "城关slx.xlsx"  # an upload's name keeps no format characters (store.display_name)
+        pages = [server.get(f"/u/{town}").data.decode("utf-8"), server.get(f"/c/{col.county_token}").data.decode("utf-8")]
+        unit_page = re.search(rf"/c/{col.county_token}/unit/(\d+)", pages[1])
+        assert unit_page, pages[1]
+        pages.append(server.get(unit_page[0]).data.decode("utf-8"))
+        for page in pages:
+            assert not [c for c in unsafe.findall(page) if c not in "\t\n\r"], page
+        shown = "城关镇\\x01\\x1b[31m\\u202e红\\x85色"
+        assert shown in pages[0] and "城关slx.xlsx" in pages[0] and shown in pages[2]
+        for what in ("merge", "report"):
+            r = server.get(f"/api/{what}.xlsx", token=col.county_token)
+            assert r.status == 200
+            with zipfile.ZipFile(io.BytesIO(r.data)) as zf:
+                xml = "".join(zf.read(n).decode("utf-8") for n in zf.namelist() if n.endswith((".xml", ".rels")))
+            assert not unsafe.search(xml) and not re.search(r"_x00(0[0-8]|1[0-9A-F]|7F)_", xml, re.I), what
+    finally:
+        server.stop()
+
+
+def test_the_county_sees_a_wrong_year_or_unit_name(tmp_path):
+    """Issue 19: another year's report, or a neighbour's, passes validation; the town's page warned
+    but the county's page and /api/status said plain 通过/ok."""
+    from conftest import make_collection, start_server
+
+    col = make_collection(tmp_path / "data")
+    s = start_server(col.root, "--jobs", "1")
+    try:
+        assert s.submit(col.token("城关镇"), "old.xlsx", workbook(tmp_path, "old.xlsx", "城关镇", year=2023).read_bytes()).status == 200
+        assert s.submit(col.token("河口乡"), "n.xlsx", workbook(tmp_path, "n.xlsx", "城关镇").read_bytes()).status == 200
+        assert s.submit(col.token("东城街道"), "d.xlsx", workbook(tmp_path, "d.xlsx", "东城街道").read_bytes()).status == 200
+
+        units = {u["name"]: u for u in _json(s.get("/api/status", token=col.county_token))["units"]}
+        assert units["城关镇"]["status"] == "ok"
+        assert [(m["field"], m["found"], m["expected"]) for m in units["城关镇"]["mismatch"]] == [("year", 2023, 2024)]
+        assert "2023" in units["城关镇"]["mismatch"][0]["message"]
+        assert [(m["field"], m["found"], m["expected"]) for m in units["河口乡"]["mismatch"]] == [("unit_name", "城关镇", "河口乡")]
+        assert units["东城街道"]["mismatch"] == [] and units["县教育局"]["mismatch"] == []
+        en = {u["name"]: u for u in _json(s.get("/api/status?lang=en", token=col.county_token))["units"]}
+        assert "2023" in en["城关镇"]["mismatch"][0]["message"] and "collection" in en["城关镇"]["mismatch"][0]["message"]
+
+        page = s.get(f"/c/{col.county_token}").data.decode("utf-8")
+        rows = {m.group(1): m.group(0) for m in re.finditer(r'<tr data-unit="([^"]+)".*?</tr>', page, re.S)}
+        assert 'data-mismatch="year"' in rows["城关镇"] and "年度不符（2023年）" in rows["城关镇"]
+        assert 'data-mismatch="unit_name"' in rows["河口乡"] and "单位名称不符" in rows["河口乡"]
+        assert 'data-mismatch=""' in rows["东城街道"] and "不符" not in rows["东城街道"]
+        assert "2 个单位最近上传的工作簿中单位名称或报告年度与本次收集不符" in page
+
+        link = re.search(r'href="(/c/[^"]+/unit/\d+)"', rows["城关镇"]).group(1)
+        problems = s.get(link).data.decode("utf-8")
+        assert "工作簿中的报告年度是2023年，本次收集的是2024年度" in problems
+    finally:
+        s.stop()

@@ -184,6 +184,18 @@ def test_a_town_fixes_its_report_and_the_county_sees_it(site, browser, tmp_path)
     assert "表二!B4" in browser.find_element(By.ID, "findings").text
     shoot(browser, tmp_path, "serve-county-unit")
 
+    # last year's report passes the checks, but the county sees it is another year's
+    late = TOWNS[3][0]
+    browser.get(server.url(f"/u/{col.token(late)}"))
+    upload(browser, workbook(tmp_path, "去年.xlsx", late, year=2023))
+    assert browser.find_element(By.ID, "result").get_attribute("data-status") == "ok"
+    assert "报告年度是2023年" in browser.find_element(By.ID, "result").text
+    browser.get(server.url(f"/c/{col.county_token}"))
+    row = browser.find_element(By.CSS_SELECTOR, f"tr[data-unit='{late}']")
+    assert row.get_attribute("data-status") == "ok" and row.get_attribute("data-mismatch") == "year"
+    assert "年度不符（2023年）" in row.find_element(By.CSS_SELECTOR, "td.status").text
+    assert "1 个单位" in browser.find_element(By.ID, "mismatch-note").text
+
 
 def test_pages_work_without_javascript_too(site, tmp_path):
     """The upload form posts by itself (no script): the server answers with the result page."""
