@@ -141,6 +141,7 @@ def write_sheets(wb: xlsxwriter.Workbook, fm: Formats, result: MergeResult) -> N
     sheets = []
     for pt in tables:
         ws = wb.add_worksheet(pt.sheet)
+        ws.set_default_row(ONE_LINE_PT)
         widths = _widths(pt, spec, totals)
         set_widths(ws, 0, [NAME_WIDTH, STATUS_WIDTH, *widths])
         last_col = 1 + len(pt.keys)
@@ -171,7 +172,8 @@ def write_sheets(wb: xlsxwriter.Workbook, fm: Formats, result: MergeResult) -> N
         src = lay["first_row"] + i  # the row on 汇总 (1-based)
         for ws, pt, first, amounts, cols in sheets:
             r = first + i
-            set_height(ws, r, lines * LINE_PT + ROW_PAD_PT if lines > 1 else ONE_LINE_PT)
+            if lines > 1:
+                set_height(ws, r, lines * LINE_PT + ROW_PAD_PT)
             put(ws, r, 0, name, fm.cell if e.included else fm.boxed_grey)
             put(ws, r, 1, status, fm.boxed_status[status_fill(e.errors, e.warnings)])
             if not e.counted_edition:  # another year's or edition's workbook: no values here
@@ -188,7 +190,6 @@ def write_sheets(wb: xlsxwriter.Workbook, fm: Formats, result: MergeResult) -> N
     t = lay["total_row"]
     for ws, pt, first, amounts, cols in sheets:
         r = first + len(result.entries)
-        set_height(ws, r, ONE_LINE_PT)
         ws.write_string(r, 0, "合计", fm.total_label)
         ws.write_blank(r, 1, None, fm.total_blank)
         for j, k in enumerate(pt.keys):

@@ -19,6 +19,7 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
+from gxsheet.core.display import cell_lines
 from gxsheet.core.sanitise import cell as cell_text
 from gxsheet.core.sanitise import page_header as header_text
 
@@ -184,6 +185,11 @@ def declare_merged(ws: Worksheet, first_row: int, first_col: int, last_row: int,
     ws.merge.append([first_row, first_col, last_row, last_col])
 
 
+def head_height(columns: Sequence[tuple[str, float]]) -> float:
+    """The height (pt) of a header row of (label, width) columns: its longest label, wrapped."""
+    return max(cell_lines(label, width) for label, width in columns) * HEAD_LINE_PT + 6
+
+
 def set_height(ws: Worksheet, row: int, points: float) -> None:
     """A row's height as stored in the file, in points (``set_row`` would round it to whole pixels)."""
     ws.set_row_pixels(row, points / PT_PER_PX)
@@ -202,9 +208,9 @@ PRINTED_PT_PER_CHAR = 7.0
 PAGE_CHARS = PAGE_WIDTH_PT / PRINTED_PT_PER_CHAR
 #: how full a printed page is planned at most
 PAGE_FILL = 0.95
-#: a row of one line (points): Excel's default row and a border's room. Every printed row states its
-#: height: LibreOffice paginates by the heights in the file, and a row it sizes itself (with its
-#: own fonts) can leave a last page that it then prints empty
+#: a row of one line (points): Excel's default row and a border's room. A printed sheet states it as
+#: its default row height: LibreOffice paginates by the heights in the file, and a row it sizes
+#: itself (with its own fonts) can leave a last page that it then prints empty
 ONE_LINE_PT = 16.0
 
 

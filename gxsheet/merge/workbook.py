@@ -87,6 +87,7 @@ from gxsheet.merge.style import (
     WORKBOOK_OPTIONS,
     Formats,
     flag_fills,
+    head_height,
     link,
     print_setup,
     put,
@@ -251,6 +252,7 @@ def _write_summary(wb: xlsxwriter.Workbook, fm: Formats, result: MergeResult, fi
     ncols = nmeta + len(keys)
     first, last = lay["first_row"], lay["last_row"]
     ws = wb.add_worksheet(SUMMARY_SHEET)
+    ws.set_default_row(ONE_LINE_PT)
     ws.freeze_panes(first - 1, 1)
     if result.entries:
         ws.autofilter(first - 2, 0, last - 1, ncols - 1)
@@ -278,7 +280,8 @@ def _write_summary(wb: xlsxwriter.Workbook, fm: Formats, result: MergeResult, fi
         name = e.unit_name or ""
         lines = max(cell_lines(name, name_w), cell_lines(e.path.name, file_w))
         # a long name wraps (to its last line, beside the numbers) in a row tall enough
-        set_height(ws, r, lines * LINE_PT + ROW_PAD_PT if lines > 1 else ONE_LINE_PT)
+        if lines > 1:
+            set_height(ws, r, lines * LINE_PT + ROW_PAD_PT)
         put(ws, r, 0, name, fm.wrap)
         put(ws, r, 1, rec.role("level"), date_fmt=fm.date)
         put(ws, r, 2, rec.role("year"), date_fmt=fm.date)
@@ -306,7 +309,6 @@ def _write_summary(wb: xlsxwriter.Workbook, fm: Formats, result: MergeResult, fi
                 put(ws, r, c, v, of[j])
 
     t = last  # the 合计 row, 0-based
-    set_height(ws, t, ONE_LINE_PT)
     g = xl_col_to_name(nmeta - 1)  # 计入合计
     inc = f"${g}${first}:${g}${last}"
     ws.write_string(t, 0, "合计", fm.total_label)
@@ -348,6 +350,7 @@ def _write_problems(wb: xlsxwriter.Workbook, fm: Formats, result: MergeResult, l
     ps.merge_range(0, 0, 0, last_col,
                    f"问题清单：{plan.rows}行（{plan.findings}处问题，同一单位同一规则合为一行），其中错误{plan.error_rows}行、"
                    f"疑问{plan.rows - plan.error_rows}行（无法读取的文件{len(result.unreadable)}个）", fm.title)
+    set_height(ps, 1, head_height(PROBLEM_COLUMNS))
     for c, (h, _) in enumerate(PROBLEM_COLUMNS):
         ps.write_string(1, c, h, fm.head)
     left_rows = left_findings = 0
@@ -408,13 +411,15 @@ def _write_grid(wb: xlsxwriter.Workbook, fm: Formats, result: MergeResult) -> No
     fams = sorted({_family(rule) for e in result.entries for rule in e.rule_counts} | {"M", "V", "S", "N"},
                   key=lambda f: ("MVT2T3T4SNX".find(f[:2] if f.startswith("T") else f[0]), f))
     ws = wb.add_worksheet(GRID_SHEET)
+    ws.set_default_row(ONE_LINE_PT)
     heads = ["单位名称", "文件名", "校验结果"] + [_family_title(spec, f) for f in fams]
-    set_widths(ws, 0, [22.0, 22.0, 14.0] + [9.0] * len(fams))
+    widths = [22.0, 22.0, 14.0] + [9.0] * len(fams)
+    set_widths(ws, 0, widths)
     ws.merge_range(0, 0, 0, len(heads) - 1, "问题一览：各单位各类问题的处数（红：有错误；黄：只有疑问；绿：没有问题）", fm.title)
     set_height(ws, 0, 24)
     for c, h in enumerate(heads):
         ws.write_string(1, c, h, fm.head)
-    set_height(ws, 1, 2 * LINE_PT + ROW_PAD_PT)
+    set_height(ws, 1, head_height(list(zip(heads, widths, strict=True))))
     ws.freeze_panes(2, 1)
     for i, e in enumerate(result.entries):
         r = 2 + i
@@ -430,7 +435,8 @@ def _write_grid(wb: xlsxwriter.Workbook, fm: Formats, result: MergeResult) -> No
             errs, warns = counts.get(fam, [0, 0])
             ws.write_number(r, 3 + j, errs + warns, fm.grid[status_fill(errs, warns)])
         lines = max(cell_lines(e.unit_name or "", 22.0), cell_lines(e.path.name, 22.0))
-        set_height(ws, r, lines * LINE_PT + ROW_PAD_PT if lines > 1 else ONE_LINE_PT)
+        if lines > 1:
+            set_height(ws, r, lines * LINE_PT + ROW_PAD_PT)
     if result.entries:
         ws.autofilter(1, 0, 1 + len(result.entries), len(heads) - 1)
     print_setup(ws, result, last_row=1 + len(result.entries), last_col=len(heads) - 1, title_rows=(1, 1),

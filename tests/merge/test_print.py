@@ -2,8 +2,8 @@
 
 What is checked on every page (budgets: README, 汇总 → 打印):
 
-* page counts within the budget: 概况 on 2 pages; each 打印 sheet and 问题一览 at least 20 units a
-  page (10 towns: one page each); 汇总 one page per band of columns for every 20 units at most
+* page counts within the budget: 概况 on 2 pages; each 打印 sheet and 问题一览 at least 18 units a
+  page (10 towns: one page each); 汇总 one page per band of columns for every 18 units at most
   (10 towns: 16 pages); 问题清单 at least 12 rows a page;
 * every page carries the unit names of its rows: each row of numbers has a unit's name (or 合计)
   beside it on the same page — 汇总 repeats its unit column on every page across;
@@ -19,7 +19,9 @@ with errors), merged through the real merge and written by the real writers.
 from __future__ import annotations
 
 import math
+import os
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +49,7 @@ DEPARTMENTS = ("县人力资源和社会保障局", "县自然资源和规划局
 BODY = (45.0, 550.0)
 NUMBER = re.compile(r"-?[\d,]+(\.\d+)?")
 #: units a page at least, on each sheet that lists them one a row (a long name takes two lines)
-UNITS_A_PAGE = 20
+UNITS_A_PAGE = 18
 
 
 def units(n: int) -> list[tuple[str, str]]:
@@ -190,6 +192,13 @@ def test_ten_towns(ten):
     result, root = ten
     p = printed(root / "county.xlsx", result, SHEETS)
     check_county_workbook(p)
+    shots = os.environ.get("GXSHEET_SCREENSHOTS")  # the README's pictures: GXSHEET_SCREENSHOTS=docs/print
+    if shots:
+        for name, sheet in (("county-overview", O.OVERVIEW_SHEET), ("county-print-table3", "打印-表三"),
+                            ("county-problems", M.PROBLEM_SHEET)):
+            page = p.sheets[sheet][0]
+            subprocess.run(["pdftoppm", "-r", "80", "-png", "-singlefile", "-f", str(page), "-l", str(page), str(p.pdf),
+                            str(Path(shots) / name)], check=True, timeout=120)
     assert len(p.sheets[M.SUMMARY_SHEET]) <= 16
     assert sum(len(v) for v in p.sheets.values()) <= 2 + 16 + 1 + 1 + 3
 
