@@ -67,18 +67,21 @@ def units(n: int) -> list[tuple[str, str]]:
     return out
 
 
-def county_merge(n: int) -> M.MergeResult:
+def county_merge(n: int, edition: str = "2021") -> M.MergeResult:
     """``n`` towns' reports, one in four with a broken relation or a word in a number cell."""
+    spec = load_spec(edition)
     items = []
     for i, (name, level) in enumerate(units(n)):
-        v: dict[str, object] = dict(valid_values(S21, 1000 + i))
+        v: dict[str, object] = dict(valid_values(spec, 1000 + i))
         if i % 4 == 1:
             v["t3.received.natural"] += 1  # type: ignore[operator]
         if i % 6 == 2:
             v["t4.cases.review_upheld"] = "无"
+        extra = {"amount_unit": "元"} if any(f.key == "amount_unit" for f in spec.metadata) else {}
         meta = {k: (x.isoformat() if hasattr(x, "isoformat") else x) for k, x in
-                default_meta(S21, unit_name=name, level=level, parent="某县").items()}
-        rec = Record(edition="2021", meta=meta, prose=default_prose(S21), values=v, source=f"{name}.xlsx", kind="sample")
+                default_meta(spec, unit_name=name, level=level, parent="某县", **extra).items()}
+        rec = Record(edition=edition, meta=meta, prose=default_prose(spec), values=v, source=f"{name}.xlsx",
+                     kind="sample")
         items.append((Path(f"{name}.xlsx"), rec))
     return M.merge_records(items)
 
@@ -201,6 +204,13 @@ def test_ten_towns(ten):
                             str(Path(shots) / name)], check=True, timeout=120)
     assert len(p.sheets[M.SUMMARY_SHEET]) <= 16
     assert sum(len(v) for v in p.sheets.values()) <= 2 + 16 + 1 + 1 + 3
+
+
+def test_ten_towns_2019_edition(tmp_path):
+    """The 2019 edition: 表二 has 22 cells (all printed), amounts in 万元 converted from 元."""
+    result = county_merge(10, "2019")
+    W.write_merge(result, tmp_path / "county.xlsx")
+    check_county_workbook(printed(tmp_path / "county.xlsx", result, SHEETS))
 
 
 def test_county_report(ten):
