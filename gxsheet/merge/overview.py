@@ -29,6 +29,7 @@ from gxsheet.core.display import LINE_PT, ROW_PAD_PT, cell_lines
 from gxsheet.core.spec import Spec
 from gxsheet.merge.county import INCLUDED_YES, STATUS_OK, SUMMARY_SHEET, MergeResult, rule_title
 from gxsheet.merge.style import (
+    DIGIT_PX,
     STYLES,
     InRowOrder,
     page_header,
@@ -353,8 +354,7 @@ def _lay_out(result: MergeResult, ref: Callable[[Sequence[str]], str], summary: 
 
 
 def _px(widths: Sequence[float]) -> int:
-    from gxsheet.merge.style import DIGIT_PX
-
+    """The width in pixels of columns ``widths`` characters wide (what a chart spanning them needs)."""
     return int(sum(widths) * DIGIT_PX)
 
 
