@@ -172,6 +172,12 @@ def pdf_text_raw(pdf: str | Path) -> str:
     return subprocess.run([exe, "-raw", str(pdf), "-"], check=True, capture_output=True, timeout=TIMEOUT).stdout.decode()
 
 
+def pdf_pages_raw(pdf: str | Path) -> list[str]:
+    """The text of every page of ``pdf`` in content order (``pdftotext -raw``), in page order."""
+    pages = pdf_text_raw(pdf).split("\f")
+    return pages[:-1] if pages and not pages[-1].strip() else pages
+
+
 @dataclass(frozen=True)
 class TextLine:
     """One line of text on a PDF page, with its box in points (origin top left)."""
@@ -184,33 +190,44 @@ class TextLine:
     text: str
 
 
-def pdf_lines(pdf: str | Path) -> list[TextLine]:
-    """Every text line of ``pdf`` with its box (``pdftotext -bbox-layout``), pages numbered from 1."""
+def _boxes(pdf: str | Path, option: str, element: str) -> list[TextLine]:
+    """The ``element``s (line / word) of ``pdftotext option`` with their boxes, pages numbered from 1."""
     exe = shutil.which("pdftotext")
     if exe is None:
         raise RuntimeError("pdftotext not found")
-    out = subprocess.run([exe, "-bbox-layout", str(pdf), "-"], check=True, capture_output=True, timeout=TIMEOUT).stdout
+    out = subprocess.run([exe, option, str(pdf), "-"], check=True, capture_output=True, timeout=TIMEOUT).stdout
     doc = lxml_html.fromstring(out.decode("utf-8"))
-    lines: list[TextLine] = []
-    for n, page in enumerate(doc.xpath("//page"), start=1):
-        for line in page.xpath(".//line"):
-            words = " ".join(w.text_content() for w in line.xpath(".//word"))
-            lines.append(TextLine(n, *(float(line.get(k)) for k in ("xmin", "ymin", "xmax", "ymax")), words))
-    return lines
+    return [TextLine(n, *(float(e.get(k)) for k in ("xmin", "ymin", "xmax", "ymax")),
+                     " ".join(w.text_content() for w in e.xpath(".//word")) if element == "line" else e.text_content())
+            for n, page in enumerate(doc.xpath("//page"), start=1) for e in page.xpath(f".//{element}")]
+
+
+def pdf_lines(pdf: str | Path) -> list[TextLine]:
+    """Every text line of ``pdf`` with its box (``pdftotext -bbox-layout``), pages numbered from 1."""
+    return _boxes(pdf, "-bbox-layout", "line")
+
+
+def pdf_words(pdf: str | Path) -> list[TextLine]:
+    """Every word of ``pdf`` with its box (``pdftotext -bbox``): a cell's text, or a line of it."""
+    return _boxes(pdf, "-bbox", "word")
 
 
 def overlapping_lines(lines: list[TextLine], tolerance: float = 3.0) -> list[tuple[TextLine, TextLine]]:
     """Pairs of lines on one page whose boxes overlap: wrapped text in a row too short for it
-    runs into the next row (LibreOffice draws it anyway, over the row below)."""
+    runs into the next row (LibreOffice draws it anyway, over the row below). Page by page, all
+    pairs at once (a county's 汇总 prints ~100,000 lines)."""
+    import numpy as np
+
     out = []
-    for i, a in enumerate(lines):
-        for b in lines[i + 1:]:
-            if a.page != b.page:
-                continue
-            dx = min(a.x1, b.x1) - max(a.x0, b.x0)
-            dy = min(a.y1, b.y1) - max(a.y0, b.y0)
-            if dx > tolerance and dy > tolerance:
-                out.append((a, b))
+    by_page: dict[int, list[TextLine]] = {}
+    for ln in lines:
+        by_page.setdefault(ln.page, []).append(ln)
+    for page in by_page.values():
+        box = np.array([(ln.x0, ln.y0, ln.x1, ln.y1) for ln in page])
+        dx = np.minimum.outer(box[:, 2], box[:, 2]) - np.maximum.outer(box[:, 0], box[:, 0])
+        dy = np.minimum.outer(box[:, 3], box[:, 3]) - np.maximum.outer(box[:, 1], box[:, 1])
+        hits = np.argwhere(np.triu((dx > tolerance) & (dy > tolerance), k=1))
+        out += [(page[i], page[j]) for i, j in hits]
     return out
 
 

@@ -37,6 +37,10 @@ EXAMPLES = (
             "check the carry-over against last year's workbooks"),
     Example("gxsheet merge 收件箱/ -o 全县汇总.xlsx --year 2021 --strict", "只汇总 2021 年度；有无法读取的文件时退出码为 1",
             "merge 2021 only; exit 1 when some file cannot be read"),
+    Example("gxsheet merge 收件箱/ -o 全县汇总.xlsx --order 单位名单.txt",
+            "按县里的单位名单排列（名单都有区划代码时按代码），并列出名单上还没有报送的单位",
+            "list the units in the county's order (by division code when every line has one) and name those that "
+            "have not reported"),
 )
 
 
@@ -68,6 +72,12 @@ def register(sub: argparse._SubParsersAction, T: Text) -> None:
                           "last year's workbooks or folders for X-CARRY, matched by 单位名称 (give it after the inputs)"))
     p.add_argument("--name", help=T("本行政区域名称（汇总表标题与汇总年报的单位名称；默认取共同的上级单位）",
                                     "the county's name (titles and the county report; default: the common parent body)"))
+    p.add_argument("--order", metavar="UNITS",
+                   help=T("县里的单位名单（.txt 或 .xlsx，每行：名称, 层级[, 区划代码]，与 serve init --units 相同）：各表按名单的"
+                          "顺序排列，每行都有区划代码时按代码；不在名单上的单位排在最后（按拼音）（默认：按单位名称的拼音）",
+                          "the county's list of units (.txt or .xlsx, a line each: name, level[, division code], as for "
+                          "serve init --units): sheets list units in its order, by division code when every line has "
+                          "one; units not on it come last, by pinyin (default: pinyin order)"))
     p.add_argument("--year", type=int, metavar="YEAR",
                    help=T("汇总年度（默认取多数工作簿的年度）", "the report year to merge (default: the most common)"))
     p.add_argument("--strict", action="store_true",
@@ -168,13 +178,14 @@ def run(args: argparse.Namespace) -> int:
     en = args.lang == "en"
     limits = limits_of(args)
     out, report = _guard_outputs(args)
+    order = _read_order(args.order) if args.order else None
     started = time.perf_counter()
     interactive = sys.stderr.isatty()
     bar = _Bar(args.lang) if interactive else None
     with bar if bar is not None else _Quiet():
         result = M.merge_paths(args.inputs, previous=args.previous, year=args.year, name=args.name, jobs=args.jobs,
                                exclude=[p for p in (out, report) if p is not None], progress=bar,
-                               limits=limits)
+                               limits=limits, order=order)
         say = bar.progress.console.print if bar is not None else None
         lines = [u.message(args.lang) for u in result.unreadable]
         lines += [(f"skipped (not a workbook): {u.message_en}" if en else f"已跳过（不是工作簿）：{u.message_zh}")
@@ -193,6 +204,27 @@ def run(args: argparse.Namespace) -> int:
             bar("write", 1, 1)
     print(terminal(_summary(result, out, report, time.perf_counter() - started, en)))
     return result.exit_code(strict=args.strict)
+
+
+def _read_order(path: str) -> list[str]:
+    """The units of ``--order``, in the county's order; a list that cannot be read is one line (exit 2)."""
+    from gxsheet.core.spec import editions, load_spec
+    from gxsheet.read.unit_list import in_order, unit_lines
+
+    levels = {c for e in editions() for c in load_spec(e).meta_field("level").choices}
+    try:
+        lines = unit_lines(path, levels)
+    except OSError as e:
+        raise LoadError(path, "order", f"{path}：无法读取单位名单（{e.strerror or e}）。",
+                        f"{path}: cannot read the list of units ({e.strerror or e}).") from None
+    except Exception as e:  # noqa: BLE001 - a damaged spreadsheet is one line, not a traceback
+        raise LoadError(path, "order", f"{path}：无法读取单位名单（{type(e).__name__}）；请另存为 .xlsx 或每行一个单位的 .txt。",
+                        f"{path}: cannot read the list of units ({type(e).__name__}); save it as .xlsx or a .txt "
+                        "with one unit a line.") from None
+    if not lines:
+        raise LoadError(path, "order", f"{path}：名单里没有单位（每行一个：名称, 层级[, 区划代码]）。",
+                        f"{path}: no units in the list (one a line: name, level[, division code]).")
+    return [u.name for u in in_order(lines)]
 
 
 def _write(result: MergeResult, out: Path, report: Path | None, args: argparse.Namespace) -> None:
@@ -251,11 +283,24 @@ def _summary(r: MergeResult, out: Path, report: Path | None, seconds: float, en:
     rep = f" and {report}" if report else ""
     rep_zh = f" 和 {report}" if report else ""
     skipped = len(r.skipped)
+    missing = r.not_submitted
+    shown = "、".join(missing[:10]) + ("等" if len(missing) > 10 else "")
     if en:
         skip = f"; {plural(skipped, 'file')} skipped (not workbooks)" if skipped else ""
+        order = ((f"; {plural(len(missing), 'unit')} on the list sent nothing ({', '.join(missing[:10])}"
+                  f"{', …' if len(missing) > 10 else ''})" if missing else "; every unit on the list reported")
+                 + (f", {plural(r.unlisted, 'workbook')} of units not on it (listed last)" if r.unlisted else "")
+                 if r.ordered else "")
+        cap = (f"; the problem list reached Excel's last row: {plural(r.problem_rows_left, 'row')} left out "
+               "(validate the folder with --json for all of them)" if r.problem_rows_left else "")
         return (f"merged {plural(n, 'workbook')} for {r.year or '?'} ({k} counted in the totals): {r.passed} passed, "
                 f"{r.errors} with errors, {r.warnings_only} with warnings only; {plural(len(bad), 'file')} unreadable"
-                f"{skip}{prev}. Wrote {out}{rep} in {seconds:.1f} s.")
+                f"{skip}{prev}{order}{cap}. Wrote {out}{rep} in {seconds:.1f} s.")
     skip_zh = f"；跳过不是工作簿的文件 {skipped} 个" if skipped else ""
+    order_zh = ((f"；名单上 {len(missing)} 个单位没有报送（{shown}）" if missing else "；名单上的单位都已报送")
+                + (f"，{r.unlisted} 个工作簿的单位不在名单上（排在最后）" if r.unlisted else "") if r.ordered else "")
+    cap_zh = (f"；问题清单已到 Excel 的行数上限，另有 {r.problem_rows_left} 行未列出（完整的问题用 gxsheet validate 文件夹 --json 导出）"
+              if r.problem_rows_left else "")
     return (f"汇总完成：{r.year or '?'}年度 {n} 个工作簿（计入合计 {k} 个），通过 {r.passed} 个，有错误 {r.errors} 个，"
-            f"仅有疑问 {r.warnings_only} 个；无法读取的文件 {len(bad)} 个{skip_zh}{prev_zh}。已写出 {out}{rep_zh}（{seconds:.1f} 秒）。")
+            f"仅有疑问 {r.warnings_only} 个；无法读取的文件 {len(bad)} 个{skip_zh}{prev_zh}{order_zh}{cap_zh}。"
+            f"已写出 {out}{rep_zh}（{seconds:.1f} 秒）。")

@@ -200,6 +200,10 @@ class XlwingsBook:
         except Exception:  # noqa: BLE001 - a printer-less PC can refuse PageSetup; printing is not the finding
             pass
 
+    def name_pages(self, unit: object, year: object) -> None:
+        """Nothing: this is the clerk's own workbook open in Excel, and its page setup is theirs (a
+        page header cannot follow the 单位名称 cell, so naming it here would go stale as they edit)."""
+
     # -- notes (legacy comments) -------------------------------------------------------------
     def set_comment(self, sheet: str, a1: str, text: str | None) -> None:
         rng = self._cell(sheet, a1)

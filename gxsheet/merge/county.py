@@ -32,6 +32,11 @@ Decisions (see also the CLI help):
 * **Amounts in one unit: 万元** (the 2021 fee column's official unit). A 2019 采购总金额 is
   scaled by the unit from 基本信息 (amount_unit) or written in the cell ("288.79万元"); when
   the unit is unknown the number is kept as written, coloured, and flagged X-UNIT.
+* **Order: the county's, else pinyin.** With the county's list of units (``order``: ``gxsheet merge
+  --order``, the collection page's list) the sheets list units in its order — by 区划代码 when every
+  line has one (:mod:`gxsheet.read.unit_list`); the format spec has no code field, so a code can
+  only come from the county's list — and the listed units that sent nothing are named; other
+  units come last. Without a list, by the pinyin of the 单位名称 (大河乡 < 东湖街道 < 古城街道).
 * The merge's own rules (X-DUPLICATE, X-MIXED, X-UNIT, X-UNREADABLE) are in the rule catalogue
   ``schemas/rules.json`` with the report rules: one place for every id, severity and message.
 """
@@ -353,6 +358,13 @@ class MergeResult:
     previous_matched: int = 0  # bodies checked against last year's report
     previous_read: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    #: 问题清单 rows left out past Excel's last row (set when the county workbook is written)
+    problem_rows_left: int = 0
+    #: with the county's list of units (``order``): the listed units that sent nothing, and how many
+    #: workbooks name a unit the list does not have (they come last, in pinyin order)
+    not_submitted: list[str] = field(default_factory=list)
+    unlisted: int = 0
+    ordered: bool = False  # listed in the county's order
     #: where the entries' findings and rows are (closed by :meth:`close`, else when collected)
     store: SpillStore | None = field(default=None, repr=False)
     _totals: dict[str, int | float] | None = field(default=None, repr=False)
@@ -545,8 +557,9 @@ class Merger:
             self.progress("validate", len(self.entries), max(self.total, len(self.entries)))
 
     def finish(self, *, unreadable: Sequence[Unreadable] = (), previous: Sequence[tuple[Path, Record]] = (),
-               year: int | None = None, name: str | None = None) -> MergeResult:
-        """The rules across files (X-MIXED, X-DUPLICATE, X-CARRY) and the entries in sheet order."""
+               year: int | None = None, name: str | None = None, order: Sequence[str] | None = None) -> MergeResult:
+        """The rules across files (X-MIXED, X-DUPLICATE, X-CARRY) and the entries in sheet order:
+        ``order`` (the county's list of units, in its order) first, then by pinyin."""
         t0 = time.perf_counter()
         entries = self.entries
         merge_year = year if year is not None else choose_year(e.record for e in entries)
@@ -565,13 +578,20 @@ class Merger:
             if prev is not None and e.unit_name:
                 matched.add(norm_name(e.unit_name))
                 e.merge_findings += carry_findings(e.record, prev[1], prev[0].name)
-        entries.sort(key=lambda e: (e.unit_name is None, pinyin_key(norm_name(e.unit_name)), norm_name(e.unit_name),
-                                    e.path.name, str(e.path)))
+        rank: dict[str, int] = {}
+        for i, unit in enumerate(order or ()):
+            rank.setdefault(norm_name(unit), i)
+        entries.sort(key=lambda e: (e.unit_name is None, rank.get(norm_name(e.unit_name), len(rank)),
+                                    pinyin_key(norm_name(e.unit_name)), norm_name(e.unit_name), e.path.name, str(e.path)))
         county = name or _common_parent(e.record for e in entries if e.included)
         merge_seconds = self.spill_seconds + time.perf_counter() - t0
+        sent = {norm_name(e.unit_name) for e in entries}
         return MergeResult(year=merge_year, edition=edition, entries=entries, unreadable=list(unreadable), name=county,
                            previous_matched=len(matched), previous_read=len(previous), store=self.store,
-                           timings={"validate": self.validate_seconds, "merge": merge_seconds})
+                           timings={"validate": self.validate_seconds, "merge": merge_seconds},
+                           not_submitted=[u for u in (order or ()) if norm_name(u) not in sent],
+                           unlisted=sum(1 for e in entries if norm_name(e.unit_name) not in rank) if order else 0,
+                           ordered=order is not None)
 
 
 def rule_tally(fs: Iterable[Finding]) -> tuple[tuple[str, int, int], ...]:
@@ -585,15 +605,17 @@ def rule_tally(fs: Iterable[Finding]) -> tuple[tuple[str, int, int], ...]:
 
 def merge_records(items: Sequence[tuple[Path, Record]], *, unreadable: Sequence[Unreadable] = (),
                   previous: Sequence[tuple[Path, Record]] = (), year: int | None = None,
-                  name: str | None = None, progress: Progress | None = None, batch: int = BATCH) -> MergeResult:
-    """Validate the records (``batch`` at a time) and apply the merge rules; entries in sheet order."""
+                  name: str | None = None, progress: Progress | None = None, batch: int = BATCH,
+                  order: Sequence[str] | None = None) -> MergeResult:
+    """Validate the records (``batch`` at a time) and apply the merge rules; entries in sheet order
+    (``order``: the county's list of units, in its order; the rest by pinyin)."""
     merger = Merger(progress, len(items))
     if progress:
         progress("validate", 0, len(items))
     for i in range(0, len(items), batch):
         merger.add(items[i:i + batch])
     return merger.finish(unreadable=unreadable, previous=[(p, slim_record(r)) for p, r in previous], year=year,
-                         name=name)
+                         name=name, order=order)
 
 
 def _check_mixed(e: Entry, merge_year: int | None, spec: Spec) -> None:
@@ -666,12 +688,15 @@ def _import_ahead() -> None:
 
 def merge_paths(inputs: Sequence[str | Path], *, previous: Sequence[str | Path] = (), year: int | None = None,
                 name: str | None = None, jobs: int | None = None, exclude: Iterable[str | Path] = (),
-                progress: Progress | None = None, batch: int = BATCH, limits: Limits | None = None) -> MergeResult:
+                progress: Progress | None = None, batch: int = BATCH, limits: Limits | None = None,
+                order: Sequence[str] | None = None) -> MergeResult:
     """Collect, read (in parallel when cores are idle), validate batch by batch as files arrive, merge.
 
     Last year's files (``previous``) are read first and kept slim; this year's are checked and
     spilled ``batch`` at a time, so memory holds one batch of records whatever the county's size.
     ``limits`` bound every file read (default: :data:`~gxsheet.core.limits.DEFAULT_LIMITS`).
+    ``order``: the county's units in its order (``--order``); the workbooks of other units follow
+    by pinyin.
     """
     exclude = list(exclude)
     named = {_resolved(p) for p in (*inputs, *previous) if not Path(p).is_dir()}
@@ -702,7 +727,8 @@ def merge_paths(inputs: Sequence[str | Path], *, previous: Sequence[str | Path] 
     read = time.perf_counter() - t0 - merger.validate_seconds - merger.spill_seconds
     unreadable = [u for _, u in sorted(bad, key=lambda b: b[0])]
     result = merger.finish(unreadable=[u for u in unreadable if not _skipped(u, named)],
-                           previous=[item for _, item in sorted(prev_items, key=lambda p: p[0])], year=year, name=name)
+                           previous=[item for _, item in sorted(prev_items, key=lambda p: p[0])], year=year, name=name,
+                           order=order)
     result.skipped = [u for u in unreadable if _skipped(u, named)]
     result.timings = {"read": read, **result.timings}
     return result

@@ -8,9 +8,9 @@ clearing restores the workbook exactly instead of guessing.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 
+from gxsheet.core.display import LINE_PT, ROW_PAD_PT, cell_lines
 from gxsheet.core.findings import SEVERITY_ZH, Finding, summary
 from gxsheet.core.layout import RESULT_SHEET
 from gxsheet.core.limits import Limits
@@ -102,27 +102,13 @@ def annotate(book: BookPort, findings: list[Finding], lang: str = "zh", *, recor
                 text = "\n".join(f"[{f.rule}] {f.message(lang)}" for f in fs)
                 book.set_comment(sheet, a1, text)
         _with_unprotected(book, sheet, mark)
+    if record is not None:
+        book.name_pages(record.role("unit_name"), record.role("year"))
     _result_sheet(book, findings, originals, lang, record)
 
 
 #: column widths of 校验结果 (characters): 序号, 严重程度, 规则, 位置 (wrapped), 说明 (wrapped)
 WIDTHS = {"A": 6.0, "B": 9.0, "C": 15.0, "D": 24.0, "E": 90.0}
-#: a wrapped line of 11 pt text, in points, as the tallest of Excel, WPS and LibreOffice (Noto CJK) draws it
-LINE_PT = 15.5
-ROW_PAD_PT = 4.0
-
-
-def _units(text: str) -> float:
-    """Width of ``text`` in column units: a CJK character is two, anything else about one."""
-    return sum(2.0 if ord(ch) > 0x2E7F else 1.1 for ch in text)
-
-
-def _lines(text: str, width: float) -> int:
-    """Lines ``text`` takes when wrapped in a column ``width`` characters wide (explicit breaks count)."""
-    usable = max(width - 1.5, 1.0)
-    return sum(max(1, math.ceil(_units(part) / usable)) for part in text.split("\n"))
-
-
 def _who(record: Record | None, lang: str) -> str:
     """``王店镇 2019年度（2019版）`` — the unit and year this copy is about, for its title and page header."""
     if record is None:
@@ -174,7 +160,7 @@ def _result_sheet(book: BookPort, findings: list[Finding], originals: dict[tuple
             where = " ".join(cells)  # a space between places: every program may break the line there
             book.set_value(RESULT_SHEET, f"D{row}", where)
         book.set_value(RESULT_SHEET, f"E{row}", message)
-        lines = max(_lines(where, WIDTHS["D"]), _lines(message, WIDTHS["E"]))
+        lines = max(cell_lines(where, WIDTHS["D"]), cell_lines(message, WIDTHS["E"]))
         book.set_row_height(RESULT_SHEET, row, lines * LINE_PT + ROW_PAD_PT)
         row += 1
     last = row - 1

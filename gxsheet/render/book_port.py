@@ -64,6 +64,7 @@ class BookPort(Protocol):
     def set_wrap(self, sheet: str, ref: str) -> None: ...
     def set_row_height(self, sheet: str, row: int, points: float) -> None: ...
     def set_print(self, sheet: str, setup: PrintSetup) -> None: ...
+    def name_pages(self, unit: object, year: object) -> None: ...
     # The add-in reads the workbook the clerk has open, unsaved edits included, by snapshotting it
     # to a temporary file for the reader, and writes exports next to it.
     def full_name(self) -> str: ...
@@ -192,6 +193,13 @@ class OpenpyxlBook:
             h.text, h.font, h.size = text or None, setup.font, 9
         f = ws.oddFooter.center
         f.text, f.font, f.size = setup.footer, setup.font, 9
+
+    def name_pages(self, unit: object, year: object) -> None:
+        """The unit and year in the page header of every sheet that leaves a line for them (a copy
+        printed for review says on every page whose report it is)."""
+        from gxsheet.render.template import name_pages
+
+        name_pages(self.wb, unit, year)
 
     def full_name(self) -> str:
         """The workbook's absolute file path (what Excel calls FullName)."""

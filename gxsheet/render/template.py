@@ -350,6 +350,25 @@ def _input_rules(ws: Worksheet, groups: dict[str, list[tuple[int, int]]]) -> Non
 # sheets
 
 
+#: the page header's line for the unit, on a blank template
+BLANK_UNIT = "单位：________________"
+
+
+def name_pages(wb: Workbook, unit: object, year: object) -> None:
+    """Name the unit and year in the page header of every sheet that leaves a line for them (a filled
+    workbook: an import, the county report, an annotated copy), so every printed page says whose it is."""
+    if unit in (None, ""):
+        return
+    for ws in wb.worksheets:
+        if ws.oddHeader.left.text == BLANK_UNIT:
+            page_furniture(ws, ws.oddHeader.right.text and _edition_of(ws.oddHeader.right.text), unit, year)
+
+
+def _edition_of(right: str) -> str | None:
+    m = re.search(r"（(\d{4})版）", right)
+    return m.group(1) if m else None
+
+
 def page_furniture(ws: Worksheet, edition: str | None, unit: object = None, year: object = None) -> None:
     """Page header and footer of a printed sheet: who and which year on the left, the sheet in the
     middle, the edition on the right; 第 N 页，共 M 页 below.
@@ -357,7 +376,7 @@ def page_furniture(ws: Worksheet, edition: str | None, unit: object = None, year
     A blank template knows no unit (a header cannot refer to a cell in Excel, WPS or LibreOffice),
     so it leaves a line to write it on; a filled workbook (the county report, an import) names it.
     """
-    who = f"{unit} {year}年度" if unit else "单位：________________"
+    who = f"{unit}{f' {year}年度' if year else ''}" if unit else BLANK_UNIT
     parts = {"left": page_header(who), "center": "&A",
              "right": f"政府信息公开工作年度报告（{edition}版）" if edition else "政府信息公开工作年度报告"}
     for where, text in parts.items():

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Callable
 from pathlib import Path
 
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 
 from gxsheet.core.atomic import write_bytes
 from gxsheet.core.layout import EDITION_KEY, WorkbookLayout, workbook_layout
@@ -107,15 +108,18 @@ def _entries(record: Record, layout: WorkbookLayout, as_typed: bool) -> list[tup
     return items
 
 
-def record_workbook(record: Record, layout: WorkbookLayout, template: str | Path, *, as_typed: bool = False) -> bytes:
+def record_workbook(record: Record, layout: WorkbookLayout, template: str | Path, *, as_typed: bool = False,
+                    finish: Callable[[Workbook], object] | None = None) -> bytes:
     """The .xlsx bytes of ``template`` with ``record`` written in (reproducible: fixed dates and timestamps).
 
     By default everything from the record is data: text is written as text even when it starts
     with ``=``. ``as_typed`` writes values exactly as given, the way a clerk types them — a string
     starting with ``=`` becomes a live formula, a date string stays a string — which the samples
-    use to build workbooks with formulas and bad input on purpose.
+    use to build workbooks with formulas and bad input on purpose. The pages name the unit and year
+    (the template leaves a line for them). ``finish`` adds to the workbook before it is saved (the
+    county report's 概况 sheet).
     """
-    from gxsheet.render.template import normalize_xlsx
+    from gxsheet.render.template import name_pages, normalize_xlsx
 
     if layout.spec.edition != record.edition:
         raise ValueError(f"{template}: a {layout.spec.edition} template for a {record.edition} record")
@@ -138,14 +142,17 @@ def record_workbook(record: Record, layout: WorkbookLayout, template: str | Path
                 put_text(ws.cell(r, c), text)
         for col, width in zip("ABCDE", _CARRIED_WIDTHS, strict=True):
             ws.column_dimensions[col].width = width
+    name_pages(wb, record.role("unit_name"), record.role("year"))
+    if finish is not None:
+        finish(wb)
     buf = io.BytesIO()
     wb.save(buf)
     return normalize_xlsx(buf.getvalue())
 
 
 def write_record(record: Record, path: str | Path, *, template: str | Path | None = None,
-                 as_typed: bool = False) -> Path:
+                 as_typed: bool = False, finish: Callable[[Workbook], object] | None = None) -> Path:
     """Write ``record`` into its edition's standard template (or ``template``) at ``path``, atomically."""
     layout = layout_of(template) if template is not None else workbook_layout(record.spec)
     return write_bytes(path, record_workbook(record, layout, template or template_path(record.edition),
-                                             as_typed=as_typed))
+                                             as_typed=as_typed, finish=finish))

@@ -304,7 +304,9 @@ class Collection:
         if not items:
             return None
         county, year = self.county, self.year
-        key = hashlib.sha256(json.dumps([__version__, county, year, items], ensure_ascii=False).encode()).hexdigest()[:32]
+        order = [u.name for u in units if not u.is_county]  # the merge lists the units in the county's order
+        key = hashlib.sha256(json.dumps([__version__, county, year, items, order],
+                                        ensure_ascii=False).encode()).hexdigest()[:32]
         merge_out = self.store.cache / f"merge-{key}.xlsx"
         report_out = self.store.cache / f"report-{key}.xlsx"
         async with self._merge_lock:
@@ -312,7 +314,7 @@ class Collection:
                 self.workers.check_capacity()
                 summary = await self.workers.run(work.make_merge, items, str(self.store.tmp), str(merge_out),
                                                  str(report_out), year=year, name=county, limits=self.settings.limits,
-                                                 timeout=self.settings.merge_timeout, key="merge")
+                                                 order=order, timeout=self.settings.merge_timeout, key="merge")
                 if not summary.get("merged"):
                     return None
                 await self.db(self._prune, {merge_out.name, report_out.name})

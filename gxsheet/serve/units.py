@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import io
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from gxsheet.core.atomic import write_with
 from gxsheet.core.sanitise import cell as cell_text
 from gxsheet.core.spec import load_spec
+from gxsheet.read.unit_list import in_order, unit_lines
 from gxsheet.serve.store import StoreError
 
 __all__ = ["LINKS_NAME", "levels", "read_links", "read_units", "write_links"]
@@ -26,8 +26,6 @@ __all__ = ["LINKS_NAME", "levels", "read_links", "read_units", "write_links"]
 LINKS_NAME = "上传链接.xlsx"
 LINK_HEADER = ("单位名称", "层级", "上传链接")
 COUNTY_LEVEL = "（汇总）"
-_SPLIT = re.compile(r"\s*[,，\t]\s*|\s+")
-_HEADER_WORDS = ("名称", "单位", "name")
 
 
 def levels(edition: str) -> tuple[str, ...]:
@@ -35,49 +33,14 @@ def levels(edition: str) -> tuple[str, ...]:
     return tuple(load_spec(edition).meta_field("level").choices)
 
 
-def _decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else GB18030: what Notepad on a Chinese Windows saves as 'ANSI'."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("gb18030", errors="replace")
-
-
-def _rows_from_text(path: Path) -> list[tuple[int, list[str]]]:
-    rows = []
-    for no, line in enumerate(_decode(path.read_bytes()).splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        rows.append((no, [p for p in _SPLIT.split(line, maxsplit=1) if p]))
-    return rows
-
-
-def _rows_from_xlsx(path: Path) -> list[tuple[int, list[str]]]:
-    from openpyxl import load_workbook
-
-    wb = load_workbook(path, read_only=True, data_only=True)
-    try:
-        ws = wb.worksheets[0]
-        rows = []
-        for no, row in enumerate(ws.iter_rows(max_col=2, values_only=True), 1):
-            cells = [str(v).strip() for v in row if v is not None and str(v).strip()]
-            if cells:
-                rows.append((no, cells))
-            if no > 10_000:
-                break
-        return rows
-    finally:
-        wb.close()
-
-
 def read_units(path: str | Path, edition: str, *, county: str) -> list[tuple[str, str]]:
-    """(名称, 层级) of every unit in the list; a bad line raises StoreError naming it."""
+    """(名称, 层级) of every unit in the list, in the county's order (by 区划代码 when every line has
+    one, else as listed); a bad line raises StoreError naming it."""
     path = Path(path)
     if not path.is_file():
         raise StoreError(f"{path}：找不到单位名单文件。", f"{path}: the list of units does not exist.")
     try:
-        rows = _rows_from_xlsx(path) if path.suffix.lower() in (".xlsx", ".xlsm") else _rows_from_text(path)
+        lines = unit_lines(path, levels(edition))
     except OSError as e:
         raise StoreError(f"{path}：无法读取单位名单（{e.strerror}）。", f"{path}: cannot read the list ({e.strerror}).") from None
     except Exception as e:  # noqa: BLE001 - a damaged spreadsheet is one line, not a traceback
@@ -86,11 +49,8 @@ def read_units(path: str | Path, edition: str, *, county: str) -> list[tuple[str
     allowed = levels(edition)
     out: list[tuple[str, str]] = []
     seen: dict[str, int] = {}
-    for i, (no, cells) in enumerate(rows):
-        if i == 0 and any(w in cells[0].lower() for w in _HEADER_WORDS) and (len(cells) < 2 or cells[1] not in allowed):
-            continue  # a header row
-        name = cells[0]
-        level = cells[1] if len(cells) > 1 else ""
+    for u in in_order(lines):
+        name, level, no = u.name, u.level or "", u.no
         where = f"{path.name} 第{no}行"
         if level not in allowed:
             raise StoreError(f"{where}：“{name}”的层级“{level}”不是可选值之一（{'、'.join(allowed)}）。",

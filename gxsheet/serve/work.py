@@ -133,12 +133,13 @@ def make_template(edition: str, out: str, roles: dict[str, object]) -> str:
 
 
 def make_merge(items: Sequence[tuple[str, str, float]], workdir: str, merge_out: str, report_out: str, *,
-               year: int, name: str, limits: Limits | None = None) -> dict[str, Any]:
+               year: int, name: str, limits: Limits | None = None, order: Sequence[str] | None = None) -> dict[str, Any]:
     """The county merge of ``items`` ((stored file, name in the merge, upload time) each).
 
     The files are copied under their merge names into a private folder (the stored copies are never
     touched, and the problem list then names each unit's file), merged exactly as ``gxsheet merge
-    FOLDER -o … --report … --name … --year …`` does, and the folder removed again.
+    FOLDER -o … --report … --name … --year … --order UNITS`` does (``order``: the units in the
+    county's list order), and the folder removed again.
     """
     from gxsheet.merge.county import merge_paths
     from gxsheet.merge.workbook import write_county_report, write_merge
@@ -149,7 +150,7 @@ def make_merge(items: Sequence[tuple[str, str, float]], workdir: str, merge_out:
             dest = folder / shown
             shutil.copyfile(stored, dest)
             os.utime(dest, (mtime, mtime))
-        result = merge_paths([folder], year=year, name=name, jobs=1, limits=limits)
+        result = merge_paths([folder], year=year, name=name, jobs=1, limits=limits, order=order)
         if not result.entries:
             return {"merged": 0, "unreadable": len(result.unreadable)}
         write_merge(result, merge_out)

@@ -17,6 +17,8 @@ from openpyxl import load_workbook
 from test_merge import county, merged  # noqa: F401 - the county folder and its merge, shared fixtures
 
 from gxsheet.merge import county as M
+from gxsheet.merge import overview as O
+from gxsheet.merge import print_tables as P
 from gxsheet.merge import workbook as W
 
 
@@ -49,7 +51,9 @@ def test_row_order_writing_loses_nothing(merged, tmp_path, monkeypatch):  # noqa
     held = tmp_path / "held.xlsx"
     W.write_merge(result, held)
     a, b = _sheet_facts(held), _sheet_facts(streamed)
-    assert list(a) == list(b) == [W.OVERVIEW_SHEET, M.SUMMARY_SHEET, M.PROBLEM_SHEET, W.GRID_SHEET]
+    prints = [pt.sheet for pt in P.plan(result.spec)]
+    assert prints == ["打印-表二", "打印-表三", "打印-表四"]
+    assert list(a) == list(b) == [W.OVERVIEW_SHEET, M.SUMMARY_SHEET, M.PROBLEM_SHEET, W.GRID_SHEET, *prints]
     for sheet in a:
         for what in a[sheet]:
             assert a[sheet][what] == b[sheet][what], (sheet, what)
@@ -83,7 +87,11 @@ def test_overview_figures(merged):  # noqa: F811
     spec = result.spec
     handled = next(t for t in spec.narrative_topics if t.name == "handled").alternatives[0]
     parts = next(e.rhs for e in spec.equations if e.lhs == handled)
-    assert [ws.cell(r, 10).value for r in range(4, 4 + len(parts))] == [totals[k] for k in parts]
+    groups = O.outcome_groups(spec)  # （一）予以公开 … （六）其他处理: every part in one group
+    assert [label for label, _ in groups][:3] == ["（一）予以公开", "（二）部分公开", "（三）不予公开"]
+    assert sorted(k for _, keys in groups for k in keys) == sorted(parts)
+    assert [(ws.cell(r, 9).value, ws.cell(r, 10).value) for r in range(4, 4 + len(groups))] == \
+        [(label, sum(totals[k] for k in keys)) for label, keys in groups]
 
 
 def test_grid_counts_each_rule_family(merged):  # noqa: F811
@@ -137,4 +145,5 @@ def test_an_empty_merge_still_writes_every_sheet(tmp_path):
     result = M.merge_records([])
     out = tmp_path / "empty.xlsx"
     W.write_merge(result, out)
-    assert load_workbook(out).sheetnames == [W.OVERVIEW_SHEET, M.SUMMARY_SHEET, M.PROBLEM_SHEET, W.GRID_SHEET]
+    assert load_workbook(out).sheetnames == [W.OVERVIEW_SHEET, M.SUMMARY_SHEET, M.PROBLEM_SHEET, W.GRID_SHEET,
+                                             "打印-表二", "打印-表三", "打印-表四"]

@@ -144,13 +144,13 @@ def test_numbers_keep_value_and_type(odd):
 def test_numbers_no_spreadsheet_can_hold_keep_their_digits(tmp_path):
     """An integer past a double's range, NaN or infinity: text, not a corrupt file (the reader never
     produces these, so the writer is called directly)."""
-    from gxsheet.merge.workbook import _put
+    from gxsheet.merge.style import put
 
     path = tmp_path / "n.xlsx"
     wb = xlsxwriter.Workbook(str(path), W.WORKBOOK_OPTIONS)
     ws = wb.add_worksheet("S")
     for c, v in enumerate([10**400, float("nan"), float("inf"), dt.date(2021, 12, 31), True]):
-        _put(ws, 0, c, v, date_fmt=wb.add_format({"num_format": W.DATE_FORMAT}))
+        put(ws, 0, c, v, date_fmt=wb.add_format({"num_format": W.DATE_FORMAT}))
     wb.close()
     ws = load_workbook(path)["S"]
     assert ws["A1"].value == str(10**400) and ws["B1"].value == "nan" and ws["C1"].value == "inf"
@@ -241,5 +241,5 @@ def test_interrupted_write_leaves_nothing_and_keeps_the_old_output(odd, tmp_path
     assert [p.name for p in tmp_path.iterdir()] == ["county.xlsx"] and out.read_bytes() == b"last run"
     monkeypatch.undo()
     W.write_merge(result, out)
-    assert load_workbook(out).sheetnames == [W.OVERVIEW_SHEET, M.SUMMARY_SHEET, M.PROBLEM_SHEET, W.GRID_SHEET]
+    assert load_workbook(out).sheetnames[:4] == [W.OVERVIEW_SHEET, M.SUMMARY_SHEET, M.PROBLEM_SHEET, W.GRID_SHEET]
 

@@ -24,6 +24,7 @@ from gxsheet.core.record import Record
 from gxsheet.core.spec import load_spec
 from gxsheet.merge import county as M
 from gxsheet.merge import workbook as W
+from gxsheet.merge.style import safe
 from gxsheet.read.workbook import read_report
 from gxsheet.render.samples import valid_values, write_sample
 
@@ -263,13 +264,22 @@ def test_header_merges_and_view(sheets):
     merges = {str(r) for r in ws.merged_cells.ranges}
     assert f"A{lay['header_top']}:A{lay['first_row'] - 1}" in merges  # 单位名称 spans the header
     assert ws.row_dimensions[lay["key_row"]].hidden  # machine keys: for scripts, not for screen or paper
-    # 表三's title spans its 25×7 columns; its row "一、本年新收…" spans the seven applicant columns
-    t3 = [j for j, k in enumerate(S21.cells) if k.startswith("t3.")]
+    # 表三's title spans its 26×7 columns, cut where the printed pages break and repeated on each
+    # page; its row "一、本年新收…" spans the seven applicant columns
     from openpyxl.utils import get_column_letter as L
+    from openpyxl.utils.cell import range_boundaries
 
-    c0, c1 = L(lay["first_value_col"] + t3[0]), L(lay["first_value_col"] + t3[-1])
-    assert f"{c0}{lay['header_top']}:{c1}{lay['header_top']}" in merges
-    assert ws.cell(lay["header_top"], lay["first_value_col"] + t3[0]).value == "三、收到和处理政府信息公开申请情况"
+    t3 = [lay["first_value_col"] + j for j, k in enumerate(S21.cells) if k.startswith("t3.")]
+    breaks = {b.id + 1 for b in ws.col_breaks.brk}  # 1-based: the first column of a new page
+    top = lay["header_top"]
+    pieces = sorted(range_boundaries(r)[0:3:2] for r in merges if range_boundaries(r)[1] == top
+                    and t3[0] <= range_boundaries(r)[0] <= t3[-1])
+    assert pieces[0][0] == t3[0] and pieces[-1][1] == t3[-1] and len(pieces) > 1
+    for (_, c1), (n0, _) in zip(pieces, pieces[1:], strict=False):
+        assert n0 == c1 + 1 and n0 in breaks  # contiguous, cut only at a page break
+    for c0, _ in pieces:
+        assert ws.cell(top, c0).value == "三、收到和处理政府信息公开申请情况"
+    assert any(m.startswith(f"{L(t3[0])}{top + 1}:{L(t3[6])}") for m in merges)
     assert ws.freeze_panes == f"B{lay['first_row']}"
     assert ws.auto_filter.ref.startswith(f"A{lay['first_row'] - 1}:") and ws.auto_filter.ref.endswith(str(lay["last_row"]))
 
@@ -457,7 +467,7 @@ def test_town_text_never_becomes_a_formula(tmp_path):
     c = ws.cell(W.summary_layout(result)["first_row"], 1)
     assert c.data_type == "s" and c.value == '=HYPERLINK("http://evil","x")'
     # control characters would make the workbook unreadable: shown escaped instead (the one output rule)
-    assert W._safe("a\x07b\x00c") == "a\\x07b\\x00c"
+    assert safe("a\x07b\x00c") == "a\\x07b\\x00c"
 
 
 def test_parallel_read_equals_serial(county, tmp_path):

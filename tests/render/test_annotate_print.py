@@ -127,3 +127,56 @@ def test_rerun_clears_the_collapsed_marks(tmp_path):
             for cell in row:
                 assert book.get_fill(name, cell.coordinate) == fresh.get_fill(name, cell.coordinate)
                 assert book.wb[name][cell.coordinate].comment is None
+
+
+def _typed_into_template(path: Path, unit: str) -> Path:
+    """The 2021 template as a clerk fills it in a spreadsheet program: values and 基本信息 typed in,
+    the page headers left as the template has them (a line to write the unit on)."""
+    from openpyxl import load_workbook
+
+    from gxsheet.core.layout import workbook_layout
+    from gxsheet.core.spec import load_spec
+    from gxsheet.render.samples import default_meta, default_prose, valid_values
+
+    spec = load_spec("2021")
+    layout = workbook_layout(spec)
+    wb = load_workbook(template_file("2021"))
+    values = dict(valid_values(spec, 7))
+    values["t3.received.natural"] += 1  # a relation broken: 校验结果 has rows
+    values["t4.cases.review_upheld"] = "无"
+    typed = {**values, **{f"meta.{k}": v for k, v in default_meta(spec, unit_name=unit, level="镇").items()},
+             **{f"prose.{k}": v for k, v in default_prose(spec).items()}}
+    for key, v in typed.items():
+        sheet, r, c = layout.position(key)
+        wb[sheet].cell(r, c).value = v
+    wb.save(path)
+    return path
+
+
+def test_the_whole_annotated_copy_prints(tmp_path):
+    """Every sheet of the annotated copy: the unit named on every page (the template's blank line
+    filled in), each form on one page with all its labels, 校验结果 after them, no text over text."""
+    from gxsheet.core.layout import workbook_layout
+    from gxsheet.core.spec import load_spec
+    from gxsheet.render.template import BLANK_UNIT
+
+    src = _typed_into_template(tmp_path / "丁镇.xlsx", "丁镇人民政府")
+    out, findings = _annotated(src, tmp_path / "丁镇.校验.xlsx")
+    pdf = lo.to_pdf(out, tmp_path / "pdf")
+    pages = lo.pdf_pages(pdf)
+    raw = [_squash(t) for t in lo.pdf_pages_raw(pdf)]
+    layout = workbook_layout(load_spec("2021"))
+    rows = display_rows(findings, "zh")
+    assert len(pages) == len(layout.sheets) + max(1, math.ceil(len(rows) / ROWS_PER_PAGE))
+    by_sheet: dict[str, int] = {}
+    for n, text in enumerate(pages, start=1):
+        head = text.strip().splitlines()[0]
+        assert "丁镇人民政府" in head and BLANK_UNIT not in head, head  # whose report, on every page
+        assert "###" not in text
+        by_sheet[next(s.name for s in layout.sheets if s.name in head) if RESULT_SHEET not in head else RESULT_SHEET] = n
+    for sheet in layout.sheets:  # every form prints whole on its page: no label cut off
+        if sheet.kind == "table":
+            labels = [b.text for b in sheet.boxes if b.role in ("label", "header", "caption") and b.text]
+            missing = [t for t in labels if _squash(t) not in raw[by_sheet[sheet.name] - 1]]
+            assert not missing, (sheet.name, missing)
+    assert lo.overlapping_lines(lo.pdf_words(pdf)) == []

@@ -9,6 +9,7 @@ displayed background colours) the conditional formatting.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -480,6 +481,12 @@ def test_lo_renders_templates_to_pdf(ed: str, layout: WorkbookLayout, committed:
         head = text.strip().splitlines()[0]
         assert "单位：" in head and sheet.name in head and f"政府信息公开工作年度报告（{ed}版）" in head, head
         assert f"第 {n} 页，共 {len(pages)} 页" in text
+    # no clipped columns: every label of each form is on its page; no text drawn over other text
+    raw = [re.sub(r"\s+", "", t) for t in lo.pdf_pages_raw(pdf)]
+    for sheet, text in zip(layout.sheets, raw, strict=True):
+        labels = [b.text for b in sheet.boxes if b.role in ("label", "header", "caption", "meta_label") and b.text]
+        assert labels and not [t for t in labels if re.sub(r"\s+", "", t) not in text], sheet.name
+    assert lo.overlapping_lines(lo.pdf_words(pdf)) == []
     spec = layout.spec
     years = f"如 {spec.last_year or spec.first_year}（本模板用于"
     assert years in pages[0]

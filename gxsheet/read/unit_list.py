@@ -1,0 +1,113 @@
+"""A county's list of its units, as the county keeps it: a text file or a spreadsheet, one unit a line.
+
+Used by ``gxsheet serve init --units`` (who gets an upload link) and ``gxsheet merge --order``
+(the order the county lists its towns in). A line is 名称, 层级 and, optionally, a 区划代码 (the
+6-, 9- or 12-digit administrative-division code of the 统计用区划代码, in any column); when every
+line has a code, the units are in the order of their codes — the administrative-division order
+a county office lists its towns in — else in the order of the lines. The callers check what the
+cells mean (serve: the 层级 against the spec) and name a bad line themselves.
+
+Text: UTF-8 (with or without BOM) or GB18030 (what Notepad on a Chinese Windows saves as 'ANSI');
+cells separated by a comma (either width), a tab or spaces; blank lines and lines starting with
+``#`` skipped. Spreadsheet: the first sheet's first columns, at most :data:`MAX_ROWS` rows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["MAX_ROWS", "UnitLine", "in_order", "read_rows", "unit_lines"]
+
+_SPLIT = re.compile(r"\s*[,，\t]\s*|\s+")
+#: an administrative-division code: county (6 digits), township (9) or the statistics code (12)
+_CODE = re.compile(r"\d{6}(?:\d{3}(?:\d{3})?)?")
+#: cells a line may have: 名称, 层级, 区划代码
+COLUMNS = 3
+#: words of a header line (单位名称, 层级, 区划代码)
+_HEADER_WORDS = ("名称", "单位", "name")
+#: rows read from a spreadsheet at most: a county's list, not a data set
+MAX_ROWS = 10_000
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 (with or without BOM), else GB18030."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("gb18030", errors="replace")
+
+
+def _rows_from_text(path: Path, columns: int) -> list[tuple[int, list[str]]]:
+    rows = []
+    for no, line in enumerate(_decode(path.read_bytes()).splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        rows.append((no, [p for p in _SPLIT.split(line, maxsplit=columns - 1) if p]))
+    return rows
+
+
+def _rows_from_xlsx(path: Path, columns: int) -> list[tuple[int, list[str]]]:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        ws = wb.worksheets[0]
+        rows = []
+        for no, row in enumerate(ws.iter_rows(max_col=columns, values_only=True), 1):
+            cells = [str(v).strip() for v in row if v is not None and str(v).strip()]
+            if cells:
+                rows.append((no, cells))
+            if no > MAX_ROWS:
+                break
+        return rows
+    finally:
+        wb.close()
+
+
+def read_rows(path: str | Path, columns: int) -> list[tuple[int, list[str]]]:
+    """(line number, up to ``columns`` cells) of every unit line of the list at ``path``.
+
+    Raises OSError when the file cannot be read, and whatever openpyxl raises for a damaged
+    spreadsheet: the caller says it in one line.
+    """
+    path = Path(path)
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return _rows_from_xlsx(path, columns)
+    return _rows_from_text(path, columns)
+
+
+@dataclass(frozen=True)
+class UnitLine:
+    """One unit of the list: its line (or row) number, 名称, 层级 and 区划代码 when given."""
+
+    no: int
+    name: str
+    level: str | None
+    code: str | None
+
+
+def unit_lines(path: str | Path, levels: Collection[str]) -> list[UnitLine]:
+    """The units of the list at ``path``, line by line (errors as :func:`read_rows`); a first line
+    that names the columns (单位名称, 层级 …) rather than a unit of one of ``levels`` is left out."""
+    out = []
+    for no, cells in read_rows(path, COLUMNS):
+        codes = [c for c in cells if _CODE.fullmatch(c)]
+        words = [c for c in cells if not _CODE.fullmatch(c)]
+        if not words:
+            continue
+        out.append(UnitLine(no, words[0], words[1] if len(words) > 1 else None, codes[0] if codes else None))
+    if out and any(w in out[0].name.lower() for w in _HEADER_WORDS) and out[0].level not in levels:
+        out = out[1:]
+    return out
+
+
+def in_order(lines: list[UnitLine]) -> list[UnitLine]:
+    """``lines`` in the county's order: by 区划代码 when every line has one (a township's 9 digits
+    are its 12-digit code's first nine), else as listed."""
+    if lines and all(u.code for u in lines):
+        return sorted(lines, key=lambda u: (str(u.code).ljust(12, "0"), u.no))
+    return list(lines)
