@@ -51,6 +51,7 @@ from starlette.routing import Route
 
 from gxsheet import __version__
 from gxsheet.core import sanitise
+from gxsheet.core.findings import SEVERITY_ZH
 from gxsheet.core.limits import DEFAULT_LIMITS, Limits
 from gxsheet.render.findings_report import display_rows, findings_document
 from gxsheet.serve import work
@@ -66,7 +67,6 @@ STATUS_ZH = {"ok": "通过", "warnings": "仅有疑问", "errors": "有错误", 
              "pending": "检查中", "missing": "未提交"}
 STATUS_EN = {"ok": "passed", "warnings": "warnings only", "errors": "errors", "unreadable": "unreadable",
              "pending": "being checked", "missing": "not submitted"}
-SEVERITY_ZH = {"error": "错误", "warning": "疑问"}
 #: multipart overhead allowed on top of the file itself
 FORM_OVERHEAD = 64 * 1024
 CHUNK = 256 * 1024
