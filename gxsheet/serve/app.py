@@ -51,9 +51,10 @@ from starlette.routing import Route
 
 from gxsheet import __version__
 from gxsheet.core import sanitise
+from gxsheet.core.errors import LoadError
 from gxsheet.core.findings import SEVERITY_ZH
 from gxsheet.core.limits import DEFAULT_LIMITS, Limits
-from gxsheet.render.findings_report import display_rows, findings_document
+from gxsheet.render.findings_report import display_rows, file_entry, findings_document
 from gxsheet.serve import work
 from gxsheet.serve.pool import Busy, JobFailed, JobTimeout, Workers
 from gxsheet.serve.security import Guard
@@ -363,8 +364,10 @@ class Collection:
 
 
 def _failed(name: str, kind: str, zh: str, en: str) -> dict[str, Any]:
-    return {"zh": {"file": name, "status": "unreadable", "error": {"kind": kind, "message": zh}},
-            "en": {"file": name, "status": "unreadable", "error": {"kind": kind, "message": en}}}
+    """The stored entries of an upload the worker could not finish: the shape ``validate --json`` gives
+    an unreadable file (:func:`~gxsheet.render.findings_report.file_entry`), in each language."""
+    error = LoadError(name, kind, zh, en)
+    return {lang: file_entry(name, error=error, lang=lang) for lang in work.LANGS}
 
 
 def _file_name(unit_name: str) -> str:
