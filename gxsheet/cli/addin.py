@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from gxsheet.cli.usage import Example, Parser, Text, usage_line
+from gxsheet.cli.usage import Example, Text, no_action
 
 EXAMPLES = (
     Example("gxsheet addin install", "安装到 Excel（Windows/macOS），之后重启 Excel", "install into Excel (Windows/macOS), then restart Excel"),
@@ -77,14 +77,7 @@ def register(sub: argparse._SubParsersAction, T: Text) -> None:
     o.set_examples(EXAMPLES[2:3])
     o.set_defaults(func=run_bundle)
     p.set_examples(EXAMPLES)
-    p.set_defaults(func=lambda _args: _usage(p, T))
-
-
-def _usage(parser: Parser, T: Text) -> int:
-    """``gxsheet addin`` without an action: one line naming the actions (exit 2)."""
-    names = "、".join(("build", "install", "uninstall", "bundle"))
-    _say(usage_line(parser, problem=T(f"请指定操作（{names}）", f"name an action ({names})")))
-    return 2
+    p.set_defaults(func=lambda _args: no_action(p, actions))
 
 
 def _say(message: str) -> None:

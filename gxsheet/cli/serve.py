@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from gxsheet.cli.config import add_options, limits_of
-from gxsheet.cli.usage import Example, Parser, Text, add_lang, usage_line
+from gxsheet.cli.usage import Example, Text, add_lang, no_action
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -44,8 +44,8 @@ def register(sub: argparse._SubParsersAction, T: Text) -> None:
                       "汇总页显示各单位报送状态并一键下载汇总表。",
                       "Run on one computer of the county: towns upload their workbooks through private links and see "
                       "their findings at once; the county sees who is done and downloads the merge."))
-    p.set_defaults(func=lambda _args: _usage(p, T))
     verbs = p.add_subparsers(dest="verb", metavar="ACTION", title=T("操作", "actions"))
+    p.set_defaults(func=lambda _args: no_action(p, verbs))
 
     i = verbs.add_parser("init", help=T("建立数据文件夹并生成各单位的上传链接", "create the data folder and the links"),
                          description=T("建立数据文件夹和数据库，为名单中的每个单位和汇总部门各生成一个专用链接，"
@@ -102,13 +102,6 @@ def register(sub: argparse._SubParsersAction, T: Text) -> None:
     k.set_examples(EXAMPLES[3:4])
     k.set_defaults(func=run_link)
     p.set_examples(EXAMPLES)
-
-
-def _usage(parser: Parser, T: Text) -> int:
-    """``gxsheet serve`` without an action: one line naming the actions (exit 2)."""
-    names = "、".join(("init", "run", "link"))
-    print(usage_line(parser, problem=T(f"请指定操作（{names}）", f"name an action ({names})")), file=sys.stderr)
-    return 2
 
 
 def _say(e: Exception, lang: str) -> int:

@@ -29,8 +29,8 @@ from typing import NoReturn
 from gxsheet.core.display import char_width, display_width
 from gxsheet.core.errors import one_line
 
-__all__ = ["Example", "Parser", "Text", "add_lang", "positive", "examples_text", "language", "make_parser_class", "translate",
-           "usage_line"]
+__all__ = ["Example", "Parser", "Text", "add_lang", "positive", "examples_text", "language", "make_parser_class", "no_action",
+           "translate", "usage_line"]
 
 LANGS = ("zh", "en")
 #: locale variables in the order gettext reads them
@@ -206,6 +206,15 @@ def usage_line(parser: Parser, message: str = "", *, problem: str | None = None)
     sep = ": " if en else "："
     end = "." if en else "。"
     return f"{prog}{sep}{problem.rstrip('.。')}{end}{example}{tail}"
+
+
+def no_action(parser: Parser, actions: argparse._SubParsersAction) -> int:
+    """A command of several actions (``gxsheet serve``, ``gxsheet addin``) run without one: one line
+    naming them, exit 2. The names are the parser's own, so a new action is named without another edit."""
+    names = "、".join(actions.choices)
+    T = Text(parser.lang)
+    print(usage_line(parser, problem=T(f"请指定操作（{names}）", f"name an action ({names})")), file=sys.stderr)
+    return EXIT_USAGE
 
 
 # --------------------------------------------------------------------------- argparse's messages
