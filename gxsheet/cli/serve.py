@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 from gxsheet.cli.config import add_options, limits_of
-from gxsheet.cli.usage import Example, Text, add_lang, no_action
+from gxsheet.cli.usage import Example, Text, add_lang, no_action, positive
+from gxsheet.core.spec import editions
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -60,7 +61,7 @@ def register(sub: argparse._SubParsersAction, T: Text) -> None:
                    help=T("单位名单（必填）：每行一个单位“名称, 层级”（.txt），或前两列为名称、层级的 .xlsx",
                           "the list of units (required): one “name, level” a line (.txt), or an .xlsx with name and "
                           "level in its first two columns"))
-    i.add_argument("--edition", metavar="2019|2021",
+    i.add_argument("--edition", choices=editions(),
                    help=T("模板版本（默认按年度）", "template edition (default: by year)"))
     i.add_argument("--url", default=DEFAULT_URL, metavar="BASE",
                    help=T(f"链接的地址前缀，如 https://192.168.1.10:8443（默认 {DEFAULT_URL}）",
@@ -80,7 +81,7 @@ def register(sub: argparse._SubParsersAction, T: Text) -> None:
     r.add_argument("--port", type=int, default=8000, help=T("端口（默认 8000）", "port (default 8000)"))
     r.add_argument("--certfile", help=T("HTTPS 证书文件（PEM）", "TLS certificate (PEM)"))
     r.add_argument("--keyfile", help=T("HTTPS 私钥文件（PEM）", "TLS private key (PEM)"))
-    r.add_argument("--jobs", type=int, metavar="N",
+    r.add_argument("--jobs", type=positive, metavar="N",
                    help=T("同时检查的文件数（默认 CPU 数，至少 2）", "files checked at once (default: the CPUs, at least 2)"))
     r.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
                    help=T("单个文件读取和检查的时限（默认 60 秒）", "time limit per uploaded file (default 60 s)"))
@@ -114,7 +115,7 @@ def _link(base: str, unit_role: str, token: str) -> str:
 
 
 def run_init(args: argparse.Namespace) -> int:
-    from gxsheet.core.spec import edition_for_year, editions
+    from gxsheet.core.spec import edition_for_year
     from gxsheet.serve.store import Store, StoreError
     from gxsheet.serve.units import COUNTY_LEVEL, LINKS_NAME, read_units, write_links
 
@@ -168,9 +169,8 @@ def run_server(args: argparse.Namespace) -> int:
         print("--certfile 和 --keyfile 需要同时给出。" if args.lang != "en" else "give both --certfile and --keyfile.",
               file=sys.stderr)
         return 2
-    if args.jobs is not None and args.jobs < 1 or args.timeout <= 0:
-        print("--jobs 和 --timeout 须为正数。" if args.lang != "en" else "--jobs and --timeout must be positive.",
-              file=sys.stderr)
+    if args.timeout <= 0:
+        print("--timeout 须为正数。" if args.lang != "en" else "--timeout must be positive.", file=sys.stderr)
         return 2
     try:
         return serve(args.dir, host=args.host, port=args.port, certfile=args.certfile, keyfile=args.keyfile,
