@@ -25,3 +25,17 @@ def test_serve_extra_lists_what_the_web_page_imports():
     extra = {r.split(">")[0].split("=")[0].split("[")[0].strip().lower() for r in config["project"]["optional-dependencies"]["serve"]}
     assert {"starlette", "uvicorn", "jinja2", "python-multipart", "pebble"} <= extra
     assert "gxsheet[serve]" in config["project"]["optional-dependencies"]["test"]
+
+
+def test_serve_run_checks_every_package_of_the_extra():
+    """``serve run`` names what is missing from the [serve] extra before it starts (cli.serve.WEB_MODULES):
+    that list is the extra again, by import name, so it must not drift from pyproject.toml — a package
+    added to the extra but not there would reach a user as a traceback instead of the pip command."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    from gxsheet.cli.serve import WEB_MODULES
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    extra = {canonicalize_name(Requirement(r).name) for r in config["project"]["optional-dependencies"]["serve"]}
+    assert {canonicalize_name(d) for d in WEB_MODULES.values()} == extra
