@@ -110,14 +110,10 @@ def _say(e: Exception, lang: str) -> int:
     return 2
 
 
-def _link(base: str, unit_role: str, token: str) -> str:
-    return f"{base.rstrip('/')}/{'c' if unit_role == 'county' else 'u'}/{token}"
-
-
 def run_init(args: argparse.Namespace) -> int:
     from gxsheet.core.spec import edition_for_year
     from gxsheet.serve.store import Store, StoreError
-    from gxsheet.serve.units import COUNTY_LEVEL, LINKS_NAME, read_units, write_links
+    from gxsheet.serve.units import LINKS_NAME, link_row, links_title, read_units, write_links
 
     en = args.lang == "en"
     edition = args.edition or edition_for_year(args.year)
@@ -136,8 +132,8 @@ def run_init(args: argparse.Namespace) -> int:
         return _say(e, args.lang)
     settings_base = args.url.rstrip("/")
     store.set_setting("base_url", settings_base)
-    rows = [(u.name, COUNTY_LEVEL if u.is_county else u.level, _link(settings_base, u.role, t)) for u, t in issued]
-    out = write_links(Path(args.dir) / LINKS_NAME, _links_title(county, args.year), rows)
+    rows = [link_row(u, settings_base, t) for u, t in issued]
+    out = write_links(Path(args.dir) / LINKS_NAME, links_title(county, args.year), rows)
     store.close()
     for name, level, link in rows:
         print(f"{name}\t{level}\t{link}")
@@ -146,10 +142,6 @@ def run_init(args: argparse.Namespace) -> int:
           f"issued links for {len(units)} units and the county; wrote {out} (it holds every link: keep it private). "
           f"Start the server: gxsheet serve run {args.dir}", file=sys.stderr)
     return 0
-
-
-def _links_title(county: str, year: int) -> str:
-    return f"{county} {year}年度政府信息公开工作年度报告 上传链接"
 
 
 def run_server(args: argparse.Namespace) -> int:
@@ -181,7 +173,7 @@ def run_server(args: argparse.Namespace) -> int:
 
 def run_link(args: argparse.Namespace) -> int:
     from gxsheet.serve.store import Store, StoreError
-    from gxsheet.serve.units import COUNTY_LEVEL, LINKS_NAME, read_links, write_links
+    from gxsheet.serve.units import LINKS_NAME, link_row, links_title, replace_link
 
     en = args.lang == "en"
     try:
@@ -195,17 +187,10 @@ def run_link(args: argparse.Namespace) -> int:
               f"revoked {n} link(s) of {unit.name}; its uploads and results are kept.", file=sys.stderr)
         return 0
     base = (args.url or store.settings().get("base_url") or DEFAULT_URL).rstrip("/")
-    token = store.reissue(unit)
-    link = _link(base, unit.role, token)
-    links = Path(args.dir) / LINKS_NAME
-    level = COUNTY_LEVEL if unit.is_county else unit.level
-    title, rows = (read_links(links) if links.is_file() else (_links_title(store.county, store.year), []))
-    rows = [(n, lv, link if n == unit.name else old) for n, lv, old in rows]
-    if not any(n == unit.name for n, _, _ in rows):
-        rows.append((unit.name, level, link))
-    write_links(links, title, rows)
+    row = link_row(unit, base, store.reissue(unit))
+    links = replace_link(Path(args.dir) / LINKS_NAME, links_title(store.county, store.year), row)
     store.close()
-    print(f"{unit.name}\t{level}\t{link}")
+    print("\t".join(row))
     print(f"已收回“{unit.name}”的旧链接并生成新链接，{links} 已更新。" if not en else
           f"revoked {unit.name}'s old link and issued a new one; {links} updated.", file=sys.stderr)
     return 0

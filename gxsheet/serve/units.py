@@ -19,9 +19,9 @@ from gxsheet.core.atomic import write_with
 from gxsheet.core.sanitise import cell as cell_text
 from gxsheet.core.spec import load_spec
 from gxsheet.read.unit_list import in_order, unit_lines
-from gxsheet.serve.store import StoreError
+from gxsheet.serve.store import StoreError, Unit
 
-__all__ = ["LINKS_NAME", "levels", "read_links", "read_units", "write_links"]
+__all__ = ["LINKS_NAME", "levels", "link_row", "links_title", "read_links", "read_units", "replace_link", "write_links"]
 
 LINKS_NAME = "上传链接.xlsx"
 LINK_HEADER = ("单位名称", "层级", "上传链接")
@@ -99,6 +99,28 @@ def write_links(path: str | Path, title: str, rows: Sequence[tuple[str, str, str
     out = write_with(path, save)
     os.chmod(out, 0o600)  # atomic_path gives the usual permissions; these links are secrets
     return out
+
+
+def links_title(county: str, year: int) -> str:
+    return f"{county} {year}年度政府信息公开工作年度报告 上传链接"
+
+
+def link_row(unit: Unit, base: str, token: str) -> tuple[str, str, str]:
+    """(名称, 层级, link) of a unit's row: a town's link is ``/u/<token>``, the county's ``/c/<token>``
+    (the routes of :mod:`gxsheet.serve.app`)."""
+    link = f"{base.rstrip('/')}/{'c' if unit.is_county else 'u'}/{token}"
+    return unit.name, COUNTY_LEVEL if unit.is_county else unit.level, link
+
+
+def replace_link(path: str | Path, title: str, row: tuple[str, str, str]) -> Path:
+    """Put a reissued link into the links workbook in place of its unit's old one (a unit missing
+    from it is added at the end; when there is no workbook, a new one titled ``title``)."""
+    path = Path(path)
+    title, rows = read_links(path) if path.is_file() else (title, [])
+    rows = [row if n == row[0] else (n, lv, old) for n, lv, old in rows]
+    if not any(n == row[0] for n, _, _ in rows):
+        rows.append(row)
+    return write_links(path, title, rows)
 
 
 def read_links(path: str | Path) -> tuple[str, list[tuple[str, str, str]]]:
