@@ -103,7 +103,7 @@ def hash_token(token: str) -> str:
 
 
 def now() -> str:
-    """UTC time as stored (ISO 8601, seconds)."""
+    """UTC time as stored (ISO 8601, to the microsecond)."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
