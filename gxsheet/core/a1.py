@@ -1,4 +1,4 @@
-"""Column letters of A1 references, for every layer that names cells (layout, reader, writers).
+"""A1 references and their column letters, for every layer that names cells (layout, reader, writers).
 
 Here rather than borrowed from openpyxl: ``openpyxl.utils`` imports the whole of openpyxl (~60 ms
 of a cold start) for a five-line function.
@@ -19,3 +19,10 @@ def col_letter(n: int) -> str:
         n, rem = divmod(n - 1, 26)
         letters = chr(65 + rem) + letters
     return letters
+
+
+def a1(row: int, col: int) -> str:
+    """``(5, 4)`` -> ``"D5"``."""
+    if not 1 <= row <= MAX_ROW:
+        raise ValueError(f"row out of range: {row}")
+    return f"{col_letter(col)}{row}"

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 
-from gxsheet.core.a1 import col_letter
+from gxsheet.core.a1 import a1, col_letter
 from gxsheet.core.findings import rules
 from gxsheet.core.spec import Equation, Grid, Node, Spec, Table
 
@@ -82,10 +82,6 @@ class SheetLayout:
     value_cols: dict[str, dict[str, int]] = field(default_factory=dict)  # grid -> leaf col key -> column
     label_cols: int = 0
     last_row: int = 0
-
-
-def a1(row: int, col: int) -> str:
-    return f"{col_letter(col)}{row}"
 
 
 def quote_sheet(name: str) -> str:

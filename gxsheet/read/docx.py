@@ -8,10 +8,11 @@ the collapsed shape the shared core expects — the same shape a text export of 
 so the official form's merged headers need no special casing. Locations are given as a person
 sees them in Word: 表格2 第5行第3列 (the column counted on the grid), paragraphs as 第12段.
 
-The package is vetted before python-docx opens it: size, member count, declared sizes and
-compression ratios, then every part inflated once in bounded steps by the workbook loader (exact
-declared size, CRC, no DOCTYPE) — python-docx inflates a part in one call and would believe an
-understated size. python-docx itself parses XML without resolving entities.
+The package is vetted before python-docx opens it: its size, then the workbook loader's checks, its
+refusals reworded for Word (central directory, member count, declared sizes and compression ratios,
+then every part inflated once in bounded steps: exact declared size, CRC, no DOCTYPE) — python-docx
+inflates a part in one call and would believe an understated size — then its XML elements counted.
+python-docx itself parses XML without resolving entities.
 """
 
 from __future__ import annotations
@@ -43,33 +44,17 @@ def _vet(path: Path, limits: Limits) -> None:
     if size > limits.max_file_bytes:
         raise LoadError(source, "too-large", f"{source}：文件过大（{size // (1024 * 1024)} MB），请删除多余的图片后再导入。",
                         f"{source}: the file is too large ({size // (1024 * 1024)} MB); remove surplus pictures and import again.")
-    try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-            if len(infos) > limits.max_members:
-                raise LoadError(source, "too-many-members", f"{source}：Word 文档内部部件过多（{len(infos)}），已拒绝读取。",
-                                f"{source}: the Word document has too many internal parts ({len(infos)}); refused.")
-            total = 0
-            for info in infos:
-                total += info.file_size
-                if info.file_size > limits.ratio_min_bytes and info.file_size / max(info.compress_size, 1) > limits.max_ratio:
-                    raise LoadError(source, "zip-bomb", f"{source}：文件内部数据解压后异常膨胀（{info.filename}），已拒绝读取。",
-                                    f"{source}: the file inflates abnormally ({info.filename}); refused.")
-            if total > limits.max_total_bytes:
-                raise LoadError(source, "zip-bomb", f"{source}：文件解压后过大，已拒绝读取。",
-                                f"{source}: the file is too large once decompressed; refused.")
-            if "word/document.xml" not in {i.filename for i in infos}:
-                raise LoadError(source, "not-a-report", f"{source}：这不是 Word 文档 (.docx)。",
-                                f"{source}: this is not a Word document (.docx).")
-    except zipfile.BadZipFile as e:
-        raise LoadError(source, "corrupt-zip", f"{source}：Word 文档已损坏（{e}），请在 Word/WPS 中打开后重新另存为 .docx。",
-                        f"{source}: the Word document is damaged ({e}); open it in Word/WPS and save it again as .docx.") from None
-    try:  # the sizes above are only declared: inflate every part once, in bounded steps, before python-docx does
+    try:  # the loader's vetting: central directory, member count, declared sizes and ratios, then every
+        # part inflated once in bounded steps (exact size, CRC, no DOCTYPE), all before zipfile or python-docx
         verify_package(path, limits)
     except LoadError as e:
         raise _reworded(source, e) from None
-    with zipfile.ZipFile(path) as zf:  # then count what python-docx would build a tree of
-        _count_elements(zf, zf.infolist(), limits, source)
+    with zipfile.ZipFile(path) as zf:
+        infos = zf.infolist()
+        if "word/document.xml" not in {i.filename for i in infos}:
+            raise LoadError(source, "not-a-report", f"{source}：这不是 Word 文档 (.docx)。",
+                            f"{source}: this is not a Word document (.docx).")
+        _count_elements(zf, infos, limits, source)  # then count what python-docx would build a tree of
 
 
 def _reworded(source: str, e: LoadError) -> LoadError:
@@ -81,6 +66,9 @@ def _reworded(source: str, e: LoadError) -> LoadError:
                          "请在 Word/WPS 中另存为新的 .docx 后再导入。",
                          f"{source}: the Word document contains an XML DOCTYPE/entity declaration (in {d}), which Word "
                          "never writes, so it was refused for safety; save it as a new .docx in Word/WPS and import again.", d)
+    if e.kind == "too-many-members":
+        return LoadError(source, e.kind, f"{source}：Word 文档内部部件过多（{d}），已拒绝读取。",
+                         f"{source}: the Word document has too many internal parts ({d}); refused.", d)
     if e.kind == "zip-bomb":
         return LoadError(source, e.kind, f"{source}：文件内部数据解压后异常膨胀（{d}），已拒绝读取。",
                          f"{source}: the file inflates abnormally ({d}); refused.", d)

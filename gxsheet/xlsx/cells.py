@@ -12,7 +12,7 @@ The reader is split by what each part does, and each module imports only those b
 * :mod:`gxsheet.xlsx.workbook`: the workbook level and the public API (it re-exports the public
   names defined here, so callers import them from there).
 
-Nothing here reads a package; of gxsheet it imports only the column letters (:mod:`gxsheet.core.a1`).
+Nothing here reads a package; of gxsheet it imports only A1 references (:mod:`gxsheet.core.a1`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from gxsheet.core.a1 import MAX_COL, MAX_ROW, col_letter
+from gxsheet.core.a1 import MAX_COL, MAX_ROW, a1, col_letter  # noqa: F401 - a1, col_letter re-exported for the readers
 
 _MAIN_NS = (
     "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -72,13 +72,6 @@ def _pos(ref: str) -> tuple[int, int]:
 def parse_a1(ref: str) -> tuple[int, int]:
     """``"D5"`` -> ``(5, 4)`` (row, col), 1-based; ``$`` anchors and lower case accepted."""
     return _pos(ref.strip())
-
-
-def a1(row: int, col: int) -> str:
-    """``(5, 4)`` -> ``"D5"``."""
-    if not 1 <= row <= MAX_ROW:
-        raise ValueError(f"row out of range: {row}")
-    return f"{col_letter(col)}{row}"
 
 
 _RANGE_CACHE: dict[str, tuple[int, int, int, int]] = {}

@@ -32,6 +32,7 @@ from gxsheet.core.errors import LoadError
 from gxsheet.core.limits import Limits
 from gxsheet.xlsx.cells import MAX_COL, MAX_ROW, RawCell, SheetCells, WorkbookCells, a1
 from gxsheet.xlsx.loader import Package, new_parser
+from gxsheet.xlsx.sheet import sheet_too_large, too_many_cells
 
 TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
@@ -78,8 +79,7 @@ def _guard(pkg: Package, limits: Limits) -> list[_Layout]:
 
     def too_large(where: str) -> LoadError:
         assert cur is not None
-        return LoadError.make(path, "sheet-too-large", where, sheet=cur.name,
-                              max_rows=limits.max_rows, max_cols=limits.max_cols)
+        return sheet_too_large(path, cur.name, where, limits.max_rows, limits.max_cols)
 
     def start(tag: str, attrs: dict[str, str]) -> None:
         nonlocal cur, depth, row, col, row_repeat, count
@@ -114,9 +114,7 @@ def _guard(pkg: Package, limits: Limits) -> list[_Layout]:
                     raise too_large(a1(last_row, col))
                 cur.content += repeat * row_repeat
                 if cur.content > limits.max_cells:
-                    raise LoadError.make(path, "too-many-cells", f"cells > {limits.max_cells} in {cur.name}",
-                                         detail_zh=f"工作表「{cur.name}」的非空单元格超过 {limits.max_cells} 个",
-                                         detail_en=f"sheet '{cur.name}' has more than {limits.max_cells} cells")
+                    raise too_many_cells(path, cur.name, "cells", limits.max_cells)
                 if formula is not None:
                     text = formula.split(":", 1)[1] if formula.startswith(("of:", "oooc:", "msoxl:")) else formula
                     for r in range(row, last_row + 1):
@@ -130,9 +128,7 @@ def _guard(pkg: Package, limits: Limits) -> list[_Layout]:
                         raise too_large(f"{a1(row, first)}:{a1(r2, c2)}")
                     cur.merged.append((row, first, r2, c2))
                     if len(cur.merged) > limits.max_cells:
-                        raise LoadError.make(path, "too-many-cells", f"merged ranges > {limits.max_cells}",
-                                             detail_zh=f"工作表「{cur.name}」的合并单元格区域超过 {limits.max_cells} 个",
-                                             detail_en=f"sheet '{cur.name}' has more than {limits.max_cells} merged ranges")
+                        raise too_many_cells(path, cur.name, "merged ranges", limits.max_cells)
 
     def end(tag: str) -> None:
         nonlocal depth, row, row_repeat

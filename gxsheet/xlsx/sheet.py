@@ -48,6 +48,29 @@ from gxsheet.xlsx.cells import (
 )
 from gxsheet.xlsx.loader import Package, new_parser
 
+# --------------------------------------------------------------------------- limits
+
+#: what ``too_many_cells`` counts, as a Chinese message names it
+_COUNTED_ZH = {"cells": "非空单元格", "merged ranges": "合并单元格区域", "merged cells": "合并区域覆盖的单元格"}
+
+
+def sheet_too_large(path: str, sheet: str, where: str, max_rows: int, max_cols: int) -> LoadError:
+    """'sheet-too-large': content at ``where`` (a cell or range) beyond the rows and columns read.
+    Shared by every sheet reader (.xlsx here, .ods in :mod:`gxsheet.xlsx.ods`), so both say it alike."""
+    return LoadError.make(path, "sheet-too-large", where, sheet=sheet, max_rows=max_rows, max_cols=max_cols)
+
+
+def too_many_cells(path: str, sheet: str, what: str, limit: int) -> LoadError:
+    """'too-many-cells': more than ``limit`` of ``what`` (a key of ``_COUNTED_ZH``) in ``sheet``."""
+    return LoadError.make(
+        path,
+        "too-many-cells",
+        f"{what} > {limit} in {sheet}",
+        detail_zh=f"工作表「{sheet}」的{_COUNTED_ZH[what]}超过 {limit} 个",
+        detail_en=f"sheet '{sheet}' has more than {limit} {what}",
+    )
+
+
 # --------------------------------------------------------------------------- text
 
 _ESCAPE_RE = re.compile(r"_x([0-9A-Fa-f]{4})_")
@@ -276,26 +299,11 @@ class _Sheet:
     def bad(self, detail: str) -> LoadError:
         return LoadError.make(self.path, "corrupt", f"{self.part}: {detail}")
 
-    def too_large(self, detail: str) -> LoadError:
-        return LoadError.make(
-            self.path,
-            "sheet-too-large",
-            detail,
-            sheet=self.name,
-            max_rows=self.max_rows,
-            max_cols=self.max_cols,
-        )
+    def too_large(self, where: str) -> LoadError:
+        return sheet_too_large(self.path, self.name, where, self.max_rows, self.max_cols)
 
     def too_many(self, what: str) -> LoadError:
-        zh = {"cells": "非空单元格", "merged ranges": "合并单元格区域", "merged cells": "合并区域覆盖的单元格"}[what]
-        limit = self.max_cells
-        return LoadError.make(
-            self.path,
-            "too-many-cells",
-            f"{what} > {limit} in {self.name}",
-            detail_zh=f"工作表「{self.name}」的{zh}超过 {limit} 个",
-            detail_en=f"sheet '{self.name}' has more than {limit} {what}",
-        )
+        return too_many_cells(self.path, self.name, what, self.max_cells)
 
     def pos(self, ref: str) -> tuple[int, int]:
         try:

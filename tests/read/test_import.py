@@ -648,6 +648,33 @@ def test_docx_round_trip(tmp_path, edition):
     assert back.record.where["t3.received.natural"].startswith("表格2 第")
 
 
+def test_docx_vetting_is_the_loaders_in_words_for_word(tmp_path):
+    """A Word document gets the workbook loader's checks (one copy of them), its refusals reworded:
+    too many parts, a part that inflates abnormally, a zip without the document part."""
+    from gxsheet.core.limits import Limits
+    from gxsheet.read.docx import read_docx
+
+    rec = sample(tmp_path, "2021", seed=3)
+    docx = tmp_path / "report.docx"
+    write_docx(rec, docx)
+    with pytest.raises(LoadError) as err:
+        read_docx(docx, limits=Limits(max_members=3))
+    assert err.value.kind == "too-many-members" and "Word 文档内部部件过多" in err.value.message_zh
+    with pytest.raises(LoadError) as err:
+        read_docx(docx, limits=Limits(max_ratio=1.5, ratio_min_bytes=1))
+    assert err.value.kind == "zip-bomb" and ".xml" in err.value.message_zh and "Excel" not in err.value.message_zh
+    other = tmp_path / "other.docx"
+    import zipfile
+
+    with zipfile.ZipFile(docx) as src, zipfile.ZipFile(other, "w") as dst:
+        for info in src.infolist():
+            if info.filename != "word/document.xml":
+                dst.writestr(info, src.read(info))
+    with pytest.raises(LoadError) as err:
+        read_docx(other)
+    assert err.value.kind == "not-a-report"
+
+
 @pytest.mark.parametrize("edition", ["2019", "2021"])
 def test_html_round_trip(tmp_path, edition):
     rec = sample(tmp_path, edition, seed=5)

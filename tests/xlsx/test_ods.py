@@ -79,3 +79,12 @@ def test_doctype_is_refused(tmp_path):
     with pytest.raises(LoadError) as err:
         read_workbook(path)
     assert err.value.kind == "xml-entities"
+
+
+def test_too_many_merged_ranges_are_named_as_in_an_xlsx(tmp_path):
+    merged = '<table:table-cell table:number-columns-spanned="2"/>'  # empty: only the merge counts
+    path = ods(tmp_path / "merged.ods", f'<table:table-row table:number-rows-repeated="1">{merged * 3}</table:table-row>')
+    with pytest.raises(LoadError) as err:
+        read_workbook(path, Limits(max_cells=2))
+    assert err.value.kind == "too-many-cells"
+    assert "工作表「表三」的合并单元格区域超过 2 个" in err.value.message_zh
