@@ -209,21 +209,10 @@ def run(args: argparse.Namespace) -> int:
 def _read_order(path: str) -> list[str]:
     """The units of ``--order``, in the county's order; a list that cannot be read is one line (exit 2)."""
     from gxsheet.core.spec import editions, load_spec
-    from gxsheet.read.unit_list import in_order, unit_lines
+    from gxsheet.read.unit_list import in_order, read_unit_list
 
     levels = {c for e in editions() for c in load_spec(e).meta_field("level").choices}
-    try:
-        lines = unit_lines(path, levels)
-    except OSError as e:
-        raise LoadError(path, "order", f"{path}：无法读取单位名单（{e.strerror or e}）。",
-                        f"{path}: cannot read the list of units ({e.strerror or e}).") from None
-    except Exception as e:  # noqa: BLE001 - a damaged spreadsheet is one line, not a traceback
-        raise LoadError(path, "order", f"{path}：无法读取单位名单（{type(e).__name__}）；请另存为 .xlsx 或每行一个单位的 .txt。",
-                        f"{path}: cannot read the list of units ({type(e).__name__}); save it as .xlsx or a .txt "
-                        "with one unit a line.") from None
-    if not lines:
-        raise LoadError(path, "order", f"{path}：名单里没有单位（每行一个：名称, 层级[, 区划代码]）。",
-                        f"{path}: no units in the list (one a line: name, level[, division code]).")
+    lines = read_unit_list(path, levels)
     return [u.name for u in in_order(lines)]
 
 

@@ -19,7 +19,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MAX_ROWS", "UnitLine", "in_order", "read_rows", "unit_lines"]
+__all__ = ["MAX_ROWS", "UnitLine", "in_order", "read_rows", "read_unit_list", "unit_lines"]
 
 _SPLIT = re.compile(r"\s*[,，\t]\s*|\s+")
 #: an administrative-division code: county (6 digits), township (9) or the statistics code (12)
@@ -111,3 +111,25 @@ def in_order(lines: list[UnitLine]) -> list[UnitLine]:
     if lines and all(u.code for u in lines):
         return sorted(lines, key=lambda u: (str(u.code).ljust(12, "0"), u.no))
     return list(lines)
+
+
+def read_unit_list(path: str | Path, levels: Collection[str]) -> list[UnitLine]:
+    """:func:`unit_lines`, every way it can fail as one LoadError (kind 'units') naming the file:
+    unreadable, a damaged spreadsheet, or no unit at all. ``serve init`` and ``merge --order`` say
+    the same thing about the same list."""
+    from gxsheet.core.errors import LoadError
+
+    try:
+        lines = unit_lines(path, levels)
+    except OSError as e:
+        raise LoadError(str(path), "units", f"{path}：无法读取单位名单（{e.strerror or e}）。",
+                        f"{path}: cannot read the list of units ({e.strerror or e}).") from None
+    except Exception as e:  # noqa: BLE001 - a damaged spreadsheet is one line, not a traceback
+        raise LoadError(str(path), "units",
+                        f"{path}：无法读取单位名单（{type(e).__name__}）；请另存为 .xlsx 或每行一个单位的 .txt。",
+                        f"{path}: cannot read the list of units ({type(e).__name__}); save it as .xlsx or a .txt "
+                        "with one unit a line.") from None
+    if not lines:
+        raise LoadError(str(path), "units", f"{path}：名单里没有单位（每行一个：名称, 层级[, 区划代码]）。",
+                        f"{path}: no units in the list (one a line: name, level[, division code]).")
+    return lines

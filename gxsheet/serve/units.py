@@ -16,9 +16,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gxsheet.core.atomic import write_with
+from gxsheet.core.errors import LoadError
 from gxsheet.core.sanitise import cell as cell_text
 from gxsheet.core.spec import load_spec
-from gxsheet.read.unit_list import in_order, unit_lines
+from gxsheet.read.unit_list import in_order, read_unit_list
 from gxsheet.serve.store import StoreError, Unit
 
 __all__ = ["LINKS_NAME", "levels", "link_row", "links_title", "read_links", "read_units", "replace_link", "write_links"]
@@ -40,12 +41,9 @@ def read_units(path: str | Path, edition: str, *, county: str) -> list[tuple[str
     if not path.is_file():
         raise StoreError(f"{path}：找不到单位名单文件。", f"{path}: the list of units does not exist.")
     try:
-        lines = unit_lines(path, levels(edition))
-    except OSError as e:
-        raise StoreError(f"{path}：无法读取单位名单（{e.strerror}）。", f"{path}: cannot read the list ({e.strerror}).") from None
-    except Exception as e:  # noqa: BLE001 - a damaged spreadsheet is one line, not a traceback
-        raise StoreError(f"{path}：无法读取单位名单（{type(e).__name__}）；请另存为 .xlsx 或每行一个单位的 .txt。",
-                         f"{path}: cannot read the list ({type(e).__name__}); save it as .xlsx or a .txt with one unit a line.") from None
+        lines = read_unit_list(path, levels(edition))
+    except LoadError as e:
+        raise StoreError(e.message_zh, e.message_en) from None
     allowed = levels(edition)
     out: list[tuple[str, str]] = []
     seen: dict[str, int] = {}
@@ -64,9 +62,7 @@ def read_units(path: str | Path, edition: str, *, county: str) -> list[tuple[str
                              f"{path.name} line {no}: a unit cannot have the county's own name (--county).")
         seen[name] = no
         out.append((name, level))
-    if not out:
-        raise StoreError(f"{path}：名单里没有单位（每行一个：名称, 层级）。", f"{path}: no units in the list (one a line: name, level).")
-    return out
+    return out  # not empty: read_unit_list refuses a list without units
 
 
 def write_links(path: str | Path, title: str, rows: Sequence[tuple[str, str, str]]) -> Path:

@@ -87,3 +87,26 @@ def test_without_a_list_pinyin(merged):  # noqa: F811
     assert not result.ordered and result.not_submitted == []
     assert _names(out) == [e.unit_name for e in result.entries]
     assert [M.norm_name(n) for n in _names(out)] == sorted(map(M.norm_name, _names(out)), key=M.pinyin_key)
+
+
+def test_one_reader_says_what_is_wrong_with_a_list(tmp_path):
+    """serve init and merge --order read the list through read_unit_list, so a list without units, a
+    damaged spreadsheet and a missing file get the same one line in both."""
+    import pytest
+
+    from gxsheet.core.errors import LoadError
+    from gxsheet.read.unit_list import read_unit_list
+    from gxsheet.serve.store import StoreError
+
+    empty = tmp_path / "空.txt"
+    empty.write_text("# 名称, 层级\n\n", encoding="utf-8")
+    broken = tmp_path / "坏.xlsx"
+    broken.write_bytes(b"PK\x03\x04 not really a workbook")
+    for path, said in ((empty, "名单里没有单位"), (broken, "请另存为 .xlsx"), (tmp_path / "无.txt", "无法读取单位名单")):
+        with pytest.raises(LoadError) as got:
+            read_unit_list(path, LEVELS)
+        assert said in got.value.message_zh and got.value.kind == "units"
+        if path.exists():  # serve checks the file is there first, with its own line
+            with pytest.raises(StoreError) as same:
+                read_units(path, "2021", county="某县")
+            assert (same.value.message_zh, same.value.message_en) == (got.value.message_zh, got.value.message_en)
