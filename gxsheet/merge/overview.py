@@ -32,7 +32,7 @@ from gxsheet.merge.style import (
     DIGIT_PX,
     STYLES,
     InRowOrder,
-    page_header,
+    print_setup,
     safe,
     set_height,
     set_widths,
@@ -397,13 +397,7 @@ def write_xlsxwriter(wb: xlsxwriter.Workbook, fm: Formats, result: MergeResult, 
         ws.insert_chart(ch.row, ch.col, chart)
     ws.hide_gridlines(2)
     ws.set_h_pagebreaks([ov.page_break])
-    ws.set_paper(9)
-    ws.set_landscape()
-    ws.set_margins(left=0.4, right=0.4, top=0.7, bottom=0.6)
-    ws.print_area(0, 0, ov.last_row, len(ov.widths) - 1)
-    ws.fit_to_pages(1, 0)
-    ws.set_header(page_header(result, OVERVIEW_SHEET))
-    ws.set_footer('&C&"宋体"&9 第 &P 页，共 &N 页')
+    print_setup(ws, result, last_row=ov.last_row, last_col=len(ov.widths) - 1, title=OVERVIEW_SHEET)
     ws.flush()
 
 
