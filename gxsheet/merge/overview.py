@@ -450,7 +450,7 @@ def write_openpyxl(wb: Workbook, result: MergeResult, ov: Overview, *, unit: obj
     from openpyxl.worksheet.page import PageMargins
     from openpyxl.worksheet.pagebreak import Break
 
-    from gxsheet.render.template import page_furniture
+    from gxsheet.render.template import fit_to_width, page_furniture
 
     ws = wb.create_sheet(OVERVIEW_SHEET)
     for j, w in enumerate(ov.widths):
@@ -505,11 +505,6 @@ def write_openpyxl(wb: Workbook, result: MergeResult, ov: Overview, *, unit: obj
         ws.add_chart(chart, f"{get_column_letter(ch.col + 1)}{ch.row + 1}")
     ws.sheet_view.showGridLines = False
     ws.row_breaks.append(Break(id=ov.page_break))
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.7, bottom=0.6, header=0.3, footer=0.3)
-    ws.print_area = f"A1:{get_column_letter(len(ov.widths))}{ov.last_row + 1}"
+    fit_to_width(ws, f"A1:{get_column_letter(len(ov.widths))}{ov.last_row + 1}", "landscape", centred=False,
+                 margins=PageMargins(left=0.4, right=0.4, top=0.7, bottom=0.6, header=0.3, footer=0.3))
     page_furniture(ws, result.edition, unit, year)

@@ -22,6 +22,7 @@ from xlsxwriter.worksheet import Worksheet
 from gxsheet.core.display import cell_lines
 from gxsheet.core.sanitise import cell as cell_text
 from gxsheet.core.sanitise import page_header as header_text
+from gxsheet.render.template import PAGE_FOOTER, SONG
 
 if TYPE_CHECKING:
     from gxsheet.merge.county import Entry, MergeResult
@@ -233,7 +234,7 @@ def print_setup(ws: Worksheet, result: MergeResult, *, last_row: int, last_col: 
     else:
         ws.print_across()
     ws.set_header(page_header(result, title))
-    ws.set_footer('&C&"宋体"&9 第 &P 页，共 &N 页')
+    ws.set_footer(f'&C&"{SONG}"&9 {PAGE_FOOTER}')
 
 
 def page_header(result: MergeResult, title: str = "") -> str:
@@ -241,7 +242,8 @@ def page_header(result: MergeResult, title: str = "") -> str:
     year = f"{result.year}年度" if result.year else ""
     who = f"{header_text(result.name or '')}{year}政府信息公开工作年度报告汇总"  # the name may be the towns' 上级单位
     # a font size code takes the digits after it: a space keeps "&9" apart from "2021版"
-    return f'&L&"宋体"&9 {who}&C&"宋体"&9 {title or "&A"}&R&"宋体"&9 {result.edition}版'
+    font = f'&"{SONG}"&9 '
+    return f'&L{font}{who}&C{font}{title or "&A"}&R{font}{result.edition}版'
 
 
 class InRowOrder:

@@ -19,6 +19,7 @@ from gxsheet.core.sanitise import page_header
 from gxsheet.core.wording import plural
 from gxsheet.render.book_port import AUTHOR, BookPort, PrintSetup
 from gxsheet.render.findings_report import display_rows
+from gxsheet.render.template import PAGE_FOOTER
 
 ERROR_FILL = "FFC7CE"
 WARNING_FILL = "FFEB9C"
@@ -181,7 +182,7 @@ def _result_sheet(book: BookPort, findings: list[Finding], originals: dict[tuple
     book.set_print(RESULT_SHEET, PrintSetup(
         area=f"A1:E{max(last, 3)}", title_rows=(3, 3), landscape=True,
         header=(page_header(who), RESULT_SHEET, "政府信息公开工作年度报告" if not en else "annual disclosure report"),
-        footer="第 &P 页，共 &N 页" if not en else "page &P of &N"))
+        footer=PAGE_FOOTER if not en else "page &P of &N"))
     book.activate(RESULT_SHEET)
 
 

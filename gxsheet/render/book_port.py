@@ -177,22 +177,12 @@ class OpenpyxlBook:
         self.wb[sheet].row_dimensions[row].height = round(points, 1)
 
     def set_print(self, sheet: str, setup: PrintSetup) -> None:
+        from gxsheet.render.template import fit_to_width, header_footer
+
         ws = self.wb[sheet]
-        ws.print_area = setup.area
-        if setup.title_rows:
-            ws.print_title_rows = f"{setup.title_rows[0]}:{setup.title_rows[1]}"
-        ws.page_setup.paperSize = ws.PAPERSIZE_A4
-        ws.page_setup.orientation = "landscape" if setup.landscape else "portrait"
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.print_options.horizontalCentered = True
+        fit_to_width(ws, setup.area, "landscape" if setup.landscape else "portrait", setup.title_rows)
         ws.print_options.gridLines = setup.gridlines
-        for part, text in zip(("left", "center", "right"), setup.header, strict=True):
-            h = getattr(ws.oddHeader, part)
-            h.text, h.font, h.size = text or None, setup.font, 9
-        f = ws.oddFooter.center
-        f.text, f.font, f.size = setup.footer, setup.font, 9
+        header_footer(ws, *setup.header, footer=setup.footer, font=setup.font)
 
     def name_pages(self, unit: object, year: object) -> None:
         """The unit and year in the page header of every sheet that leaves a line for them (a copy

@@ -377,14 +377,43 @@ def page_furniture(ws: Worksheet, edition: str | None, unit: object = None, year
     so it leaves a line to write it on; a filled workbook (the county report, an import) names it.
     """
     who = f"{unit}{f' {year}年度' if year else ''}" if unit else BLANK_UNIT
-    parts = {"left": page_header(who), "center": "&A",
-             "right": f"政府信息公开工作年度报告（{edition}版）" if edition else "政府信息公开工作年度报告"}
-    for where, text in parts.items():
+    header_footer(ws, page_header(who), "&A",
+                  f"政府信息公开工作年度报告（{edition}版）" if edition else "政府信息公开工作年度报告")
+
+
+#: the footer of every printed page gxsheet writes (openpyxl and XlsxWriter alike)
+PAGE_FOOTER = "第 &P 页，共 &N 页"
+
+
+def header_footer(ws: Worksheet, left: str, centre: str, right: str, footer: str = PAGE_FOOTER,
+                  font: str = SONG) -> None:
+    """The page header (left, centre, right) and the centred footer of an openpyxl sheet, in 9 pt
+    ``font``. Texts may use the header codes (``&P``, ``&N``, ``&A``); a literal ``&`` must already
+    be doubled (:func:`gxsheet.core.sanitise.page_header`)."""
+    for where, text in (("left", left), ("center", centre), ("right", right)):
         h = getattr(ws.oddHeader, where)
-        h.text, h.font, h.size = text, SONG, 9
-    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
-    ws.oddFooter.center.font = SONG
-    ws.oddFooter.center.size = 9
+        h.text, h.font, h.size = text or None, font, 9
+    f = ws.oddFooter.center
+    f.text, f.font, f.size = footer, font, 9
+
+
+def fit_to_width(ws: Worksheet, area: str, orientation: str, title_rows: tuple[int, int] | None = None, *,
+                 margins: PageMargins | None = None, centred: bool = True) -> None:
+    """How every sheet gxsheet writes with openpyxl prints (the templates, 校验结果, the county
+    report's 概况): ``area`` on A4 in ``orientation``, one page wide and as many down as it takes,
+    ``title_rows`` (1-based, first and last) repeated on every page."""
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = orientation
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    if centred:
+        ws.print_options.horizontalCentered = True
+    if margins is not None:
+        ws.page_margins = margins
+    ws.print_area = area
+    if title_rows:
+        ws.print_title_rows = f"{title_rows[0]}:{title_rows[1]}"
 
 
 def _print_setup(ws: Worksheet, edition: str, widths: dict[int, float], last_col: int,
@@ -403,16 +432,8 @@ def _print_setup(ws: Worksheet, edition: str, widths: dict[int, float], last_col
                 best = cand
         assert best is not None
         orientation = best[3]
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = orientation
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_options.horizontalCentered = True
-    ws.page_margins = PageMargins(left=MARGIN_IN, right=MARGIN_IN, top=0.6, bottom=0.6, header=0.3, footer=0.3)
-    ws.print_area = f"A1:{a1(last_row, last_col)}"
-    if title_rows:
-        ws.print_title_rows = f"{title_rows[0]}:{title_rows[1]}"
+    fit_to_width(ws, f"A1:{a1(last_row, last_col)}", orientation, title_rows,
+                 margins=PageMargins(left=MARGIN_IN, right=MARGIN_IN, top=0.6, bottom=0.6, header=0.3, footer=0.3))
     page_furniture(ws, edition)
 
 
