@@ -451,6 +451,7 @@ def write_openpyxl(wb: Workbook, result: MergeResult, ov: Overview, *, unit: obj
     from openpyxl.worksheet.pagebreak import Break
 
     from gxsheet.render.template import fit_to_width, page_furniture
+    from gxsheet.render.xlsx_text import put_text
 
     ws = wb.create_sheet(OVERVIEW_SHEET)
     for j, w in enumerate(ov.widths):
@@ -460,9 +461,12 @@ def write_openpyxl(wb: Workbook, result: MergeResult, ov: Overview, *, unit: obj
     styles = {name: _openpyxl_style(props) for name, props in STYLES.items()}
     for p in ov.cells:
         cell = ws.cell(p.row + 1, p.col + 1)
-        cell.value = p.formula if p.formula else p.value
-        if isinstance(p.value, str) and not p.formula:
-            cell.data_type = "s"  # text stays text (a unit's name is whatever the town typed)
+        if p.formula:
+            cell.value = p.formula
+        elif isinstance(p.value, str):
+            put_text(cell, p.value)  # text stays text (a unit's name is whatever the town typed)
+        else:
+            cell.value = p.value
         for attr, v in styles[p.style].items():
             setattr(cell, attr, v)
     for r, c0, c1 in ov.merges:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import zipfile
 from xml.etree import ElementTree as ET
 
@@ -114,6 +115,21 @@ def test_text_reads_back_exactly_and_stays_text(odd):
         assert texts[(r, _col(result, key))].value == text, (key, c.value)
         assert c.data_type == "s", (key, c.value)  # never a formula, number or date
         assert c.hyperlink is None  # a URL typed by a town is not made a link
+
+
+def test_county_report_overview_keeps_formula_like_text_as_text(odd):
+    """概况 of the county report is written with openpyxl: a county named like a formula (its name
+    may be the towns' 上级单位) is a string cell there, quote-prefixed like the report's own 单位名称,
+    so it stays text when a clerk edits the cell."""
+    result, _, _ = odd
+    name = TRICKY["formula_text"]
+    before, result.name = result.name, name
+    try:
+        data = W.county_report_bytes(result, source="report.xlsx")
+    finally:
+        result.name = before
+    title = load_workbook(io.BytesIO(data))[W.OVERVIEW_SHEET]["A1"]
+    assert title.value.startswith(name) and title.data_type == "s" and title.quotePrefix
 
 
 def test_illegal_characters_shown_escaped_and_long_text_cut(odd):
