@@ -28,6 +28,7 @@ from xlsxwriter.utility import xl_col_to_name
 from gxsheet.core.display import LINE_PT, ROW_PAD_PT, cell_lines
 from gxsheet.core.spec import Spec
 from gxsheet.merge.county import INCLUDED_YES, STATUS_OK, SUMMARY_SHEET, MergeResult, rule_title
+from gxsheet.merge.print_tables import sheet_name
 from gxsheet.merge.style import (
     DIGIT_PX,
     STYLES,
@@ -220,11 +221,14 @@ def _lay_out(result: MergeResult, ref: Callable[[Sequence[str]], str], summary: 
     ov.put(0, 0, f"{result.name or ''}{year}政府信息公开工作年度报告汇总 · 概况", "title")
     ov.merges.append((0, 0, len(WIDTHS) - 1))
     ov.heights[0] = 28
+    first_table, last_table = spec.tables[0], spec.tables[-1]
     if summary is not None:
         note = (f"数字取自“{SUMMARY_SHEET}”表的合计行（只计“计入合计”为“{INCLUDED_YES}”的工作簿），"
-                f"在“{SUMMARY_SHEET}”表中修改后图表随之更新；各单位的数字见“打印-表二”至“打印-表四”。")
+                f"在“{SUMMARY_SHEET}”表中修改后图表随之更新；"
+                f"各单位的数字见“{sheet_name(first_table)}”至“{sheet_name(last_table)}”。")
     else:
-        note = "数字取自本工作簿的表二至表四；报送情况和常见问题是汇总时的结果（各单位的明细见汇总表）。"
+        note = (f"数字取自本工作簿的{first_table.sheet}至{last_table.sheet}；"
+                "报送情况和常见问题是汇总时的结果（各单位的明细见汇总表）。")
     ov.put(1, 0, note, "subtitle")
     ov.merges.append((1, 0, len(WIDTHS) - 1))
     ov.heights[1] = 18
@@ -291,7 +295,7 @@ def _lay_out(result: MergeResult, ref: Callable[[Sequence[str]], str], summary: 
     case_row = page2
     if cases:
         outcomes = [o for o, _ in cases[0][2]]
-        rows = [*outcomes, "总计"]
+        rows = [*outcomes, spec.cells[cases[0][1]].column.path[-1]]  # 总计
         ov.put(case_row, 3, "行政复议和行政诉讼", "head")
         for g, (name, total, parts) in enumerate(cases):
             ov.put(case_row, 4 + g, name, "head")
@@ -325,7 +329,8 @@ def _lay_out(result: MergeResult, ref: Callable[[Sequence[str]], str], summary: 
     row = block_end + 1
     if n > PRINTED_UNITS:
         where = "在下方，只在屏幕上看（不打印）" if summary is not None else f"见汇总表的“{OVERVIEW_SHEET}”"
-        ov.put(row, 0, f"共{n}个单位：各单位{topics['received'].zh}的图表{where}；各单位的数字见“打印-表三”。", "subtitle")
+        numbers = sheet_name(spec.table(spec.cells[received[0]].table))
+        ov.put(row, 0, f"共{n}个单位：各单位{topics['received'].zh}的图表{where}；各单位的数字见“{numbers}”。", "subtitle")
         ov.merges.append((row, 0, len(WIDTHS) - 1))
         ov.last_row = row
         if summary is None:

@@ -82,7 +82,12 @@ class PrintTable:
 
     @property
     def sheet(self) -> str:
-        return PREFIX + self.table.sheet
+        return sheet_name(self.table)
+
+
+def sheet_name(table: Table) -> str:
+    """The print sheet of an official table: 打印-表三."""
+    return PREFIX + table.sheet
 
 
 def row_totals(spec: Spec, table: str) -> list[str]:
