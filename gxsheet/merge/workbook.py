@@ -393,8 +393,19 @@ GRID_SHEET = "问题一览"
 FAMILY_TITLES = {"M": "基本信息", "V": "数值填写", "S": "格式版本", "N": "正文", "X": "汇总核对"}
 
 
+#: 问题一览's columns in the form's order: 基本信息, the values, each table's sums (T2, T3 …: in the
+#: spec's order of its tables), then structure, text and the merge's own rules
+GRID_ORDER = ("M", "V", "T", "S", "N", "X")
+
+
 def _family(rule: str) -> str:
     return rule.split("-", 1)[0]
+
+
+def _family_order(spec: Spec, family: str) -> tuple[int, int, str]:
+    tables = [t.key.upper() for t in spec.tables]
+    return (GRID_ORDER.index(family[0]) if family[:1] in GRID_ORDER else -1,
+            tables.index(family) if family in tables else -1, family)
 
 
 def _family_title(spec: Spec, family: str) -> str:
@@ -409,7 +420,7 @@ def _write_grid(wb: xlsxwriter.Workbook, fm: Formats, result: MergeResult) -> No
     each — red where there are errors, yellow where only warnings, green where none."""
     spec = result.spec
     fams = sorted({_family(rule) for e in result.entries for rule in e.rule_counts} | {"M", "V", "S", "N"},
-                  key=lambda f: ("MVT2T3T4SNX".find(f[:2] if f.startswith("T") else f[0]), f))
+                  key=lambda f: _family_order(spec, f))
     ws = wb.add_worksheet(GRID_SHEET)
     ws.set_default_row(ONE_LINE_PT)
     heads = ["单位名称", "文件名", "校验结果"] + [_family_title(spec, f) for f in fams]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import zipfile
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 from openpyxl import load_workbook
 from test_merge import county, merged  # noqa: F401 - the county folder and its merge, shared fixtures
@@ -111,6 +112,14 @@ def test_grid_counts_each_rule_family(merged):  # noqa: F811
             assert c.fill.start_color.rgb.endswith((W.BAD_FILL if fam in errors else W.WARN_FILL).lstrip("#")), fam
         assert sum(ws.cell(r, c).value for c in range(4, len(heads) + 1)) == len(e.findings)
     assert ws.max_row == 2 + len(result.entries)
+
+
+def test_grid_orders_table_families_as_the_spec_orders_its_tables():
+    """问题一览's columns: 基本信息, values, then each table's sums in the spec's order — a fifth table
+    of a new edition included — then structure, text and the merge's own rules."""
+    spec = SimpleNamespace(tables=[SimpleNamespace(key=k) for k in ("t2", "t3", "t4", "t5")])
+    families = ["X", "T5", "N", "T3", "M", "S", "T2", "V", "T4"]
+    assert sorted(families, key=lambda f: W._family_order(spec, f)) == ["M", "V", "T2", "T3", "T4", "T5", "S", "N", "X"]
 
 
 def test_problem_list_stops_at_its_cap_with_a_note(merged, tmp_path):  # noqa: F811
