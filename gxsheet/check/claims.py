@@ -24,7 +24,7 @@ from gxsheet.core.normalise import clean_text
 from gxsheet.core.spec import SpecError, schemas_dir
 from gxsheet.read.headings import cn_number
 
-__all__ = ["Claim", "Stated", "claims", "fee_stated", "read_claims", "topics_named"]
+__all__ = ["Claim", "Stated", "claims", "clause", "fee_stated", "read_claims", "topics_named"]
 
 _APPROX_BEFORE = re.compile(r"(近|约|大约|超过|逾|不足|不到|将近)$")
 _RELATIVE = re.compile(r"(较上年|同比|比上年|比去年|较去年|增长|下降|增加|减少|环比)")
@@ -172,16 +172,18 @@ def _first(claim: Claim, pattern: re.Pattern[str], s: str, taken: dict[str, list
             continue
         if _APPROX_BEFORE.search(s[:m.start("n")]) or s[m.end("n"):m.end("n") + 2].startswith(("余", "多")):
             continue
-        if _RELATIVE.search(_clause(s, a, b)):
+        if _RELATIVE.search(clause(s, a, b)):
             continue
         return value, a, b
     return None
 
 
-def _clause(s: str, a: int, b: int) -> str:
+def clause(s: str, a: int, b: int) -> str:
+    """The clause around ``s[a:b]`` (between commas, semicolons …): where a relative wording would
+    make a figure inexact, and what a message quotes."""
     left = max(s.rfind(c, 0, a) for c in "，,；;。：:\n")
     right = min([i for i in (s.find(c, b) for c in "，,；;。\n") if i >= 0] or [len(s)])
-    return s[left + 1:right]
+    return s[left + 1:right].strip()
 
 
 def fee_stated(text: str) -> bool:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from gxsheet.check.claims import fee_stated, read_claims, topics_named
+from gxsheet.check.claims import clause, fee_stated, read_claims, topics_named
 from gxsheet.core import findings as F
 from gxsheet.core.normalise import clean_text
 from gxsheet.core.record import Record
@@ -192,17 +192,9 @@ def prose_figures(rec: Record) -> list[Figure]:
             if year is not None and years and year not in years:
                 continue  # about another year (上年, 下一年的计划)
             for st in read_claims(sentence, topics=names, about_figures=sec in about_figures, context=context):
-                out.append(Figure(st.topic, st.value, _clause(sentence, st.start, st.end), sec, start + st.start,
+                out.append(Figure(st.topic, st.value, clause(sentence, st.start, st.end), sec, start + st.start,
                                   st.claim))
     return out
-
-
-def _clause(sentence: str, a: int, b: int) -> str:
-    """The clause around sentence[a:b] (between commas), for quoting in a message."""
-    left = max(sentence.rfind(c, 0, a) for c in "，,；;。：:\n")
-    right_candidates = [i for i in (sentence.find(c, b) for c in "，,；;。\n") if i >= 0]
-    right = min(right_candidates) if right_candidates else len(sentence)
-    return sentence[left + 1:right].strip()
 
 
 def prose_location(rec: Record, section: str, offset: int) -> str:
