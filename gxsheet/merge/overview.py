@@ -33,6 +33,7 @@ from gxsheet.merge.style import (
     DIGIT_PX,
     STYLES,
     InRowOrder,
+    county_title,
     print_setup,
     safe,
     set_height,
@@ -217,8 +218,7 @@ def _lay_out(result: MergeResult, ref: Callable[[Sequence[str]], str], summary: 
     ov = Overview()
     n = len(result.entries)
     totals = result.totals()
-    year = f"{result.year}年度" if result.year else ""
-    ov.put(0, 0, f"{result.name or ''}{year}政府信息公开工作年度报告汇总 · 概况", "title")
+    ov.put(0, 0, f"{county_title(result)} · 概况", "title")
     ov.merges.append((0, 0, len(WIDTHS) - 1))
     ov.heights[0] = 28
     first_table, last_table = spec.tables[0], spec.tables[-1]

@@ -237,10 +237,17 @@ def print_setup(ws: Worksheet, result: MergeResult, *, last_row: int, last_col: 
     ws.set_footer(f'&C&"{SONG}"&9 {PAGE_FOOTER}')
 
 
+def county_title(result: MergeResult, name: str | None = None) -> str:
+    """``某县2021年度政府信息公开工作年度报告汇总``: what the county workbook's sheets, pages and
+    properties call the merge. ``name``: the county's name made safe for where the title goes
+    (default: as given; it may be the towns' 上级单位, so the caller escapes the whole)."""
+    year = f"{result.year}年度" if result.year else ""
+    return f"{(result.name or '') if name is None else name}{year}政府信息公开工作年度报告汇总"
+
+
 def page_header(result: MergeResult, title: str = "") -> str:
     """The page header of the county's sheets: who and which year (left), the sheet (centre), the edition."""
-    year = f"{result.year}年度" if result.year else ""
-    who = f"{header_text(result.name or '')}{year}政府信息公开工作年度报告汇总"  # the name may be the towns' 上级单位
+    who = county_title(result, header_text(result.name or ""))
     # a font size code takes the digits after it: a space keeps "&9" apart from "2021版"
     font = f'&"{SONG}"&9 '
     return f'&L{font}{who}&C{font}{title or "&A"}&R{font}{result.edition}版'

@@ -86,6 +86,7 @@ from gxsheet.merge.style import (
     WARN_FILL,
     WORKBOOK_OPTIONS,
     Formats,
+    county_title,
     flag_fills,
     head_height,
     link,
@@ -231,9 +232,8 @@ def _write_header(ws: Worksheet, fm: Formats, result: MergeResult, lay: dict[str
     set_widths(ws, nmeta, widths)
     ws.set_v_pagebreaks([nmeta + b for b in breaks])
 
-    year = f"{result.year}年度" if result.year else ""
     set_height(ws, 0, 28)
-    ws.merge_range(0, 0, 0, max(ncols - 1, 1), safe(f"{result.name or ''}{year}政府信息公开工作年度报告汇总表"), fm.title)
+    ws.merge_range(0, 0, 0, max(ncols - 1, 1), safe(county_title(result) + "表"), fm.title)
     # the hidden key row sits above the labels: written (and hidden) before them, as constant_memory
     # writes a row out for good once a later one starts
     ws.set_row(key_row, None, None, {"hidden": True})
@@ -469,8 +469,7 @@ def write_county_workbook(result: MergeResult, target: str | Path, *, lang: str 
     buffer = io.BytesIO()
     wb = xlsxwriter.Workbook(buffer, WORKBOOK_OPTIONS)
     try:
-        year = f"{result.year}年度" if result.year else ""
-        wb.set_properties({"title": safe(f"{result.name or ''}{year}政府信息公开工作年度报告汇总表"),
+        wb.set_properties({"title": safe(county_title(result) + "表"),
                            "author": "gxsheet", "created": FIXED_TIME})
         wb.set_custom_property(*MERGE_SIGNATURE)  # how a rerun knows its own earlier output
         fm = Formats(wb)
