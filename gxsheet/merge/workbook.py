@@ -127,7 +127,7 @@ def _problem_rows(result: MergeResult, lang: str) -> Iterator[tuple]:
     """
     for u in result.unreadable:
         name = ("上年：" if u.previous else "") + Path(u.path).name
-        yield (name, "", "X-UNREADABLE", rule_title("X-UNREADABLE"), "疑问" if u.previous else "错误", 1, "",
+        yield (name, "", "X-UNREADABLE", rule_title("X-UNREADABLE"), SEVERITY_ZH["warning" if u.previous else "error"], 1, "",
                u.message(lang), None)
     first = summary_layout(result)["first_row"]
     for i, e in enumerate(result.entries):
@@ -368,7 +368,7 @@ def _write_problems(wb: xlsxwriter.Workbook, fm: Formats, result: MergeResult, l
         put(ps, r, 2, unit, fm.cell)
         put(ps, r, 3, rule, fm.cell)
         put(ps, r, 4, title_zh, fm.cell)
-        put(ps, r, 5, sev, fm.sev[BAD_FILL if sev == "错误" else WARN_FILL])
+        put(ps, r, 5, sev, fm.sev[BAD_FILL if sev == SEVERITY_ZH["error"] else WARN_FILL])
         ps.write_number(r, 6, count, fm.cell)
         put(ps, r, 7, cells_text, fm.cell)
         put(ps, r, 8, msg, fm.cell)
