@@ -18,10 +18,11 @@ EXAMPLES = (
 
 def register(sub: argparse._SubParsersAction, T: Text) -> None:
     from gxsheet.core.spec import editions, load_spec
+    from gxsheet.core.wording import years_words
 
     eds = editions()
-    spans = "；".join(f"{e} 版用于 {_years(load_spec(e))}" for e in eds)
-    spans_en = "; ".join(f"{e} for {_years(load_spec(e), en=True)}" for e in eds)
+    spans = "；".join(f"{e} 版用于 {years_words(load_spec(e))}" for e in eds)
+    spans_en = "; ".join(f"{e} for {years_words(load_spec(e), en=True)}" for e in eds)
     p = sub.add_parser(
         "template", help=T("生成空白的标准年报模板", "write a blank standard template"),
         description=T(f"生成空白的标准年报 Excel 模板：官方表格，填写时实时校验，打印为 A4。{spans}。",
@@ -35,14 +36,6 @@ def register(sub: argparse._SubParsersAction, T: Text) -> None:
     add_lang(p, T)
     p.set_examples(EXAMPLES)
     p.set_defaults(func=run)
-
-
-def _years(spec, en: bool = False) -> str:
-    """The report years an edition covers, in words (2019 版: 2019—2020 年度)."""
-    first, last = spec.first_year, spec.last_year
-    if en:
-        return f"{first}–{last}" if last else f"{first} on"
-    return f"{first}—{last} 年度" if last else f"{first} 年度起"
 
 
 def run(args: argparse.Namespace) -> int:

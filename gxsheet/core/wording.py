@@ -61,3 +61,13 @@ def location_en(text: str) -> str:
 def plural(n: int, noun: str, nouns: str | None = None) -> str:
     """``1 error``, ``2 errors``, ``0 errors``: English counts without "(s)"."""
     return f"{n} {noun if n == 1 else (nouns or noun + 's')}"
+
+
+def years_words(spec: Spec, *, en: bool = False) -> str:
+    """The report years an edition covers, in words: ``2019—2020 年度`` / ``2021 年度起``
+    (``2019–2020`` / ``2021 on``). Template prompts, the template command's help and the add-in's
+    message all say it this one way."""
+    first, last = spec.first_year, spec.last_year
+    if en:
+        return f"{first}–{last}" if last else f"{first} on"
+    return f"{first}—{last} 年度" if last else f"{first} 年度起"

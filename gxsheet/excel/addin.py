@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from gxsheet.core.findings import Finding, summary
 from gxsheet.core.layout import RESULT_SHEET
+from gxsheet.core.wording import years_words
 from gxsheet.excel.result import AddinError, ExcelUnreachable, Result
 from gxsheet.render.book_port import BookPort
 
@@ -332,8 +333,7 @@ def new_template(book: BookPort | None | _FromExcel = FROM_EXCEL, edition: str |
     except PermissionError as e:
         raise AddinError(f"无法在“{target_dir}”中新建文件：文件夹不允许写入。") from e
     spec = load_spec(edition)
-    years = f"{spec.first_year}—{spec.last_year}年度" if spec.last_year else f"{spec.first_year}年度起"
-    message = (f"已新建 {edition} 版年报模板（适用于{years}）：\n{path}\n\n{why}\n"
+    message = (f"已新建 {edition} 版年报模板（适用于 {years_words(spec)}）：\n{path}\n\n{why}\n"
                "模板自带实时校验：勾稽关系不符的单元格会变红。填好后可点“校验”。")
     return Result(TEMPLATE, True, message, "info", files=[path], edition=edition)
 

@@ -49,6 +49,7 @@ from gxsheet.core.layout import (
 )
 from gxsheet.core.sanitise import page_header
 from gxsheet.core.spec import Cell, Field, Spec, load_spec
+from gxsheet.core.wording import years_words
 
 # ---------------------------------------------------------------------------------------------
 # styling constants (the only literals here: no label or address is hard-coded)
@@ -268,11 +269,6 @@ def _cell_dv(spec: Spec, cell: Cell) -> tuple[str, DataValidation]:
 def example_year(spec: Spec) -> int:
     """A report year this edition is used for, to show in hints (2019 版: 2020; 2021 版: 2021)."""
     return spec.last_year or spec.first_year
-
-
-def years_words(spec: Spec) -> str:
-    """The report years an edition covers: ``2019—2020 年度`` / ``2021 年度起``."""
-    return f"{spec.first_year}—{spec.last_year} 年度" if spec.last_year else f"{spec.first_year} 年度起"
 
 
 def _field_dv(spec: Spec, f: Field) -> DataValidation:
