@@ -82,10 +82,10 @@ class OpenpyxlBook:
         from gxsheet.xlsx.strict import is_strict, transitional
 
         self.path = Path(path)
-        with open_package(self.path, limits) as pkg:
+        with open_package(self.path, limits) as pkg:  # once, under the caller's limits
             pkg.vet_shape()
-        # openpyxl knows only Transitional names: a Strict workbook is renamed for it first
-        source = transitional(self.path) if is_strict(self.path) else self.path
+            # openpyxl knows only Transitional names: a Strict workbook is renamed for it first
+            source = transitional(pkg) if is_strict(pkg) else self.path
         self.wb = load_workbook(source, keep_vba=False, keep_links=False)
 
     def neutralise(self, cached: Callable[[str, int, int], object]) -> int:

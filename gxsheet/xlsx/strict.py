@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import io
 import zipfile
-from pathlib import Path
 
-from gxsheet.core.limits import Limits
-from gxsheet.xlsx.loader import open_package
+from gxsheet.xlsx.loader import Package
 
 #: Strict name → Transitional name (longest first, so a prefix never replaces part of a longer name)
 _RENAMES: tuple[tuple[bytes, bytes], ...] = tuple(sorted((
@@ -37,22 +35,22 @@ _RENAMES: tuple[tuple[bytes, bytes], ...] = tuple(sorted((
 STRICT_MAIN = b"http://purl.oclc.org/ooxml/spreadsheetml/main"
 
 
-def is_strict(path: str | Path, limits: Limits | None = None) -> bool:
-    """Whether the workbook part of ``path`` is in the Strict namespace (guarded open)."""
-    with open_package(path, limits) as pkg:
-        if pkg.kind not in ("xlsx", "xlsm"):
-            return False
-        return STRICT_MAIN in pkg.read(pkg.workbook_part)[:4096]
+def is_strict(pkg: Package) -> bool:
+    """Whether the workbook part of an opened package is in the Strict namespace."""
+    if pkg.kind not in ("xlsx", "xlsm"):
+        return False
+    return STRICT_MAIN in pkg.read(pkg.workbook_part)[:4096]
 
 
-def transitional(path: str | Path, limits: Limits | None = None) -> io.BytesIO:
-    """The package of ``path`` with every Strict name renamed to its Transitional one.
+def transitional(pkg: Package) -> io.BytesIO:
+    """The opened package with every Strict name renamed to its Transitional one.
 
-    Parts are read through the guarded loader (sizes, ratios and member counts were vetted when
-    it opened the file), so nothing here inflates more than reading the file for validation did.
+    Parts are read through the guarded loader (sizes, ratios and member counts were vetted, under
+    the caller's limits, when it opened the file), so nothing here inflates more than reading the
+    file for validation did.
     """
     out = io.BytesIO()
-    with open_package(path, limits) as pkg, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         for name in pkg.names():
             data = pkg.read(name)
             if name.lower().endswith((".xml", ".rels", ".vml")):

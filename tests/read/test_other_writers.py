@@ -187,3 +187,27 @@ def test_strict_ooxml_in_validate_and_annotate(tmp_path, capsys):
     again = read_report(out)
     assert again.values[key] == "五"
     assert {k: v for k, v in again.values.items() if k != key} == {k: v for k, v in read_report(src).values.items() if k != key}
+
+
+def test_strict_annotate_honours_the_users_limits(tmp_path, capsys):
+    """A Strict workbook that only a raised limit admits (here: more parts than the default 500)
+    is annotated under that limit: the package is opened once, with the caller's limits, for the
+    check, the Strict test and the renaming alike."""
+    from gxsheet.core.limits import DEFAULT_LIMITS
+
+    key = "t3.received.natural"
+    src = write_sample(tmp_path / "src.xlsx", EDITION, seed=5, values={key: "五"})
+    strict = _strict(src, tmp_path / "strict.xlsx")
+    many = tmp_path / "many.xlsx"
+    with zipfile.ZipFile(strict) as zin, zipfile.ZipFile(many, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            zout.writestr(item, zin.read(item))
+        for i in range(DEFAULT_LIMITS.max_members):
+            zout.writestr(f"customXml/extra{i}.bin", b"x")
+    out = tmp_path / "标注.xlsx"
+    assert main(["validate", str(many), "--annotate", str(out)]) == 2  # over the default: refused
+    assert "部件" in capsys.readouterr().err and not out.exists()
+    limit = f"max_members={2 * DEFAULT_LIMITS.max_members}"
+    assert main(["validate", str(many), "--annotate", str(out), "--limit", limit]) == 1
+    capsys.readouterr()
+    assert RESULT_SHEET in load_workbook(io.BytesIO(out.read_bytes())).sheetnames
