@@ -7,20 +7,37 @@ sorted so that a clerk fixes causes before their effects (:func:`gxsheet.core.fi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from gxsheet.check.prose import narrative_findings
 from gxsheet.check.tables import frame, run_checks
 from gxsheet.core import findings as F
 from gxsheet.core.findings import finding_order
 from gxsheet.core.record import Record
 from gxsheet.core.spec import load_spec
 
-__all__ = ["validate_record", "validate_records"]
+__all__ = ["prepare", "validate_record", "validate_records"]
 
 
-def validate_records(records: Sequence[Record]) -> list[list[F.Finding]]:
-    """Findings for each record (same order), structural findings from reading first."""
+def prepare(editions: Iterable[str] = ()) -> None:
+    """Build ahead what the first validation would build: the editions' pandera schemas and the
+    compiled prose claims (~25 ms). Commands call it (and so import pandas and pandera, ~0.45 s)
+    while the bounded workers read the files, so a cold ``gxsheet validate`` pays the reading and
+    the validator's start-up side by side rather than one after the other."""
+    from gxsheet.check.claims import claims
+    from gxsheet.check.tables import schema_for
+
+    for e in editions:
+        schema_for(e)
+    claims()
+
+
+def validate_records(records: Sequence[Record],
+                     prose: Sequence[list[F.Finding] | None] | None = None) -> list[list[F.Finding]]:
+    """Findings for each record (same order), structural findings from reading first.
+
+    ``prose``: each record's prose findings where they were already made, by the worker that read
+    it (:func:`gxsheet.check.prose.read_and_check_prose`); ``None`` (for all, or for one) runs them here.
+    """
     out: list[list[F.Finding]] = [list(r.structure) for r in records]
     by_edition: dict[str, list[int]] = {}
     for i, r in enumerate(records):
@@ -30,12 +47,16 @@ def validate_records(records: Sequence[Record]) -> list[list[F.Finding]]:
         for j, fs in run_checks(edition, frame(recs, load_spec(edition)), recs).items():
             out[idx[j]].extend(fs)
     for i, r in enumerate(records):
-        out[i].extend(_narrative(r))
+        made = prose[i] if prose is not None else None
+        out[i].extend(_narrative(r) if made is None else made)
     return [sorted(fs, key=finding_order) for fs in out]
 
 
 def _narrative(rec: Record) -> list[F.Finding]:
-    """Rules on the prose (S-SECTIONS, N-*)."""
+    """Rules on the prose (S-SECTIONS, N-*); imported here, not above, because a command whose
+    workers made every record's prose findings never needs them in its own process."""
+    from gxsheet.check.prose import narrative_findings
+
     return narrative_findings(rec)
 
 

@@ -26,11 +26,9 @@ silently ignored: a misspelt limit that did nothing would be worse than an error
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -131,6 +129,8 @@ def read_config(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as e:
         raise ConfigError(f"{path}：配置文件须为 UTF-8 编码，请用记事本“另存为”时选择 UTF-8。",
                           f"{path}: the config file must be UTF-8 encoded.") from e
+    import tomllib  # here, not above: most runs have no config file (~4 ms of a cold start)
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -144,6 +144,8 @@ def read_config(path: Path) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- one limit
 def _unknown(name: str, where: str) -> ConfigError:
+    import difflib
+
     close = difflib.get_close_matches(name, LIMITS, n=1)
     hint_zh = f"是不是 {close[0]}？" if close else ""
     hint_en = f" Did you mean {close[0]}?" if close else ""

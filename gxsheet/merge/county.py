@@ -679,11 +679,9 @@ def _import_ahead() -> None:
     pandera) with its schemas, and pypinyin with its phrase dictionary for the sort (~0.2 s)."""
     import pypinyin  # noqa: F401 - imported for its cost
 
-    from gxsheet.check import prose  # noqa: F401 - imported for its cost
-    from gxsheet.check.tables import schema_for
+    from gxsheet.check.validate import prepare
 
-    for e in editions():
-        schema_for(e)
+    prepare(editions())
 
 
 def merge_paths(inputs: Sequence[str | Path], *, previous: Sequence[str | Path] = (), year: int | None = None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from gxsheet.core.bounded import Pool, error_for
 from gxsheet.core.errors import LoadError
@@ -25,7 +26,9 @@ SERIAL_BELOW = 48
 #: files a worker reads per message at most (see :func:`chunk_size`)
 MAX_CHUNK = 32
 
-Reader = Callable[[str, Limits | None], Record]
+#: what a worker does with one file: a reader (path, limits) → Record, or a task that reads the file
+#: and does more there (:func:`gxsheet.check.prose.read_and_check_prose`)
+Reader = Callable[[str, Limits | None], Any]
 Progress = Callable[[str, int, int], None]
 
 

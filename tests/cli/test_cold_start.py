@@ -34,12 +34,14 @@ def town(tmp_path_factory) -> Path:
 
 def test_validating_one_file_imports_neither_openpyxl_nor_jsonschema_nor_hypothesis(town):
     """openpyxl is for writing workbooks, jsonschema for specs not yet known to be valid (the test
-    session's cache already knows the bundled ones), hypothesis is pandera's data synthesis."""
+    session's cache already knows the bundled ones), hypothesis is pandera's data synthesis, the
+    prose rules (claims) run in the reading worker and tomllib only reads a config file."""
     r = _child(
         "import sys, json\n"
         "from gxsheet.cli.app import main\n"
         "code = main(['validate', sys.argv[1], '--json'])\n"
-        "mods = ('openpyxl', 'jsonschema', 'hypothesis', 'pandera', 'gxsheet.cli.merge', 'gxsheet.cli.export')\n"
+        "mods = ('openpyxl', 'jsonschema', 'hypothesis', 'pandera', 'gxsheet.cli.merge', 'gxsheet.cli.export',\n"
+        "        'gxsheet.check.claims', 'tomllib')\n"
         "print(json.dumps({'code': code, 'loaded': [m for m in mods if m in sys.modules]}), file=sys.stderr)\n",
         str(town))
     status = json.loads(r.stderr.strip().splitlines()[-1])
