@@ -13,7 +13,6 @@ from typing import Any
 from gxsheet.core.errors import LoadError
 from gxsheet.core.findings import Finding, summary
 from gxsheet.core.record import Record
-from gxsheet.render.json_report import finding_to_json
 
 __all__ = ["COLLAPSE_BLANKS", "SCHEMA_VERSION", "display_rows", "file_entry", "findings_document", "status_of"]
 
@@ -42,6 +41,8 @@ def file_entry(name: str, *, record: Record | None = None, findings: Sequence[Fi
                 "error": {"kind": error.kind, "message": error.message_en if lang == "en" else error.message_zh}}
     if record is None:
         raise ValueError("file_entry needs a record or an error")
+    from gxsheet.render.json_report import finding_to_json  # only the JSON document needs it (a cold start's ~3 ms)
+
     errors, warnings = summary(list(findings))
     return {
         "file": name, "status": status_of(findings),
