@@ -371,7 +371,7 @@ def _value_finding(rule: str, rec: Record, key: str, v: object) -> F.Finding:
         raw = f"{raw[:QUOTE_MAX]}…（共{len(raw)}字）"
     if isinstance(v, str) and v.startswith("="):
         raw = f"{v if len(v) <= QUOTE_MAX else v[:QUOTE_MAX] + '…'}（公式没有计算结果）"
-    case = None
+    case = "cell" if rule == "V-BLANK" else None  # V-BLANK's other case ("many") is a person's summary line
     if rule == "V-NUMBER":
         if _is_num(v):
             case = "too-large"

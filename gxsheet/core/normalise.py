@@ -38,6 +38,12 @@ def clean_text(text: str) -> str:
     return _SPACE.sub("", unicodedata.normalize("NFKC", text))
 
 
+def norm_name(name: object) -> str:
+    """单位名称 for matching: whitespace and full-width variants do not make a different body
+    (the merge's unit list and duplicates, the collection page's 单位名称 check)."""
+    return clean_text(str(name)) if name not in (None, "") else ""
+
+
 def as_number(v: Number) -> Number:
     """12.0 → 12 (Excel stores every number as a double); 3.5 stays 3.5."""
     if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:

@@ -58,7 +58,7 @@ from gxsheet.core.errors import LoadError, load_error
 from gxsheet.core.findings import Finding, finding_order
 from gxsheet.core.layout import EDITION_KEY, workbook_layout
 from gxsheet.core.limits import Limits
-from gxsheet.core.normalise import UNIT_SCALE, as_number, clean_text, parse_amount
+from gxsheet.core.normalise import UNIT_SCALE, as_number, norm_name, parse_amount
 from gxsheet.core.record import META_PREFIX, Record, Value
 from gxsheet.core.spec import Cell, Spec, edition_for_year, editions, load_spec
 from gxsheet.merge.spill import Spilled, SpillStore
@@ -421,11 +421,6 @@ class MergeResult:
         """Remove the spill file (entries can no longer give their findings or values)."""
         if self.store is not None:
             self.store.close()
-
-
-def norm_name(name: object) -> str:
-    """单位名称 for matching: whitespace and full-width variants do not make a different body."""
-    return clean_text(str(name)) if name not in (None, "") else ""
 
 
 def pinyin_key(name: str) -> tuple[str, ...]:

@@ -9,7 +9,8 @@ cells mean (serve: the 层级 against the spec) and name a bad line themselves.
 
 Text: UTF-8 (with or without BOM) or GB18030 (what Notepad on a Chinese Windows saves as 'ANSI');
 cells separated by a comma (either width), a tab or spaces; blank lines and lines starting with
-``#`` skipped. Spreadsheet: the first sheet's first columns, at most :data:`MAX_ROWS` rows.
+``#`` skipped. Spreadsheet (.xlsx, .xlsm, .ods, through the guarded loader): the first sheet's first columns, at most
+:data:`MAX_ROWS` rows.
 """
 
 from __future__ import annotations
@@ -40,43 +41,69 @@ def _decode(data: bytes) -> str:
         return data.decode("gb18030", errors="replace")
 
 
+#: bytes of a text list read at most: 10,000 lines of a name, a level and a code are ~0.5 MB
+MAX_TEXT_BYTES = 4 * 1024 * 1024
+
+
 def _rows_from_text(path: Path, columns: int) -> list[tuple[int, list[str]]]:
+    with open(path, "rb") as f:
+        data = f.read(MAX_TEXT_BYTES + 1)
+    if len(data) > MAX_TEXT_BYTES:
+        from gxsheet.core.errors import LoadError
+
+        mb = MAX_TEXT_BYTES // (1024 * 1024)
+        raise LoadError(str(path), "units", f"{path}：单位名单超过 {mb} MB，不像每行一个单位的名单；请检查是否选错了文件。",
+                        f"{path}: larger than {mb} MB, which no list of units is; is it the right file?")
     rows = []
-    for no, line in enumerate(_decode(path.read_bytes()).splitlines(), 1):
+    for no, line in enumerate(_decode(data).splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         rows.append((no, [p for p in _SPLIT.split(line, maxsplit=columns - 1) if p]))
+        if len(rows) >= MAX_ROWS:
+            break
     return rows
 
 
-def _rows_from_xlsx(path: Path, columns: int) -> list[tuple[int, list[str]]]:
-    from openpyxl import load_workbook
+def _rows_from_workbook(path: Path, columns: int) -> list[tuple[int, list[str]]]:
+    """The first worksheet's first ``columns`` columns, read by the guarded loader that reads the
+    towns' reports (the county's list is a file like any other: size, zip and XML bounds hold)."""
+    from gxsheet.xlsx.workbook import read_workbook
 
-    wb = load_workbook(path, read_only=True, data_only=True)
-    try:
-        ws = wb.worksheets[0]
-        rows = []
-        for no, row in enumerate(ws.iter_rows(max_col=columns, values_only=True), 1):
-            cells = [str(v).strip() for v in row if v is not None and str(v).strip()]
-            if cells:
-                rows.append((no, cells))
-            if no > MAX_ROWS:
-                break
-        return rows
-    finally:
-        wb.close()
+    book = read_workbook(path)
+    sheet = next(iter(book.sheets.values()), None)
+    if sheet is None:
+        return []
+    by_row: dict[int, list[tuple[int, object]]] = {}
+    for (row, col), cell in sheet.cells.items():
+        if col <= columns and row <= MAX_ROWS:
+            by_row.setdefault(row, []).append((col, cell.value))
+    rows = []
+    for no in sorted(by_row):
+        cells = [_text(v) for _, v in sorted(by_row[no], key=lambda c: c[0])]
+        cells = [c for c in cells if c]
+        if cells:
+            rows.append((no, cells))
+    return rows
+
+
+def _text(v: object) -> str:
+    """A cell as the list means it: 110101001 typed as a number is the code, not 110101001.0."""
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return "" if v is None else str(v).strip()
 
 
 def read_rows(path: str | Path, columns: int) -> list[tuple[int, list[str]]]:
     """(line number, up to ``columns`` cells) of every unit line of the list at ``path``.
 
-    Raises OSError when the file cannot be read, and whatever openpyxl raises for a damaged
-    spreadsheet: the caller says it in one line.
+    Raises OSError when the file cannot be read, the loader's LoadError for a spreadsheet it
+    refuses (damaged, encrypted, an old .xls) and LoadError kind 'units' for a text file too large
+    to be a list.
     """
     path = Path(path)
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        return _rows_from_xlsx(path, columns)
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".ods"):
+        return _rows_from_workbook(path, columns)
     return _rows_from_text(path, columns)
 
 
@@ -121,6 +148,11 @@ def read_unit_list(path: str | Path, levels: Collection[str]) -> list[UnitLine]:
 
     try:
         lines = unit_lines(path, levels)
+    except LoadError as e:  # the loader's own words: an old .xls, an encrypted file, a damaged zip …
+        if e.kind == "units":
+            raise
+        raise LoadError(str(path), "units", f"无法读取单位名单：{e.message_zh}",
+                        f"cannot read the list of units: {e.message_en}") from None
     except OSError as e:
         raise LoadError(str(path), "units", f"{path}：无法读取单位名单（{e.strerror or e}）。",
                         f"{path}: cannot read the list of units ({e.strerror or e}).") from None

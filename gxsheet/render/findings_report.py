@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gxsheet.core.errors import LoadError
-from gxsheet.core.findings import Finding, summary
+from gxsheet.core.findings import Finding, render, summary
 from gxsheet.core.record import Record
 
 __all__ = ["COLLAPSE_BLANKS", "SCHEMA_VERSION", "display_rows", "file_entry", "findings_document", "status_of"]
@@ -88,9 +88,8 @@ def display_rows(fs: Sequence[Finding | dict[str, Any]], lang: str) -> list[tupl
             done.add(sheet or "")
             all_cells = [c for g in group for c in g[3]]
             first, last = all_cells[0].split("!")[-1], all_cells[-1].split("!")[-1]
-            msg = (f"{sheet} 有 {len(group)} 个单元格未填写（{first} 至 {last}）。没有数据请填 0，不要留空或写“无”“-”“/”。"
-                   if lang != "en" else
-                   f"{sheet}: {len(group)} cells are empty ({first} to {last}). Enter 0 when there is nothing to report.")
+            zh, en = render("V-BLANK", case="many", sheet=sheet, count=len(group), first=first, last=last)
+            msg = en if lang == "en" else zh
             rows.append((severity, rule, [f"{sheet}!{first}", "…", f"{sheet}!{last}"], msg))
         else:
             rows.append((severity, rule, cells, message))

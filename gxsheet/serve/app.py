@@ -54,6 +54,7 @@ from gxsheet.core import sanitise
 from gxsheet.core.errors import LoadError
 from gxsheet.core.findings import SEVERITY_ZH
 from gxsheet.core.limits import DEFAULT_LIMITS, Limits
+from gxsheet.core.normalise import norm_name
 from gxsheet.render.findings_report import display_rows, file_entry, findings_document
 from gxsheet.serve import work
 from gxsheet.serve.pool import Busy, JobFailed, JobTimeout, Workers
@@ -393,7 +394,7 @@ def mismatches(sub: Submission | None, unit: Unit, year_expected: int, lang: str
         return []
     out = []
     name, year = entry.get("unit_name"), entry.get("year")
-    if name and str(name).strip() != unit.name:
+    if name and norm_name(name) != norm_name(unit.name):  # 东城 街道 is 东城街道, as the merge matches them
         out.append({"field": "unit_name", "found": str(name).strip(), "expected": unit.name,
                     "short": "单位名称不符" if lang == "zh" else "unit name differs",
                     "message": f"工作簿中的单位名称是“{str(name).strip()}”，与本链接对应的单位“{unit.name}”不同；请确认没有传错文件。"

@@ -45,13 +45,16 @@ def test_list_lines_codes_and_header(tmp_path):
     # one line without a code: as listed
     p.write_text("乙镇, 镇, 110101002000\n甲镇, 镇\n", encoding="utf-8")
     assert [u.name for u in in_order(unit_lines(p, LEVELS))] == ["乙镇", "甲镇"]
-    # a spreadsheet: its first sheet's first columns
+    # a spreadsheet: its first sheet's first columns; a code typed as a number is still the code
     wb = Workbook()
-    for row in (("单位名称", "层级"), ("戊镇", "镇", "110101005"), ("丁乡", "乡", "110101004")):
+    for row in (("单位名称", "层级"), ("戊镇", "镇", "110101005"), ("丁乡", "乡", 110101004), (None, None),
+                ("己镇", "镇", 110101006, "备注不读")):
         wb.active.append(row)
     x = tmp_path / "名单.xlsx"
     wb.save(x)
-    assert [u.name for u in in_order(unit_lines(x, LEVELS))] == ["丁乡", "戊镇"]
+    got = in_order(unit_lines(x, LEVELS))
+    assert [(u.name, u.code, u.no) for u in got] == [("丁乡", "110101004", 3), ("戊镇", "110101005", 2),
+                                                     ("己镇", "110101006", 5)]
 
 
 def test_serve_init_reads_the_same_list_in_code_order(tmp_path):
@@ -102,7 +105,12 @@ def test_one_reader_says_what_is_wrong_with_a_list(tmp_path):
     empty.write_text("# 名称, 层级\n\n", encoding="utf-8")
     broken = tmp_path / "坏.xlsx"
     broken.write_bytes(b"PK\x03\x04 not really a workbook")
-    for path, said in ((empty, "名单里没有单位"), (broken, "请另存为 .xlsx"), (tmp_path / "无.txt", "无法读取单位名单")):
+    old = tmp_path / "旧.xlsx"  # an Excel 97-2003 file renamed: the guarded loader's own diagnosis
+    old.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600)
+    huge = tmp_path / "大.txt"  # read up to a bound, never whole
+    huge.write_bytes(b"\xe7\x94\xb2\xe9\x95\x87, \xe9\x95\x87\n" * 400_000)
+    for path, said in ((empty, "名单里没有单位"), (broken, "无法读取单位名单：") , (broken, "文件已损坏"),
+                       (old, "Office 97-2003"), (huge, "超过 4 MB"), (tmp_path / "无.txt", "无法读取单位名单")):
         with pytest.raises(LoadError) as got:
             read_unit_list(path, LEVELS)
         assert said in got.value.message_zh and got.value.kind == "units"

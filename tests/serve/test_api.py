@@ -371,7 +371,8 @@ def test_the_county_sees_a_wrong_year_or_unit_name(tmp_path):
     try:
         assert s.submit(col.token("城关镇"), "old.xlsx", workbook(tmp_path, "old.xlsx", "城关镇", year=2023).read_bytes()).status == 200
         assert s.submit(col.token("河口乡"), "n.xlsx", workbook(tmp_path, "n.xlsx", "城关镇").read_bytes()).status == 200
-        assert s.submit(col.token("东城街道"), "d.xlsx", workbook(tmp_path, "d.xlsx", "东城街道").read_bytes()).status == 200
+        # the same name written with a full-width space inside and after it: not another unit
+        assert s.submit(col.token("东城街道"), "d.xlsx", workbook(tmp_path, "d.xlsx", "东城\u3000街道 ").read_bytes()).status == 200
 
         units = {u["name"]: u for u in _json(s.get("/api/status", token=col.county_token))["units"]}
         assert units["城关镇"]["status"] == "ok"
