@@ -126,11 +126,10 @@ def _read_and_check_prose(path: str, limits: Limits | None) -> Any:
 
 
 def _prepare() -> None:
-    from gxsheet.check.tables import schema_for
+    from gxsheet.check.validate import prepare
     from gxsheet.core.spec import editions
 
-    for e in editions():
-        schema_for(e)
+    prepare(editions(), prose=False)
 
 
 def _check(batch: list[dict[str, Any]], *, slim: bool) -> None:

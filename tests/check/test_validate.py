@@ -608,3 +608,22 @@ def test_one_analysis_per_run_however_many_equations_fail(tmp_path, monkeypatch)
     failing = {f.message_zh for f in found[1] if f.rule.startswith("T")}
     assert len(failing) >= 3 and found[0] == found[2] == []
     assert calls == [3]
+
+
+def test_prose_findings_made_by_the_reading_worker_are_the_ones_made_here():
+    """``gxsheet validate`` runs the prose rules where the file is read (check.prose.read_and_check_prose)
+    and hands them to validate_records as ``prose``: the findings must be those validate_records makes
+    itself, and a record given its prose findings does not get them twice or get them recomputed."""
+    from gxsheet.check.prose import narrative_findings, read_and_check_prose
+    from gxsheet.check.validate import validate_records
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "004_69f7d43df349e7f8.xlsx"
+    rec, made = read_and_check_prose(str(path))
+    rules = {f.rule for f in made}
+    assert {"N-TEXT-TABLE", "S-SECTIONS"} <= rules, rules  # a report whose text contradicts its table
+    assert made == narrative_findings(rec)
+    here = validate_records([rec])[0]
+    assert validate_records([rec], prose=[made])[0] == here
+    assert validate_records([rec], prose=[None])[0] == here  # None: run them here
+    without = validate_records([rec], prose=[[]])[0]  # given none: none made here either
+    assert not {f.rule for f in without} & rules and len(without) == len(here) - len(made)
