@@ -65,10 +65,12 @@ def cpu_time() -> float:
 
     The merge reads in a bounded worker process even with ``jobs=1``, so this process's own time
     (``time.process_time``) would leave the reading out; the pool reaps its workers when the
-    merge ends, and their time is counted here from then on.
+    merge ends, and their time is counted here from then on. Microseconds, not clock ticks.
     """
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
+    import resource  # POSIX; os.times() would do, but counts in clock ticks (10 ms): a small N reads 0
+
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + kids.ru_utime + kids.ru_stime
 
 
 #: the clock of every one-process measurement: CPU time (user + system, the reading workers'
@@ -181,6 +183,11 @@ def run_size(n: int, args: argparse.Namespace, pipeline: PandasPipeline | None) 
     return row
 
 
+def _ratio(a: float, b: float, digits: int) -> str:
+    """``a ÷ b`` as "3.2×", or "–" when ``b`` is too small to divide by (a tiny N measured as no time)."""
+    return f"{a / b:.{digits}f}×" if b > 1e-6 else "–"
+
+
 def _s(x: float, scaled: bool = False) -> str:
     return ("~" if scaled else "") + (f"{x:.2f}" if x < 100 else f"{x:.0f}")
 
@@ -198,7 +205,7 @@ def table(rows: Sequence[Row]) -> str:
     for r in rows:
         cells = [str(r.n)] + [f"{_s(*r.times[k])} s" if k in r.times else "–" for k, _ in names]
         cells += [f"{_s(*r.times['read_1'])} s"] + [f"{_s(r.phases.get(p, 0.0))} s" for p in ("read", "validate", "merge", "write")]
-        cells += [f"**{_s(r.total)} s**", f"{r.total / r.times['floor'][0]:.1f}×",
+        cells += [f"**{_s(r.total)} s**", _ratio(r.total, r.times["floor"][0], 1),
                   f"{_s(r.cli_wall)} s" if r.cli_wall else "–", f"{r.peak_mb:.0f} MB" if r.peak_mb else "–"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -213,7 +220,7 @@ def growth(rows: Sequence[Row]) -> str:
         grow = (f"{(r.peak_mb - prev.peak_mb) * 1024 / (r.n - prev.n):.1f}" if prev and r.peak_mb and prev.peak_mb
                 else "–")
         out.append(f"| {r.n} | {1000 * r.times['floor'][0] / r.n:.2f} | {1000 * r.times['read_1'][0] / r.n:.2f} | "
-                   f"{1000 * r.total / r.n:.2f} | {r.total / r.times['floor'][0]:.2f}× | "
+                   f"{1000 * r.total / r.n:.2f} | {_ratio(r.total, r.times['floor'][0], 2)} | "
                    f"{r.peak_mb:.0f} | {grow} |")
         prev = r
     return "\n".join(out)
@@ -226,7 +233,7 @@ def marginal(a: Row, b: Row) -> str:
     cli = (b.cli_wall - a.cli_wall) / (b.n - a.n) if a.cli_wall and b.cli_wall else float("nan")
     mem = (b.peak_mb - a.peak_mb) * 1024 / (b.n - a.n) if a.peak_mb and b.peak_mb else float("nan")
     return (f"\nMarginal cost per file, N={a.n}→{b.n}: floor {1000 * floor:.2f} ms, gxsheet merge (in process) "
-            f"{1000 * gx:.2f} ms = {gx / floor:.2f}× the floor (target ≤ 1.5×); the command {1000 * cli:.2f} ms; "
+            f"{1000 * gx:.2f} ms = {_ratio(gx, floor, 2)} the floor (target ≤ 1.5×); the command {1000 * cli:.2f} ms; "
             f"peak memory {mem:.1f} KB per file (target ≤ 8).")
 
 

@@ -698,3 +698,23 @@ def test_an_output_onto_a_submission_is_refused_without_opening_the_inbox(clean,
     assert main(["merge", str(d), "-o", str(submission), "--force"]) == 2
     assert submission.read_bytes() == before and looked == [submission]
     assert submission.name in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("copies", [1, 50])  # one worker; and enough files for several (they inherit the claims)
+def test_prose_rules_run_in_the_reading_workers_with_the_same_findings(tmp_path, copies):
+    """The merge's workers run the prose rules where they read (M.read_and_check_submission): each
+    file's findings are what validating it in this process gives, prose findings included, once."""
+    src = Path(__file__).resolve().parents[2] / "examples" / "004_69f7d43df349e7f8.xlsx"
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for k in range(copies):
+        shutil.copy(src, folder / f"{k:03d}.xlsx")
+    result = M.merge_paths([folder], jobs=2)
+    try:
+        here = validate_records([read_report(str(src))])[0]
+        assert {"N-TEXT-TABLE", "S-SECTIONS"} <= {f.rule for f in here}
+        for e in result.entries:
+            got = [f for f in e.findings if not f.rule.startswith("X-")]  # the merge's own rules (X-DUPLICATE …) aside
+            assert [(f.rule, f.keys, f.message_zh) for f in got] == [(f.rule, f.keys, f.message_zh) for f in here]
+    finally:
+        result.close()
