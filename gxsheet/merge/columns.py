@@ -18,7 +18,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from gxsheet.core.display import cell_lines, cell_units
 from gxsheet.core.layout import EDITION_LABEL
-from gxsheet.core.spec import Spec
+from gxsheet.core.spec import Spec, editions, load_spec
 from gxsheet.merge.style import (
     HEAD_LINE_PT,
     declare_merged,
@@ -30,16 +30,29 @@ if TYPE_CHECKING:
     from gxsheet.merge.county import MergeResult
     from gxsheet.merge.style import Formats
 
-META_COLUMNS: tuple[tuple[str, str, float], ...] = (
-    # (key, header, width)
-    ("unit_name", "单位名称", 26.0),
-    ("level", "单位层级", 9.0),
-    ("year", "报告年度", 7.0),
-    ("edition", EDITION_LABEL, 7.0),
-    ("file", "文件名", 24.0),
-    ("status", "校验结果", 15.0),
-    ("included", "计入合计", 7.0),
-)
+#: the merge's own column headers (not fields of the report): the file, the validator's verdict, whether
+#: it counts in the totals
+FILE_LABEL, STATUS_LABEL, INCLUDED_LABEL = "文件名", "校验结果", "计入合计"
+
+
+def unit_label(spec: Spec) -> str:
+    """The 单位名称 header of every merged sheet: the spec's own label of the unit-name field."""
+    return spec.meta_field("unit_name").label
+
+
+def meta_columns(spec: Spec) -> tuple[tuple[str, str, float], ...]:
+    """(key, header, width) of 汇总's first columns: the report's fields under the spec's labels
+    (单位名称, 单位层级, 报告年度), then the merge's own."""
+    def label(role: str) -> str:
+        return spec.meta_field(role).label
+
+    return (("unit_name", label("unit_name"), 26.0), ("level", label("level"), 9.0), ("year", label("year"), 7.0),
+            ("edition", EDITION_LABEL, 7.0), ("file", FILE_LABEL, 24.0), ("status", STATUS_LABEL, 15.0),
+            ("included", INCLUDED_LABEL, 7.0))
+
+
+#: the first columns as the newest edition names them; keys and widths are the same in every edition
+META_COLUMNS: tuple[tuple[str, str, float], ...] = meta_columns(load_spec(editions()[-1]))
 #: a value column (characters): four digits and a two-line label such as 社会公益组织
 VALUE_WIDTH = 8.0
 #: an amount column: a county's sum in 万元 with its decimals (12,345,678.90)

@@ -27,6 +27,7 @@ from xlsxwriter.utility import xl_col_to_name
 
 from gxsheet.core.display import LINE_PT, ROW_PAD_PT, cell_lines
 from gxsheet.core.spec import Spec
+from gxsheet.merge.columns import unit_label
 from gxsheet.merge.county import INCLUDED_YES, STATUS_OK, SUMMARY_SHEET, MergeResult, rule_title
 from gxsheet.merge.print_tables import sheet_name
 from gxsheet.merge.style import (
@@ -342,7 +343,7 @@ def _lay_out(result: MergeResult, ref: Callable[[Sequence[str]], str], summary: 
         vals = Ref(SUMMARY_SHEET, summary.first, col, summary.last, col)
     else:  # the report has no 汇总 sheet: the chart's data sit beside it, not printed
         col = len(WIDTHS) + 1
-        ov.put(row, col, "单位名称", "head")
+        ov.put(row, col, unit_label(spec), "head")
         ov.put(row, col + 1, topics["received"].zh, "head")
         for i, e in enumerate(result.entries):
             value = e.values.get(received[0])

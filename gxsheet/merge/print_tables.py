@@ -30,11 +30,13 @@ from gxsheet.core.display import LINE_PT, ROW_PAD_PT, cell_lines, cell_units
 from gxsheet.core.spec import Spec, Table
 from gxsheet.merge.columns import (
     AMOUNT_WIDTH,
+    STATUS_LABEL,
     column_slots,
     header_blocks,
     header_heights,
     number_width,
     summary_layout,
+    unit_label,
     value_col,
     write_header_band,
 )
@@ -159,7 +161,7 @@ def write_sheets(wb: xlsxwriter.Workbook, fm: Formats, result: MergeResult) -> N
         blocks = header_blocks(pt.slots)
         levels = len(pt.slots[0]) if pt.slots else 0
         write_header_band(ws, fm, 2, 2, blocks, levels, header_heights(blocks, levels, widths, cap=None),
-                          ["单位名称", "校验结果"])
+                          [unit_label(spec), STATUS_LABEL])
         first = 2 + levels
         ws.freeze_panes(first, 1)
         print_setup(ws, result, last_row=first + len(result.entries), last_col=last_col, title_rows=(2, first - 1),

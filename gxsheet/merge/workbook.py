@@ -50,15 +50,19 @@ from gxsheet.core import findings as F
 from gxsheet.core.display import LINE_PT, ROW_PAD_PT, cell_lines
 from gxsheet.core.layout import workbook_layout
 from gxsheet.core.record import Record
-from gxsheet.core.spec import Spec
+from gxsheet.core.spec import Spec, editions, load_spec
 from gxsheet.merge import overview, print_tables
 from gxsheet.merge.columns import (
+    FILE_LABEL,
     META_COLUMNS,
+    STATUS_LABEL,
     HeaderBlock,
     header_blocks,
     header_heights,
+    meta_columns,
     split_at,
     summary_layout,
+    unit_label,
     value_col,
     value_widths,
     write_header_band,
@@ -104,10 +108,14 @@ __all__ = ["AMOUNT_FORMAT", "BAD_FILL", "COUNT_FORMAT", "DATE_FORMAT", "EXCEL_RO
            "OK_FILL", "OVERVIEW_SHEET", "WARN_FILL", "WORKBOOK_OPTIONS", "county_meta", "county_values", "header_blocks",
            "summary_layout", "write_county_report", "write_county_workbook", "write_merge"]
 
-PROBLEM_COLUMNS: tuple[tuple[str, float], ...] = (
-    ("序号", 6.0), ("文件名", 20.0), ("单位名称", 18.0), ("规则", 14.0), ("规则名称", 16.0),
-    ("严重程度", 6.0), ("处数", 5.0), ("单元格", 24.0), ("问题说明", 70.0), ("汇总表位置", 11.0),
-)
+def problem_columns(spec: Spec) -> tuple[tuple[str, float], ...]:
+    """(header, width) of 问题清单; the unit column under the spec's label of the unit-name field."""
+    return (("序号", 6.0), (FILE_LABEL, 20.0), (unit_label(spec), 18.0), ("规则", 14.0), ("规则名称", 16.0),
+            ("严重程度", 6.0), ("处数", 5.0), ("单元格", 24.0), ("问题说明", 70.0), ("汇总表位置", 11.0))
+
+
+#: 问题清单's columns as the newest edition names them (the same in every edition today)
+PROBLEM_COLUMNS = problem_columns(load_spec(editions()[-1]))
 SEVERITY_ZH = F.SEVERITY_ZH
 
 
@@ -240,7 +248,7 @@ def _write_header(ws: Worksheet, fm: Formats, result: MergeResult, lay: dict[str
     for c, k in enumerate([m for m, _, _ in META_COLUMNS] + keys):
         ws.write_string(key_row, c, k, fm.key)
     write_header_band(ws, fm, top, nmeta, blocks, levels, header_heights(blocks, levels, widths),
-                      [label for _, label, _ in META_COLUMNS])
+                      [label for _, label, _ in meta_columns(result.spec)])
 
 
 def _write_summary(wb: xlsxwriter.Workbook, fm: Formats, result: MergeResult, first_problem: dict[int, int]) -> None:
@@ -338,20 +346,21 @@ def _write_problems(wb: xlsxwriter.Workbook, fm: Formats, result: MergeResult, l
     is — the merge completes instead of failing at the end. Returns the rows left out.
     """
     cap = plan.cap
+    columns = problem_columns(result.spec)
     ps = wb.add_worksheet(PROBLEM_SHEET)
-    widths = [w for _, w in PROBLEM_COLUMNS]
+    widths = [w for _, w in columns]
     set_widths(ps, 0, widths)
     ps.freeze_panes(2, 0)
     n_shown = min(plan.rows, cap)
     if n_shown:
-        ps.autofilter(1, 0, 1 + n_shown, len(PROBLEM_COLUMNS) - 1)
+        ps.autofilter(1, 0, 1 + n_shown, len(columns) - 1)
     set_height(ps, 0, 24)
-    last_col = len(PROBLEM_COLUMNS) - 1
+    last_col = len(columns) - 1
     ps.merge_range(0, 0, 0, last_col,
                    f"问题清单：{plan.rows}行（{plan.findings}处问题，同一单位同一规则合为一行），其中错误{plan.error_rows}行、"
                    f"疑问{plan.rows - plan.error_rows}行（无法读取的文件{len(result.unreadable)}个）", fm.title)
-    set_height(ps, 1, head_height(PROBLEM_COLUMNS))
-    for c, (h, _) in enumerate(PROBLEM_COLUMNS):
+    set_height(ps, 1, head_height(columns))
+    for c, (h, _) in enumerate(columns):
         ps.write_string(1, c, h, fm.head)
     left_rows = left_findings = 0
     left_files: set[tuple[str, str]] = set()
@@ -423,7 +432,7 @@ def _write_grid(wb: xlsxwriter.Workbook, fm: Formats, result: MergeResult) -> No
                   key=lambda f: _family_order(spec, f))
     ws = wb.add_worksheet(GRID_SHEET)
     ws.set_default_row(ONE_LINE_PT)
-    heads = ["单位名称", "文件名", "校验结果"] + [_family_title(spec, f) for f in fams]
+    heads = [unit_label(spec), FILE_LABEL, STATUS_LABEL] + [_family_title(spec, f) for f in fams]
     widths = [22.0, 22.0, 14.0] + [9.0] * len(fams)
     set_widths(ws, 0, widths)
     ws.merge_range(0, 0, 0, len(heads) - 1, "问题一览：各单位各类问题的处数（红：有错误；黄：只有疑问；绿：没有问题）", fm.title)
