@@ -150,8 +150,8 @@ def _summary(imported, findings: list[Finding], src: Path, out: Path, lang: str)
         lines.append(f"  {'headings' if en else '正文标题'}{': ' if en else '：'}{heads}")
     if imported.tables:
         lines.append(f"  {'tables' if en else '表格'}{': ' if en else '：'}" +
-                     (", " if en else "；").join(f"{name}（{where}）" if not en else f"{name} ({location_en(where)})"
-                                                for name, where in imported.tables))
+                     (", " if en else "；").join(name + (f" ({location_en(where)})" if en else f"（{where}）") if where
+                                                else name for name, where in imported.tables))
     filled = sum(1 for k, v in rec.values.items() if v is not None)
     lines.append(f"  {'cells' if en else '数据格'}{': ' if en else '：'}"
                  + (f"{filled} of {len(rec.values)} filled, {len(rec.missing)} not found in the document"

@@ -781,6 +781,21 @@ def test_import_json_through_the_command(tmp_path, capsys):
     same_record(rec, read_report(out))
 
 
+def test_import_command_names_where_tables_are_only_where_it_knows(tmp_path, capsys):
+    """The summary lists the tables found; a table whose place the importer has no words for (gxsheet's
+    own text export) is named alone, never followed by an empty （）."""
+    from gxsheet.render.txt import render_txt
+
+    rec = sample(tmp_path, "2021", seed=14)
+    src = tmp_path / "export.txt"
+    src.write_text(render_txt(rec, None), encoding="utf-8")
+    for lang in ("zh", "en"):
+        assert main(["import", str(src), "-o", str(tmp_path / f"{lang}.xlsx"), "--lang", lang]) == 0
+        said = capsys.readouterr().out
+        line = next(x for x in said.splitlines() if x.strip().startswith(("表格", "tables")))
+        assert "表三" in line and "（）" not in line and "()" not in line, line
+
+
 def test_caption_without_rows_is_one_finding(tmp_path):
     text = SEED["000"].read_text(encoding="utf-8").splitlines()
     i = text.index("\t第二十条第（九）项")
